@@ -1,0 +1,46 @@
+# Everything installs inside these targets: only Python 3.11 and make are assumed.
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+UI_PORT ?= 3000
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test ui lint samples bench install clean
+
+demo: install
+	@mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/python -m orchestration.demo
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+ui: install
+	@mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+samples: install
+	$(BIN)/python sources/generate_samples.py
+
+install: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+clean:
+	rm -rf lake .dagster_home artifacts

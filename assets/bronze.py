@@ -1,0 +1,208 @@
+"""Bronze: one asset per catalogue dataset, generated from sources/catalogue.yaml."""
+
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import polars as pl
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    StaticPartitionsDefinition,
+    asset,
+)
+
+from assets.lake import Lake, SourceFile, Sources, sources_fingerprint
+from transforms.bronze import (
+    add_lineage,
+    bronze_schema,
+    conform_frame,
+    parsed_to_frame,
+    quarantine_frame,
+    row_license,
+    unreadable_file,
+)
+from transforms.catalogue import DatasetSpec, license_class
+from transforms.records import QUARANTINE_SCHEMA, ParsedFile, parse_jsonl
+
+BRONZE_QUARANTINE = ("bronze", "quarantine")
+PREVIEW_COLUMNS = ["dataset", "split", "source_file", "source_row", "content_hash"]
+
+bronze_quarantine_spec = AssetSpec(
+    key=list(BRONZE_QUARANTINE),
+    group_name="bronze",
+    description=(
+        "Source records that could not be parsed or do not fit the catalogue's schema. "
+        "Grain: one row per rejected record (or per unreadable file, source_row null), with "
+        "dataset, split, source_file, source_row, reason, detail and the raw payload. "
+        "Written by the bronze assets, one (dataset, split) slice at a time. Licence: as the "
+        "source dataset; payloads may hold personal data and are never copied further."
+    ),
+    kinds={"delta"},
+)
+
+
+class BronzeConfig(Config):
+    force: bool = False
+    """Re-ingest even when the source files are unchanged since the last write."""
+
+
+def bronze_asset(spec: DatasetSpec) -> AssetsDefinition:
+    """The bronze asset of one dataset: its raw files, copied row by row, with lineage."""
+    licence = row_license(spec)
+
+    @asset(
+        key=["bronze", spec.key],
+        group_name="bronze",
+        partitions_def=StaticPartitionsDefinition(list(spec.splits)),
+        kinds={"delta", "polars"},
+        metadata={
+            "hub_repo": spec.hub_repo,
+            "revision": spec.revision,
+            "license": licence,
+            "license_class": license_class(licence),
+            "field_licenses": MetadataValue.json(dict(spec.license)),
+        },
+        description=(
+            f"Faithful copy of {spec.hub_repo} ({spec.format}). Grain: one row per source "
+            "record, partitioned by split; text unchanged, plus lineage (dataset, split, "
+            "source_file, source_row, ingested_at, content_hash). Licence: "
+            f"{licence} (per field: {dict(spec.license)}), carried in `license` / "
+            "`license_class` on every row. Rejected records go to bronze/quarantine."
+        ),
+    )
+    def _bronze(
+        context: AssetExecutionContext, config: BronzeConfig, lake: Lake, sources: Sources
+    ) -> MaterializeResult:
+        return ingest_split(context, spec, context.partition_key, lake, sources, config.force)
+
+    return _bronze
+
+
+def ingest_split(
+    context: AssetExecutionContext,
+    spec: DatasetSpec,
+    split: str,
+    lake: Lake,
+    sources: Sources,
+    force: bool,
+) -> MaterializeResult:
+    key = ("bronze", spec.key)
+    files = sources.files(spec, split)
+    if not files:
+        context.log.warning(f"{spec.key}/{split}: no source files in {sources.describe()}")
+        if lake.table(key) is None:
+            empty = pl.DataFrame(schema=bronze_schema(spec))
+            lake.write(key, empty, partition_by=["split"])
+        return MaterializeResult(
+            metadata={"status": "source files missing", "sources": sources.describe()}
+        )
+
+    fingerprint = sources_fingerprint(files)
+    partition = {"partition": f"split={split}"}
+    previous = lake.last_commit_metadata(key, partition)
+    if not force and previous is not None and previous.get("sources") == fingerprint:
+        table = lake.table(key)
+        context.log.info(f"{spec.key}/{split}: sources unchanged, nothing written")
+        return MaterializeResult(
+            metadata={
+                "status": "unchanged",
+                "delta_version": table.version() if table else -1,
+                "path": lake.uri(key),
+            }
+        )
+
+    ingested_at = datetime.now(UTC)
+    frames: list[pl.DataFrame] = []
+    rejected: list[pl.DataFrame] = []
+    records_in = blank_lines = 0
+    for file in files:
+        parsed = read_file(spec, sources, file)
+        records_in += parsed.records_in if isinstance(parsed, ParsedFile) else parsed.height
+        if isinstance(parsed, ParsedFile):
+            blank_lines += parsed.blank_lines
+            rejected.append(quarantine_frame(parsed.rejections, spec.key, split, file.path, ingested_at))
+            parsed = parsed_to_frame(parsed, spec)
+        frames.append(add_lineage(parsed, spec, split, file.path, ingested_at))
+        context.log.info(f"{spec.key}/{split}: read {file.path}")
+
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema=bronze_schema(spec))
+    quarantined = pl.concat(rejected) if rejected else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    if records_in != rows.height + quarantined.height:
+        raise RuntimeError(
+            f"{spec.key}/{split}: {records_in} records in but {rows.height} written + "
+            f"{quarantined.height} quarantined"
+        )
+
+    commit = {**partition, "sources": fingerprint}
+    written = lake.write(key, rows, partition_by=["split"], replace={"split": split}, commit_metadata=commit)
+    quarantine_write = lake.write(
+        BRONZE_QUARANTINE,
+        quarantined,
+        partition_by=["dataset"],
+        replace={"dataset": spec.key, "split": split},
+    )
+    reasons = Counter(quarantined["reason"].to_list())
+    context.log_event(
+        AssetMaterialization(
+            asset_key=list(BRONZE_QUARANTINE),
+            description=f"slice {spec.key}/{split}",
+            metadata={
+                "dataset": spec.key,
+                "split": split,
+                "rows_quarantined": quarantined.height,
+                "delta_version": quarantine_write.version,
+                **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
+            },
+        )
+    )
+    return MaterializeResult(
+        metadata={
+            "status": "written",
+            "rows_in": records_in,
+            "rows_written": rows.height,
+            "rows_quarantined": quarantined.height,
+            **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
+            "blank_lines_skipped": blank_lines,
+            "files": len(files),
+            "bytes": sum(f.size or 0 for f in files),
+            "delta_version": written.version,
+            "path": MetadataValue.path(written.uri),
+            "sources": sources.describe(),
+            # Lineage only: bronze text may hold personal data, and metadata is shown to everyone.
+            "preview": MetadataValue.md(preview_markdown(rows.select(PREVIEW_COLUMNS))),
+        }
+    )
+
+
+def read_file(spec: DatasetSpec, sources: Sources, file: SourceFile) -> ParsedFile | pl.DataFrame:
+    """One source file as conformed rows; a file that cannot be read is one rejection."""
+    if spec.format == "jsonl":
+        try:
+            return parse_jsonl(sources.read_lines(file), spec.schema, spec.polars_schema, spec.required)
+        except OSError as error:
+            return ParsedFile(rejections=[unreadable_file(error, file.size)])
+    try:
+        frame = sources.read_parquet(file)
+    except Exception as error:  # polars raises several types for a corrupt file
+        return ParsedFile(rejections=[unreadable_file(error, file.size)])
+    return conform_frame(frame, spec)
+
+
+def preview_markdown(frame: pl.DataFrame, rows: int = 5, width: int = 60) -> str:
+    """A few rows as a markdown table, long values cut, for the asset's page in the UI."""
+    head = frame.head(rows)
+    header = "| " + " | ".join(head.columns) + " |"
+    rule = "|" + "---|" * len(head.columns)
+    body = ["| " + " | ".join(_cell(v, width) for v in row) + " |" for row in head.iter_rows()]
+    return "\n".join([header, rule, *body])
+
+
+def _cell(value: object, width: int) -> str:
+    return str(value)[:width].replace("|", "\\|").replace("\n", " ")
+

@@ -1,0 +1,194 @@
+"""The two resources assets use: the Delta lake they write to, and the raw sources they read.
+
+They live beside the assets (not in orchestration/) so that assets can name their types
+while dependencies still point one way: orchestration configures them, assets use them.
+See docs/decisions/0001-delta-io.md for why this is a resource and not an IO manager.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import deltalake
+import polars as pl
+from dagster import ConfigurableResource
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+from transforms.catalogue import DatasetSpec
+from transforms.records import split_jsonl
+
+_WRITE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class TableWrite:
+    """What one write did: the table's path, its new Delta version and the rows written."""
+
+    uri: str
+    version: int
+    rows: int
+
+
+class Lake(ConfigurableResource):
+    """Delta tables at `<root>/<layer>/<table>`; root is a path or a deltalake URI."""
+
+    root: str
+    storage_options: dict[str, str] = {}
+
+    def uri(self, key: Sequence[str]) -> str:
+        return "/".join([self.root.rstrip("/"), *key])
+
+    def table(self, key: Sequence[str]) -> deltalake.DeltaTable | None:
+        try:
+            return deltalake.DeltaTable(self.uri(key), storage_options=self.storage_options)
+        except TableNotFoundError:
+            return None
+
+    def scan(self, key: Sequence[str], version: int | None = None) -> pl.LazyFrame:
+        return pl.scan_delta(self.uri(key), version=version, storage_options=self.storage_options)
+
+    def write(
+        self,
+        key: Sequence[str],
+        frame: pl.DataFrame,
+        *,
+        partition_by: Sequence[str] = (),
+        replace: Mapping[str, str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> TableWrite:
+        """Write `frame` atomically as one Delta commit.
+
+        With `replace` (column -> value), only the rows matching it are replaced (Delta's
+        replaceWhere): other partitions keep their data, and rewriting a slice with the
+        same rows is idempotent. Without it the whole table is overwritten. Strings are
+        written as plain Arrow strings (not string_view), which every reader accepts.
+        A concurrent commit that conflicts is retried.
+        """
+        data = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        predicate = None
+        if replace:
+            predicate = " AND ".join(f"{col} = '{_sql_literal(v)}'" for col, v in replace.items())
+        properties = deltalake.CommitProperties(custom_metadata=dict(commit_metadata or {}))
+        for attempt in range(_WRITE_ATTEMPTS):
+            exists = self.table(key) is not None
+            try:
+                deltalake.write_deltalake(
+                    self.uri(key),
+                    data,
+                    mode="overwrite",
+                    partition_by=list(partition_by) or None,
+                    predicate=predicate if exists else None,
+                    schema_mode=None if (predicate and exists) else "overwrite",
+                    storage_options=self.storage_options,
+                    commit_properties=properties,
+                )
+                break
+            except CommitFailedError:
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+        table = self.table(key)
+        assert table is not None
+        return TableWrite(self.uri(key), table.version(), frame.height)
+
+    def last_commit_metadata(self, key: Sequence[str], match: Mapping[str, str]) -> dict | None:
+        """The newest commit whose custom metadata contains `match`, or None."""
+        table = self.table(key)
+        if table is None:
+            return None
+        for commit in table.history(limit=200):
+            if all(commit.get(k) == v for k, v in match.items()):
+                return commit
+        return None
+
+
+def _sql_literal(value: str) -> str:
+    return value.replace("'", "''")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One raw file: its path in the Hub layout, where to read it, and a version of its content."""
+
+    path: str  # relative to the dataset root, e.g. data/train-00000-of-00001-abc.parquet
+    uri: str
+    version: str  # sha256 of the bytes (local), or the pinned revision (hub)
+    size: int | None
+
+
+class SourceEscapesMirror(ValueError):
+    """A catalogue glob or a symlink would read outside the mirror directory."""
+
+
+class Sources(ConfigurableResource):
+    """Where raw files come from: `sample`, `hub`, or a directory mirroring the Hub layout."""
+
+    location: str
+    samples_dir: str
+
+    @property
+    def mode(self) -> str:
+        return self.location if self.location in ("sample", "hub") else "mirror"
+
+    def root(self) -> Path:
+        return Path(self.samples_dir if self.location == "sample" else self.location)
+
+    def describe(self) -> str:
+        if self.mode == "hub":
+            return "hf://datasets (Hugging Face Hub)"
+        return f"{self.mode}: {self.root()}"
+
+    def files(self, spec: DatasetSpec, split: str) -> list[SourceFile]:
+        """Files of one split, sorted by path. Empty when a mirror lacks the dataset."""
+        globs = spec.splits[split]
+        if self.mode == "hub":
+            return [hub_file(spec, pattern) for pattern in globs]
+        dataset_root = (self.root() / spec.hub_repo).resolve()
+        found: dict[str, SourceFile] = {}
+        for pattern in globs:
+            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                raise SourceEscapesMirror(f"{spec.key}: glob {pattern!r} leaves the dataset root")
+            for path in sorted(dataset_root.glob(pattern)):
+                if not path.resolve().is_relative_to(dataset_root):
+                    raise SourceEscapesMirror(
+                        f"{spec.key}: {path} resolves outside the mirror ({path.resolve()})"
+                    )
+                if path.is_file():
+                    relative = path.relative_to(dataset_root).as_posix()
+                    found[relative] = SourceFile(
+                        relative, str(path), file_sha256(path), path.stat().st_size
+                    )
+        return [found[p] for p in sorted(found)]
+
+    def read_lines(self, file: SourceFile) -> Iterator[tuple[int, bytes]]:
+        if self.mode == "hub":
+            lines = pl.read_lines(file.uri)["line"]
+            return ((i, line.encode("utf-8")) for i, line in enumerate(lines))
+        return split_jsonl(Path(file.uri).read_bytes())
+
+    def read_parquet(self, file: SourceFile) -> pl.DataFrame:
+        return pl.read_parquet(file.uri)
+
+
+def hub_file(spec: DatasetSpec, pattern: str) -> SourceFile:
+    """A Hub path, read by Polars: hf://datasets/<org>/<name>@<revision>/<path>."""
+    uri = f"hf://datasets/{spec.hub_repo}@{spec.revision}/{pattern}"
+    return SourceFile(pattern, uri, spec.revision, None)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sources_fingerprint(files: Sequence[SourceFile]) -> str:
+    """One string naming exactly which file contents a partition was built from."""
+    return json.dumps([[f.path, f.version] for f in files], separators=(",", ":"))

@@ -1,0 +1,20 @@
+"""The Dagster code location: every asset, resource, job and schedule of the lake."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from assets.bronze import bronze_asset, bronze_quarantine_spec
+from orchestration.catalogue import load_catalogue
+from orchestration.resources import lake_resource, sources_resource
+
+
+def build_definitions() -> Definitions:
+    catalogue = load_catalogue()
+    return Definitions(
+        assets=[*(bronze_asset(spec) for spec in catalogue.values()), bronze_quarantine_spec],
+        resources={"lake": lake_resource(), "sources": sources_resource()},
+    )
+
+
+defs = build_definitions()

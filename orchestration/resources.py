@@ -1,0 +1,14 @@
+"""Resources, configured from the environment when Definitions are built."""
+
+from __future__ import annotations
+
+from assets.lake import Lake, Sources
+from orchestration import config
+
+
+def lake_resource() -> Lake:
+    return Lake(root=config.lake_root(), storage_options=config.storage_options())
+
+
+def sources_resource() -> Sources:
+    return Sources(location=config.lake_sources(), samples_dir=str(config.SAMPLES_DIR))

@@ -1,0 +1,31 @@
+"""Shared fixtures: a temporary lake, the bundled samples, an ephemeral Dagster instance."""
+
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+from assets.lake import Lake, Sources
+from orchestration.catalogue import load_catalogue
+from orchestration.config import SAMPLES_DIR
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake(root=str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def sample_sources() -> Sources:
+    return Sources(location="sample", samples_dir=str(SAMPLES_DIR))
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    return load_catalogue()
+
+
+@pytest.fixture
+def instance():
+    with DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral

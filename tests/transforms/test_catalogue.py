@@ -1,0 +1,65 @@
+"""The catalogue declares every source: its files, types and licence per field."""
+
+import polars as pl
+import pytest
+
+from orchestration.catalogue import load_catalogue
+from transforms.catalogue import CatalogueError, license_class, parse_catalogue, parse_type
+
+DATASET_KEYS = [
+    "ultrachat",
+    "ultrachat_200k",
+    "ultrafeedback",
+    "chatbot_arena_conversations",
+    "mt_bench_human_judgments",
+]
+
+
+def test_the_bundled_catalogue_declares_the_five_datasets_with_their_splits():
+    catalogue = load_catalogue()
+    assert list(catalogue) == DATASET_KEYS
+    assert list(catalogue["ultrachat_200k"].splits) == ["train_sft", "test_sft", "train_gen", "test_gen"]
+    assert list(catalogue["mt_bench_human_judgments"].splits) == ["human", "gpt4_pair"]
+    assert len(catalogue["ultrafeedback"].splits["train"]) == 6
+
+
+def test_arena_outputs_are_non_commercial_while_its_prompts_are_cc_by():
+    arena = load_catalogue()["chatbot_arena_conversations"]
+    assert arena.field_license("question_id") == "CC-BY-4.0"
+    assert license_class(arena.field_license("conversation_a")) == "by_nc"
+    assert arena.licenses == ("CC-BY-4.0", "CC-BY-NC-4.0")
+
+
+def test_mit_and_cc_by_are_commercially_usable_and_nc_is_not():
+    assert license_class("MIT") == "by"
+    assert license_class("CC-BY-4.0") == "by"
+    assert license_class("CC-BY-4.0 AND CC-BY-NC-4.0") == "by_nc"
+    with pytest.raises(CatalogueError, match="unknown licence"):
+        license_class("WTFPL-ish")
+
+
+def test_types_parse_to_the_arrow_types_of_the_hub_files():
+    assert parse_type("list<struct<content: string, role: string>>") == pl.List(
+        pl.Struct({"content": pl.String, "role": pl.String})
+    )
+    moderation = parse_type("struct<categories: struct<self-harm/intent: bool>, flagged: bool>")
+    assert moderation == pl.Struct(
+        {"categories": pl.Struct({"self-harm/intent": pl.Boolean}), "flagged": pl.Boolean}
+    )
+    with pytest.raises(CatalogueError):
+        parse_type("list<string")
+
+
+def test_a_broken_catalogue_is_a_clear_error_at_load_time():
+    entry = {
+        "hub_repo": "a/b",
+        "revision": "main",
+        "format": "csv",
+        "splits": {"train": ["x.csv"]},
+        "license": {"*": "MIT"},
+        "schema": {"id": "string"},
+    }
+    with pytest.raises(CatalogueError, match="format"):
+        parse_catalogue({"datasets": {"x": entry}})
+    with pytest.raises(CatalogueError, match="lacks"):
+        parse_catalogue({"datasets": {"x": {"hub_repo": "a/b"}}})

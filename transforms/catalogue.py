@@ -1,0 +1,159 @@
+"""The source catalogue as typed objects: which datasets exist, where their files are,
+what their rows look like and under which licence each field is published.
+
+Parsing only: the YAML file itself is read by orchestration (transforms never touch paths).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+# Licence classes: `by` may be used commercially with attribution; `by_nc` may not.
+LICENSE_CLASS_BY = "by"
+LICENSE_CLASS_BY_NC = "by_nc"
+_BY_LICENSES = {"MIT", "Apache-2.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODC-By-1.0"}
+_NC_LICENSES = {"CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-ND-4.0"}
+
+# `json` columns keep a nested value as its JSON text: used where real copies disagree
+# on the nested shape (UltraFeedback's annotations) so bronze never rejects a valid row.
+JSON = "json"
+
+
+class CatalogueError(ValueError):
+    """The catalogue itself is wrong: a clear error at load time, never a bad run."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    key: str
+    hub_repo: str
+    revision: str
+    format: str
+    splits: Mapping[str, tuple[str, ...]]
+    license: Mapping[str, str]
+    schema: Mapping[str, str]
+    required: tuple[str, ...]
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema({name: parse_type(t) for name, t in self.schema.items()})
+
+    def field_license(self, field: str) -> str:
+        return self.license.get(field, self.license["*"])
+
+    @property
+    def licenses(self) -> tuple[str, ...]:
+        """Every SPDX id that occurs in this dataset, sorted."""
+        ids = {part for expr in self.license.values() for part in split_license(expr)}
+        return tuple(sorted(ids))
+
+
+def split_license(expression: str) -> tuple[str, ...]:
+    """`CC-BY-4.0 AND CC-BY-NC-4.0` -> both ids (a field under two licences at once)."""
+    return tuple(p.strip() for p in expression.split(" AND ") if p.strip())
+
+
+def license_class(expression: str) -> str:
+    """The most restrictive class among the ids of an SPDX expression."""
+    classes = set()
+    for spdx in split_license(expression):
+        if spdx in _NC_LICENSES:
+            classes.add(LICENSE_CLASS_BY_NC)
+        elif spdx in _BY_LICENSES:
+            classes.add(LICENSE_CLASS_BY)
+        else:
+            raise CatalogueError(f"unknown licence {spdx!r}: add it to transforms/catalogue.py")
+    return LICENSE_CLASS_BY_NC if LICENSE_CLASS_BY_NC in classes else LICENSE_CLASS_BY
+
+
+_SCALARS: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "bool": pl.Boolean(),
+    JSON: pl.String(),
+}
+
+
+def parse_type(text: str) -> pl.DataType:
+    """Parse the catalogue's type syntax: `string`, `list<T>`, `struct<name: T, ...>`.
+
+    Field names may contain `/` and `-` (Arena's moderation categories do).
+    """
+    dtype, rest = _parse(text.strip())
+    if rest.strip():
+        raise CatalogueError(f"trailing text {rest!r} in type {text!r}")
+    return dtype
+
+
+def _parse(text: str) -> tuple[pl.DataType, str]:
+    match = re.match(r"\s*([a-z0-9]+)", text)
+    if not match:
+        raise CatalogueError(f"cannot parse type at {text!r}")
+    name, rest = match.group(1), text[match.end() :]
+    if name in _SCALARS:
+        return _SCALARS[name], rest
+    if name == "list":
+        inner, rest = _parse(_expect(rest, "<"))
+        return pl.List(inner), _expect(rest, ">")
+    if name == "struct":
+        fields: list[pl.Field] = []
+        rest = _expect(rest, "<")
+        while True:
+            field = re.match(r"\s*([^:<>,\s]+)\s*:", rest)
+            if not field:
+                raise CatalogueError(f"expected `name: type` at {rest!r}")
+            dtype, rest = _parse(rest[field.end() :])
+            fields.append(pl.Field(field.group(1), dtype))
+            rest = rest.lstrip()
+            if rest.startswith(","):
+                rest = rest[1:]
+                continue
+            return pl.Struct(fields), _expect(rest, ">")
+    raise CatalogueError(f"unknown type {name!r}")
+
+
+def _expect(text: str, token: str) -> str:
+    stripped = text.lstrip()
+    if not stripped.startswith(token):
+        raise CatalogueError(f"expected {token!r} at {text!r}")
+    return stripped[len(token) :]
+
+
+def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
+    """Validate the catalogue document and return its datasets by key, in file order."""
+    datasets = document.get("datasets")
+    if not isinstance(datasets, Mapping) or not datasets:
+        raise CatalogueError("catalogue needs a non-empty `datasets` mapping")
+    specs = {}
+    for key, entry in datasets.items():
+        missing = {"hub_repo", "revision", "format", "splits", "license", "schema"} - set(entry)
+        if missing:
+            raise CatalogueError(f"dataset {key!r} lacks {sorted(missing)}")
+        if entry["format"] not in ("jsonl", "parquet"):
+            raise CatalogueError(f"dataset {key!r}: format must be jsonl or parquet")
+        if "*" not in entry["license"]:
+            raise CatalogueError(f"dataset {key!r}: license needs a `*` default")
+        spec = DatasetSpec(
+            key=key,
+            hub_repo=entry["hub_repo"],
+            revision=str(entry["revision"]),
+            format=entry["format"],
+            splits={s: tuple(globs) for s, globs in entry["splits"].items()},
+            license=dict(entry["license"]),
+            schema=dict(entry["schema"]),
+            required=tuple(entry.get("required", ())),
+        )
+        spec.polars_schema  # noqa: B018 - fail at load time on a bad type
+        for expr in spec.license.values():
+            license_class(expr)
+        unknown = set(spec.required) - set(spec.schema)
+        if unknown:
+            raise CatalogueError(f"dataset {key!r}: required fields {sorted(unknown)} not in schema")
+        specs[key] = spec
+    return specs
