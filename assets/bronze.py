@@ -1,6 +1,5 @@
 """Bronze: one asset per catalogue dataset, generated from sources/catalogue.yaml."""
 
-
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -123,13 +122,16 @@ def ingest_split(
     records_in = blank_lines = 0
     for file in files:
         parsed = read_file(spec, sources, file)
+        source_file = f"{spec.hub_repo}/{file.path}"  # its path in the Hub layout
         records_in += parsed.records_in if isinstance(parsed, ParsedFile) else parsed.height
         if isinstance(parsed, ParsedFile):
             blank_lines += parsed.blank_lines
-            rejected.append(quarantine_frame(parsed.rejections, spec.key, split, file.path, ingested_at))
+            rejected.append(
+                quarantine_frame(parsed.rejections, spec.key, split, source_file, ingested_at)
+            )
             parsed = parsed_to_frame(parsed, spec)
-        frames.append(add_lineage(parsed, spec, split, file.path, ingested_at))
-        context.log.info(f"{spec.key}/{split}: read {file.path}")
+        frames.append(add_lineage(parsed, spec, split, source_file, ingested_at))
+        context.log.info(f"{spec.key}/{split}: read {source_file}")
 
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=bronze_schema(spec))
     quarantined = pl.concat(rejected) if rejected else pl.DataFrame(schema=QUARANTINE_SCHEMA)
@@ -140,7 +142,9 @@ def ingest_split(
         )
 
     commit = {**partition, "sources": fingerprint}
-    written = lake.write(key, rows, partition_by=["split"], replace={"split": split}, commit_metadata=commit)
+    written = lake.write(
+        key, rows, partition_by=["split"], replace={"split": split}, commit_metadata=commit
+    )
     quarantine_write = lake.write(
         BRONZE_QUARANTINE,
         quarantined,
@@ -184,7 +188,9 @@ def read_file(spec: DatasetSpec, sources: Sources, file: SourceFile) -> ParsedFi
     """One source file as conformed rows; a file that cannot be read is one rejection."""
     if spec.format == "jsonl":
         try:
-            return parse_jsonl(sources.read_lines(file), spec.schema, spec.polars_schema, spec.required)
+            return parse_jsonl(
+                sources.read_lines(file), spec.schema, spec.polars_schema, spec.required
+            )
         except OSError as error:
             return ParsedFile(rejections=[unreadable_file(error, file.size)])
     try:
@@ -205,4 +211,3 @@ def preview_markdown(frame: pl.DataFrame, rows: int = 5, width: int = 60) -> str
 
 def _cell(value: object, width: int) -> str:
     return str(value)[:width].replace("|", "\\|").replace("\n", " ")
-

@@ -92,9 +92,23 @@ class Lake(ConfigurableResource):
                 if attempt == _WRITE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.2 * 2**attempt)
+        return TableWrite(self.uri(key), self._version(key), frame.height)
+
+    def append(self, key: Sequence[str], frame: pl.DataFrame) -> TableWrite:
+        """Add rows in one commit (for append-only tables such as the text cache)."""
+        deltalake.write_deltalake(
+            self.uri(key),
+            frame.to_arrow(compat_level=pl.CompatLevel.oldest()),
+            mode="append",
+            storage_options=self.storage_options,
+        )
+        return TableWrite(self.uri(key), self._version(key), frame.height)
+
+    def _version(self, key: Sequence[str]) -> int:
         table = self.table(key)
-        assert table is not None
-        return TableWrite(self.uri(key), table.version(), frame.height)
+        if table is None:
+            raise FileNotFoundError(self.uri(key))
+        return table.version()
 
     def last_commit_metadata(self, key: Sequence[str], match: Mapping[str, str]) -> dict | None:
         """The newest commit whose custom metadata contains `match`, or None."""

@@ -29,7 +29,5 @@ def lake_sources() -> str:
 def storage_options() -> dict[str, str]:
     """Object-store options for deltalake, from AWS_*/AZURE_*/GOOGLE_* variables."""
     return {
-        key: value
-        for key, value in os.environ.items()
-        if key.startswith(_STORAGE_OPTION_PREFIXES)
+        key: value for key, value in os.environ.items() if key.startswith(_STORAGE_OPTION_PREFIXES)
     }

@@ -25,9 +25,10 @@ def main() -> int:
         if table is None:
             continue
         rows = lake.scan(key.path).select("dataset").collect().height
-        print(f"  {key.to_user_string():42s} v{table.version():<4d} {rows:>8,d} rows  {lake.uri(key.path)}")
+        name = key.to_user_string()
+        print(f"  {name:36s} v{table.version():<4d} {rows:>8,d} rows  {lake.uri(key.path)}")
     print(
-        "\nRead one:  .venv/bin/python -c \"import polars as pl; "
+        '\nRead one:  .venv/bin/python -c "import polars as pl; '
         f"print(pl.scan_delta('{lake.uri(['bronze', 'ultrachat'])}').head().collect())\""
         "\nBrowse:    make ui   (http://127.0.0.1:3000)"
     )

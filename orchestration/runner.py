@@ -12,7 +12,9 @@ from dagster import AssetKey, AssetsDefinition, DagsterInstance, Definitions, ma
 def materialize_everything(defs: Definitions, instance: DagsterInstance) -> list[str]:
     """Run every materializable asset; returns a line per run, raising on a failed run."""
     graph = defs.resolve_asset_graph()
-    assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition) and a.is_materializable]
+    assets = [
+        a for a in defs.assets or [] if isinstance(a, AssetsDefinition) and a.is_materializable
+    ]
     resources = defs.resources or {}
     runs: list[str] = []
     for assets_def in assets:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import polars as pl
 
-from transforms.catalogue import DatasetSpec, license_class
+from transforms.catalogue import DatasetSpec, join_licenses, license_class
 from transforms.records import (
     EXTRA_FIELDS,
     LINEAGE_SCHEMA,
@@ -31,7 +31,7 @@ def bronze_schema(spec: DatasetSpec) -> pl.Schema:
 
 def row_license(spec: DatasetSpec) -> str:
     """The SPDX expression covering a whole row: every field's licence, joined by AND."""
-    return " AND ".join(spec.licenses)
+    return join_licenses(spec.license.values())
 
 
 def conform_frame(frame: pl.DataFrame, spec: DatasetSpec) -> ParsedFile | pl.DataFrame:
@@ -49,9 +49,10 @@ def conform_frame(frame: pl.DataFrame, spec: DatasetSpec) -> ParsedFile | pl.Dat
 
 
 def _has_null_required(frame: pl.DataFrame, required: Sequence[str]) -> bool:
-    return bool(required) and frame.select(
-        pl.any_horizontal(pl.col(c).is_null() for c in required).any()
-    ).item()
+    return (
+        bool(required)
+        and frame.select(pl.any_horizontal(pl.col(c).is_null() for c in required).any()).item()
+    )
 
 
 def parsed_to_frame(parsed: ParsedFile, spec: DatasetSpec) -> pl.DataFrame:

@@ -7,7 +7,7 @@ Parsing only: the YAML file itself is read by orchestration (transforms never to
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,14 +43,26 @@ class DatasetSpec:
     def polars_schema(self) -> pl.Schema:
         return pl.Schema({name: parse_type(t) for name, t in self.schema.items()})
 
-    def field_license(self, field: str) -> str:
-        return self.license.get(field, self.license["*"])
+    def field_license(self, field: str, role: str | None = None) -> str:
+        """The SPDX expression of a field, or of one role's turns inside a dialogue field.
 
-    @property
-    def licenses(self) -> tuple[str, ...]:
-        """Every SPDX id that occurs in this dataset, sorted."""
-        ids = {part for expr in self.license.values() for part in split_license(expr)}
-        return tuple(sorted(ids))
+        A dialogue field whose roles are licensed separately is, as a whole, under all
+        of its roles' licences at once.
+        """
+        if role is not None:
+            return self.license.get(f"{field}.{role}", self.field_license(field))
+        if field in self.license:
+            return self.license[field]
+        by_role = [expr for name, expr in self.license.items() if name.startswith(f"{field}.")]
+        if by_role:
+            return join_licenses(by_role)
+        return self.license["*"]
+
+
+def join_licenses(expressions: Iterable[str]) -> str:
+    """The expression covering content under all of `expressions`: sorted ids joined by AND."""
+    ids = sorted({spdx for expr in expressions for spdx in split_license(expr)})
+    return " AND ".join(ids)
 
 
 def split_license(expression: str) -> tuple[str, ...]:
@@ -154,6 +166,8 @@ def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
             license_class(expr)
         unknown = set(spec.required) - set(spec.schema)
         if unknown:
-            raise CatalogueError(f"dataset {key!r}: required fields {sorted(unknown)} not in schema")
+            raise CatalogueError(
+                f"dataset {key!r}: required fields {sorted(unknown)} not in schema"
+            )
         specs[key] = spec
     return specs

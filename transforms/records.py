@@ -136,7 +136,9 @@ def conform(value: Any, dtype: pl.DataType, path: str, *, json_text: bool = Fals
         unknown = sorted(set(value) - names)
         if unknown:
             raise SchemaMismatch(f"{path}: unexpected fields {unknown}")
-        return {f.name: conform(value.get(f.name), f.dtype, f"{path}.{f.name}") for f in dtype.fields}
+        return {
+            f.name: conform(value.get(f.name), f.dtype, f"{path}.{f.name}") for f in dtype.fields
+        }
     raise SchemaMismatch(f"{path}: unsupported declared type {dtype}")
 
 
@@ -236,4 +238,3 @@ def hash_rows(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Series:
     """content_hash of each row over `columns` (the source's declared fields)."""
     hashes = [content_hash(row) for row in frame.select(columns).iter_rows(named=True)]
     return pl.Series("content_hash", hashes, dtype=pl.String)
-

@@ -20,7 +20,9 @@ def frame(split: str, texts: list[str]) -> pl.DataFrame:
 
 
 def test_partitioned_write_read_replace_and_time_travel(lake: Lake):
-    v0 = lake.write(KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"})
+    v0 = lake.write(
+        KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"}
+    )
     v1 = lake.write(KEY, frame("test", ["c"]), partition_by=["split"], replace={"split": "test"})
     assert (v0.version, v1.version) == (0, 1)
     assert sorted(lake.scan(KEY).collect()["text"]) == ["a", "b", "c"]
@@ -46,9 +48,19 @@ def test_tables_are_readable_through_pyarrow_dataset_filters_and_duckdb(lake: La
 
 
 def test_commit_metadata_records_what_a_partition_was_built_from(lake: Lake):
-    lake.write(KEY, frame("train", ["a"]), partition_by=["split"], replace={"split": "train"},
-               commit_metadata={"partition": "split=train", "sources": "fp1"})
-    lake.write(KEY, frame("test", ["b"]), partition_by=["split"], replace={"split": "test"},
-               commit_metadata={"partition": "split=test", "sources": "fp2"})
+    lake.write(
+        KEY,
+        frame("train", ["a"]),
+        partition_by=["split"],
+        replace={"split": "train"},
+        commit_metadata={"partition": "split=train", "sources": "fp1"},
+    )
+    lake.write(
+        KEY,
+        frame("test", ["b"]),
+        partition_by=["split"],
+        replace={"split": "test"},
+        commit_metadata={"partition": "split=test", "sources": "fp2"},
+    )
     assert lake.last_commit_metadata(KEY, {"partition": "split=train"})["sources"] == "fp1"
     assert lake.last_commit_metadata(KEY, {"partition": "split=none"}) is None

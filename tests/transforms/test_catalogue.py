@@ -18,7 +18,12 @@ DATASET_KEYS = [
 def test_the_bundled_catalogue_declares_the_five_datasets_with_their_splits():
     catalogue = load_catalogue()
     assert list(catalogue) == DATASET_KEYS
-    assert list(catalogue["ultrachat_200k"].splits) == ["train_sft", "test_sft", "train_gen", "test_gen"]
+    assert list(catalogue["ultrachat_200k"].splits) == [
+        "train_sft",
+        "test_sft",
+        "train_gen",
+        "test_gen",
+    ]
     assert list(catalogue["mt_bench_human_judgments"].splits) == ["human", "gpt4_pair"]
     assert len(catalogue["ultrafeedback"].splits["train"]) == 6
 
@@ -26,8 +31,10 @@ def test_the_bundled_catalogue_declares_the_five_datasets_with_their_splits():
 def test_arena_outputs_are_non_commercial_while_its_prompts_are_cc_by():
     arena = load_catalogue()["chatbot_arena_conversations"]
     assert arena.field_license("question_id") == "CC-BY-4.0"
+    assert arena.field_license("conversation_a", role="user") == "CC-BY-4.0"
+    assert arena.field_license("conversation_a", role="assistant") == "CC-BY-NC-4.0"
+    assert arena.field_license("conversation_a") == "CC-BY-4.0 AND CC-BY-NC-4.0"
     assert license_class(arena.field_license("conversation_a")) == "by_nc"
-    assert arena.licenses == ("CC-BY-4.0", "CC-BY-NC-4.0")
 
 
 def test_mit_and_cc_by_are_commercially_usable_and_nc_is_not():

@@ -68,7 +68,11 @@ def test_no_other_coercion_happens():
     with pytest.raises(SchemaMismatch, match="expected int64, got bool"):
         conform(True, pl.Int64(), "turn")
     with pytest.raises(SchemaMismatch, match=r"unexpected fields \['x'\]"):
-        conform({"content": "a", "role": "user", "x": 1}, parse_type("struct<content: string, role: string>"), "m")
+        conform(
+            {"content": "a", "role": "user", "x": 1},
+            parse_type("struct<content: string, role: string>"),
+            "m",
+        )
     assert conform(3, pl.Float64(), "tstamp") == 3.0
 
 

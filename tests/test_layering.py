@@ -1,0 +1,35 @@
+"""Dependencies point one way: orchestration -> assets -> transforms."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        modules = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules.add(node.module.split(".")[0])
+        found[path.relative_to(ROOT).as_posix()] = modules
+    return found
+
+
+def test_transforms_import_neither_dagster_nor_deltalake_nor_the_layers_above():
+    for path, modules in imported_modules("transforms").items():
+        assert not modules & {"dagster", "deltalake", "assets", "orchestration"}, path
+
+
+def test_transforms_read_no_environment_and_no_files():
+    for path in sorted((ROOT / "transforms").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert "os.environ" not in source and "open(" not in source, path
+
+
+def test_assets_do_not_import_orchestration():
+    for path, modules in imported_modules("assets").items():
+        assert "orchestration" not in modules, path

@@ -1,0 +1,75 @@
+"""Redaction is applied to every text field in place, and audited without the values."""
+
+import polars as pl
+
+from transforms.cleaning import MESSAGES
+from transforms.scrub import SCAN_RESULTS_SCHEMA, TextField, apply_scan, distinct_texts
+
+EMAIL = "mail a.b@example.com now"
+FRAME = pl.DataFrame(
+    {
+        "id": ["c1", "c2"],
+        "dataset": ["ultrachat", "ultrachat"],
+        "title": [EMAIL, None],
+        "messages": [
+            [{"role": "user", "content": "hi"}, {"role": "assistant", "content": EMAIL}],
+            [],
+        ],
+    },
+    schema_overrides={"messages": MESSAGES},
+)
+RESULTS = pl.DataFrame(
+    {
+        "text": ["hi", EMAIL],
+        "redacted": ["hi", "mail <EMAIL_ADDRESS> now"],
+        "findings": [
+            [],
+            [
+                {
+                    "entity_type": "EMAIL_ADDRESS",
+                    "start": 5,
+                    "end": 20,
+                    "score": 1.0,
+                    "recognizer": "Email",
+                }
+            ],
+        ],
+    },
+    schema=SCAN_RESULTS_SCHEMA,
+)
+FIELDS = [TextField("title"), TextField("messages", "content")]
+
+
+def test_each_distinct_text_is_listed_once():
+    assert distinct_texts(FRAME, FIELDS).to_list() == [EMAIL, "hi"]
+
+
+def test_every_field_is_redacted_in_place_and_counted():
+    scrubbed, _ = apply_scan(FRAME, FIELDS, RESULTS, table="silver/conversations", row_key="id")
+    assert scrubbed["title"].to_list() == ["mail <EMAIL_ADDRESS> now", None]
+    assert scrubbed["messages"][0].to_list() == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "mail <EMAIL_ADDRESS> now"},
+    ]
+    assert scrubbed["messages"][1].to_list() == []
+    assert scrubbed["pii_count"].to_list() == [2, 0]
+    assert scrubbed.columns == [*FRAME.columns, "pii_count"]
+
+
+def test_audit_rows_say_where_and_what_but_never_the_value():
+    _, audit = apply_scan(FRAME, FIELDS, RESULTS, table="silver/conversations", row_key="id")
+    assert audit.select("row_key", "field", "turn_index", "start", "end").rows() == [
+        ("c1", "title", None, 5, 20),
+        ("c1", "messages", 1, 5, 20),
+    ]
+    assert "a.b@example.com" not in str(audit.rows())
+
+
+def test_a_text_missing_from_the_results_is_an_error_not_a_leak():
+    partial = RESULTS.filter(pl.col("text") == "hi")
+    try:
+        apply_scan(FRAME, FIELDS, partial, table="t", row_key="id")
+    except ValueError as error:
+        assert "missing from the scan results" in str(error)
+    else:
+        raise AssertionError("unscanned text passed through")

@@ -1,0 +1,311 @@
+"""From bronze rows to the silver shapes: conversations and comparisons, cleaned and
+deduplicated, with every rejected row kept beside its reason.
+
+Text engines (language, PII) run afterwards on the distinct texts (transforms/scrub.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from transforms.catalogue import DatasetSpec, license_class
+from transforms.cleaning import (
+    MESSAGES,
+    alternating_messages,
+    clean_messages_column,
+    conversation_id,
+    deduplicate,
+)
+from transforms.comparisons import (
+    COMPLETIONS,
+    MalformedComparison,
+    comparison_id,
+    judged_dialogue,
+    parse_completions,
+    prompt_id,
+    split_last_reply,
+    user_turns,
+)
+from transforms.records import normalise_text
+
+LINEAGE = ["dataset", "split", "source_file", "source_row", "ingested_at"]
+SILVER_QUARANTINE_SCHEMA = pl.Schema(
+    {
+        "table": pl.String,
+        "dataset": pl.String,
+        "split": pl.String,
+        "source_file": pl.String,
+        "source_row": pl.Int64,
+        "reason": pl.String,
+        "detail": pl.String,
+        "payload": pl.String,
+    }
+)
+
+
+@dataclass
+class Stage:
+    """One silver step's outcome: kept rows, rejected rows, and what each rule did."""
+
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def rejected_rows(frame: pl.DataFrame, table: str, payload_columns: Sequence[str]) -> pl.DataFrame:
+    """Rejected rows in the quarantine shape; the payload is the row's source content as JSON."""
+    payloads = [
+        json.dumps(row, ensure_ascii=False, default=str)
+        for row in frame.select(payload_columns).iter_rows(named=True)
+    ]
+    return frame.select(
+        pl.lit(table).alias("table"),
+        *[pl.col(c) for c in ["dataset", "split", "source_file", "source_row"]],
+        "reason",
+        "detail",
+        pl.Series("payload", payloads, dtype=pl.String),
+    ).cast(dict(SILVER_QUARANTINE_SCHEMA))
+
+
+# --- conversations ---------------------------------------------------------------------
+
+
+def ultrachat_dialogues(bronze: pl.DataFrame) -> pl.DataFrame:
+    """UltraChat (original): `data` alternates user and assistant turns."""
+    messages = [alternating_messages(turns or []) for turns in bronze["data"].to_list()]
+    return bronze.select(*LINEAGE, "license", pl.col("id").alias("source_id")).with_columns(
+        pl.Series("messages", messages, dtype=MESSAGES)
+    )
+
+
+def ultrachat_200k_dialogues(bronze: pl.DataFrame) -> pl.DataFrame:
+    """UltraChat 200k: already `messages`; fields reordered to (role, content)."""
+    return bronze.select(
+        *LINEAGE,
+        "license",
+        pl.col("prompt_id").alias("source_id"),
+        pl.col("messages")
+        .list.eval(
+            pl.struct(pl.element().struct.field("role"), pl.element().struct.field("content"))
+        )
+        .cast(MESSAGES),
+    )
+
+
+def clean_conversations(dialogues: pl.DataFrame, dataset_rank: Mapping[str, int]) -> Stage:
+    """Clean every dialogue, give it its content id, and keep one of each duplicate.
+
+    The survivor of a duplicate group is the first by (catalogue order of its dataset,
+    split, source_file, source_row): the same row on every run.
+    """
+    cleaned = clean_messages_column(dialogues)
+    rows = cleaned.rows.with_columns(
+        pl.Series(
+            "conversation_id",
+            [conversation_id(m) for m in cleaned.rows["messages"].to_list()],
+            dtype=pl.String,
+        ),
+        pl.col("dataset").replace_strict(dataset_rank, return_dtype=pl.Int64).alias("__rank"),
+    )
+    survivors, duplicates = deduplicate(
+        rows, "conversation_id", ["__rank", "split", "source_file", "source_row"]
+    )
+    counts = Counter(cleaned.repairs)
+    counts["dropped_duplicate"] = duplicates
+    counts.update(f"quarantined_{r}" for r in cleaned.rejected["reason"].to_list())
+    return Stage(
+        survivors.drop("__rank").with_columns(
+            content_hash=pl.col("conversation_id"),
+            license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
+        ),
+        rejected_rows(cleaned.rejected, "silver/conversations", ["source_id", "messages"]),
+        counts,
+    )
+
+
+# --- comparisons -----------------------------------------------------------------------
+
+COMPARISON_SCHEMA = pl.Schema(
+    {
+        "dataset": pl.String,
+        "split": pl.String,
+        "source_file": pl.String,
+        "source_row": pl.Int64,
+        "ingested_at": pl.Datetime("us", "UTC"),
+        "source_id": pl.String,
+        "comparison_id": pl.String,
+        "prompt": MESSAGES,
+        "response_a": pl.String,
+        "response_b": pl.String,
+        "conversation_a": MESSAGES,
+        "conversation_b": MESSAGES,
+        "same_user_turns": pl.Boolean,
+        "model_a": pl.String,
+        "model_b": pl.String,
+        "winner": pl.String,
+        "judge": pl.String,
+        "turn": pl.Int64,
+        "completions": COMPLETIONS,
+        "prompt_source": pl.String,
+        "correct_answers": pl.List(pl.String),
+        "incorrect_answers": pl.List(pl.String),
+        "source_language": pl.String,
+        "moderation_flagged": pl.Boolean,
+        "moderation_categories": pl.List(pl.String),
+        "toxic_chat_flagged": pl.Boolean,
+        "license": pl.String,
+        "prompt_license": pl.String,
+        "response_license": pl.String,
+    }
+)
+
+
+def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
+    """One row per UltraFeedback prompt, its completions parsed and kept whole."""
+    rows, rejected = [], []
+    for record in bronze.iter_rows(named=True):
+        try:
+            instruction = record["instruction"]
+            prompt = _clean_prompt(instruction)
+            completions = parse_completions(record["completions"])
+        except MalformedComparison as error:
+            rejected.append({**record, "reason": error.reason, "detail": str(error)})
+            continue
+        responses = [c["response"] for c in completions]
+        rows.append(
+            {
+                **_lineage(record),
+                "source_id": prompt_id(record["id"], instruction),
+                "comparison_id": comparison_id({"prompt": prompt, "responses": responses}),
+                "prompt": prompt,
+                "completions": completions,
+                "prompt_source": record["source"],
+                "correct_answers": record["correct_answers"],
+                "incorrect_answers": record["incorrect_answers"],
+                "license": record["license"],
+                "prompt_license": spec.field_license("instruction"),
+                "response_license": spec.field_license("completions"),
+            }
+        )
+    return _comparison_stage(rows, rejected, bronze, ["id", "instruction", "completions"])
+
+
+def _clean_prompt(instruction: str | None) -> list[dict[str, str]]:
+    text = normalise_text(instruction or "")
+    if not text:
+        raise MalformedComparison("empty_prompt", "instruction is empty")
+    return [{"role": "user", "content": text}]
+
+
+def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
+    """One row per Arena / MT-bench vote: both dialogues up to the judged turn."""
+    rows, rejected = [], []
+    is_arena = "openai_moderation" in bronze.columns
+    for record in bronze.iter_rows(named=True):
+        turn = record["turn"]
+        sides = [
+            judged_dialogue(record[c] or [], turn) for c in ("conversation_a", "conversation_b")
+        ]
+        failed = next((s for s in sides if s.messages is None), None)
+        if failed is not None:
+            rejected.append({**record, "reason": failed.rejection, "detail": failed.detail})
+            continue
+        conversation_a, conversation_b = sides[0].messages, sides[1].messages
+        prompt, response_a = split_last_reply(conversation_a)
+        _, response_b = split_last_reply(conversation_b)
+        row = {
+            **_lineage(record),
+            "source_id": str(record["question_id"]),
+            "prompt": prompt,
+            "response_a": response_a,
+            "response_b": response_b,
+            "conversation_a": conversation_a,
+            "conversation_b": conversation_b,
+            "same_user_turns": user_turns(conversation_a) == user_turns(conversation_b),
+            "model_a": record["model_a"],
+            "model_b": record["model_b"],
+            "winner": record["winner"],
+            "judge": record["judge"],
+            "turn": turn,
+            "license": record["license"],
+            "prompt_license": spec.field_license("conversation_a", role="user"),
+            "response_license": spec.field_license("conversation_a", role="assistant"),
+        }
+        if is_arena:
+            row.update(_arena_flags(record))
+        row["comparison_id"] = comparison_id(
+            {
+                k: row[k]
+                for k in (
+                    "conversation_a",
+                    "conversation_b",
+                    "model_a",
+                    "model_b",
+                    "winner",
+                    "judge",
+                )
+            }
+        )
+        rows.append(row)
+    payload = ["question_id", "conversation_a", "conversation_b", "winner", "judge", "turn"]
+    return _comparison_stage(rows, rejected, bronze, payload)
+
+
+def _arena_flags(record: Mapping[str, Any]) -> dict[str, Any]:
+    moderation = record["openai_moderation"] or {}
+    categories = moderation.get("categories") or {}
+    toxic = record["toxic_chat_tag"] or {}
+    return {
+        "source_language": record["language"],
+        "moderation_flagged": moderation.get("flagged"),
+        "moderation_categories": sorted(c for c, flagged in categories.items() if flagged),
+        "toxic_chat_flagged": any((v or {}).get("flagged") for v in toxic.values())
+        if toxic
+        else None,
+    }
+
+
+def _lineage(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: record[c] for c in LINEAGE}
+
+
+def _comparison_stage(
+    rows: list[dict], rejected: list[dict], bronze: pl.DataFrame, payload: Sequence[str]
+) -> Stage:
+    frame = pl.DataFrame(rows, schema=COMPARISON_SCHEMA, orient="row")
+    rejects = pl.DataFrame(
+        rejected, schema={**bronze.schema, "reason": pl.String, "detail": pl.String}, orient="row"
+    )
+    survivors, duplicates = deduplicate(
+        frame, "comparison_id", ["dataset", "split", "source_file", "source_row"]
+    )
+    counts: Counter[str] = Counter({"dropped_duplicate": duplicates})
+    counts.update(f"quarantined_{r}" for r in rejects["reason"].to_list())
+    return Stage(
+        survivors.with_columns(
+            content_hash=pl.col("comparison_id"),
+            license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
+        ),
+        rejected_rows(rejects, "silver/comparisons", payload),
+        counts,
+    )
+
+
+def user_text(column: str, turns: int, max_chars: int) -> pl.Expr:
+    """The first `turns` user turns of a dialogue column, joined, cut to `max_chars`:
+    the text a dialogue's language is detected on."""
+    return (
+        pl.col(column)
+        .list.eval(
+            pl.element().filter(pl.element().struct.field("role") == "user").struct.field("content")
+        )
+        .list.head(turns)
+        .list.join("\n")
+        .str.slice(0, max_chars)
+    )
