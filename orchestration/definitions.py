@@ -5,6 +5,8 @@ from __future__ import annotations
 from dagster import Definitions
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
+from assets.gold import gold_assets
+from assets.silver import silver_assets
 from orchestration.catalogue import load_catalogue
 from orchestration.resources import lake_resource, sources_resource
 
@@ -12,7 +14,12 @@ from orchestration.resources import lake_resource, sources_resource
 def build_definitions() -> Definitions:
     catalogue = load_catalogue()
     return Definitions(
-        assets=[*(bronze_asset(spec) for spec in catalogue.values()), bronze_quarantine_spec],
+        assets=[
+            *(bronze_asset(spec) for spec in catalogue.values()),
+            bronze_quarantine_spec,
+            *silver_assets(catalogue),
+            *gold_assets(catalogue),
+        ],
         resources={"lake": lake_resource(), "sources": sources_resource()},
     )
 

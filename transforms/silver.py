@@ -309,3 +309,27 @@ def user_text(column: str, turns: int, max_chars: int) -> pl.Expr:
         .list.join("\n")
         .str.slice(0, max_chars)
     )
+
+
+# Arena's collector labels languages by English name; ours are ISO 639-1.
+LANGUAGE_NAMES = {
+    "English": "en", "Spanish": "es", "Chinese": "zh", "Japanese": "ja", "German": "de",
+    "Russian": "ru", "Arabic": "ar", "French": "fr", "Korean": "ko", "Portuguese": "pt",
+    "Italian": "it", "Dutch": "nl", "Polish": "pl", "Turkish": "tr", "Vietnamese": "vi",
+    "Indonesian": "id", "Hindi": "hi", "Swedish": "sv", "Ukrainian": "uk", "Persian": "fa",
+}  # fmt: skip
+
+
+def language_agreement(frame: pl.DataFrame) -> tuple[float | None, int]:
+    """Share of rows where the source's own language label names the language we detected.
+
+    Only rows where both sides commit to a language count (not `unknown`, not `und`).
+    Returns (rate, rows compared); rate is None when nothing could be compared.
+    """
+    compared = frame.select(
+        theirs=pl.col("source_language").replace_strict(LANGUAGE_NAMES, default=None),
+        ours=pl.col("lang"),
+    ).filter(pl.col("theirs").is_not_null() & (pl.col("ours") != "und"))
+    if compared.height == 0:
+        return None, 0
+    return compared.select((pl.col("theirs") == pl.col("ours")).mean()).item(), compared.height

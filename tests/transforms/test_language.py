@@ -1,0 +1,152 @@
+"""Specification of transforms.language: deterministic ISO 639-1 language identification."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from tests.transforms.multilingual_samples import (
+    LANGUAGE_SAMPLES,
+    SIMPLIFIED_CHINESE,
+    TRADITIONAL_CHINESE,
+    UNDETERMINED_TEXTS,
+)
+from transforms.language import (
+    UNDETERMINED,
+    LanguageSettings,
+    clean_for_detection,
+    detect_language,
+    detect_languages,
+    letter_count,
+    to_iso639_1,
+)
+
+TEXTS = [text for _, text in LANGUAGE_SAMPLES]
+
+
+def test_the_labelled_sample_set_is_big_and_varied_enough_to_measure_accuracy() -> None:
+    languages = Counter(language for language, _ in LANGUAGE_SAMPLES)
+    assert len(LANGUAGE_SAMPLES) >= 120
+    assert len(languages) >= 12
+    assert min(languages.values()) >= 8
+    assert all(50 <= len(text) <= 300 for text in TEXTS)
+    assert len(set(TEXTS)) == len(TEXTS)
+
+
+def test_accuracy_on_labelled_chat_sentences_is_at_least_95_percent() -> None:
+    predictions = detect_languages(TEXTS)
+    wrong = [
+        (expected, got, text)
+        for (expected, text), (got, _) in zip(LANGUAGE_SAMPLES, predictions, strict=True)
+        if got != expected
+    ]
+    accuracy = 1 - len(wrong) / len(LANGUAGE_SAMPLES)
+    print(f"language accuracy: {accuracy:.1%} on {len(LANGUAGE_SAMPLES)} samples")
+    assert accuracy >= 0.95, f"accuracy {accuracy:.1%}; misclassified: {wrong}"
+
+
+@pytest.mark.parametrize("text", UNDETERMINED_TEXTS)
+def test_texts_without_enough_language_are_undetermined(text: str) -> None:
+    assert detect_language(text) == (UNDETERMINED, 0.0)
+
+
+def test_both_chinese_scripts_map_to_zh() -> None:
+    assert to_iso639_1("zh-cn") == to_iso639_1("zh-tw") == "zh"
+    for text in (SIMPLIFIED_CHINESE, TRADITIONAL_CHINESE):
+        code, probability = detect_language(text)
+        assert code == "zh" and probability >= 0.5
+
+
+def test_traditional_chinese_is_not_mistaken_for_korean() -> None:
+    # Raw langdetect says "ko" (p=0.86) for TRADITIONAL_CHINESE although it has no Hangul.
+    assert detect_language(TRADITIONAL_CHINESE)[0] == "zh"
+    korean = "요즘 밤에 잠을 잘 못 자서 낮에 너무 피곤해요. 좋은 습관이 있을까요?"
+    assert detect_language(korean)[0] == "ko"
+
+
+def test_every_answer_is_an_iso_639_1_code_or_und_with_a_probability() -> None:
+    for code, probability in detect_languages([*TEXTS, *UNDETERMINED_TEXTS]):
+        assert code == UNDETERMINED or (len(code) == 2 and code.isalpha() and code.islower())
+        assert 0.0 <= probability <= 1.0
+        assert (code == UNDETERMINED) == (probability == 0.0)
+
+
+def test_repeated_calls_give_identical_results() -> None:
+    first = detect_languages(TEXTS)
+    assert detect_languages(TEXTS) == first
+    assert [detect_language(text) for text in TEXTS] == first
+
+
+def _detect_in_worker(texts: list[str]) -> list[tuple[str, float]]:
+    return detect_languages(texts)
+
+
+def test_a_fresh_worker_process_gives_identical_results() -> None:
+    # "spawn" starts a brand-new interpreter: it loads its own profiles and must still agree
+    # bit for bit, including probabilities (the seed makes langdetect's sampling repeatable).
+    sample = TEXTS[::5]
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        in_worker = pool.submit(_detect_in_worker, sample).result(timeout=120)
+    assert in_worker == detect_languages(sample)
+
+
+def test_concurrent_threads_agree_with_sequential_calls() -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(detect_language, TEXTS))
+    assert concurrent == detect_languages(TEXTS)
+
+
+def test_the_seed_is_part_of_the_settings_and_clear_texts_do_not_depend_on_it() -> None:
+    for seed in (1, 42):
+        labels = [code for code, _ in detect_languages(TEXTS[::3], LanguageSettings(seed=seed))]
+        assert labels == [language for language, _ in LANGUAGE_SAMPLES[::3]]
+
+
+def test_only_the_first_max_chars_are_examined() -> None:
+    french = "Je voudrais écrire une lettre de motivation pour un stage dans une agence. " * 3
+    english = "This part is written in English and should never be looked at by the detector. "
+    text = french + english * 50
+    assert detect_language(text)[0] == "fr"
+    assert detect_language(english * 50)[0] == "en"
+
+
+def test_min_prob_turns_uncertain_answers_into_und() -> None:
+    strict = LanguageSettings(min_prob=0.999999)
+    for code, probability in detect_languages(TEXTS, strict):
+        assert code == UNDETERMINED or probability >= 0.999999
+    mixed = "Ich habe eine Frage zu meinem Code. Can you tell me why the loop never ends?"
+    assert detect_language(mixed, LanguageSettings(min_prob=1.0)) == (UNDETERMINED, 0.0)
+
+
+def test_code_urls_and_emails_are_ignored() -> None:
+    code = "```python\n" + "def handler(request):\n    return response.json()\n" * 10 + "```\n"
+    question = "Warum gibt diese Funktion immer einen leeren Wert zurück?"
+    assert detect_language(code + question)[0] == "de"
+    url_heavy = (
+        "https://example.com/docs/getting-started/installation/linux "
+        "この手順の通りにインストールしたのですが、エラーが出てしまいます。"
+    )
+    assert detect_language(url_heavy)[0] == "ja"
+    only_code = "```js\nconsole.log(items.map(x => x * 2));\n```"
+    assert detect_language(only_code) == (UNDETERMINED, 0.0)
+    cleaned = clean_for_detection("mail me at a.b@example.com or www.example.com", 400)
+    assert "example" not in cleaned
+
+
+def test_letter_count_ignores_digits_punctuation_and_emoji_but_keeps_marks() -> None:
+    assert letter_count("Hi, there! 123 👍") == len("Hi there")
+    # Devanagari vowel signs are combining marks: they count as part of the word.
+    assert letter_count("नमस्ते") == len("नमस्ते")
+    assert letter_count("12:30 — $4.99 !!!") == 0
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError):
+        LanguageSettings(min_chars=500, max_chars=400)
+    with pytest.raises(ValueError):
+        LanguageSettings(min_prob=1.5)

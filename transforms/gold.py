@@ -1,0 +1,172 @@
+"""Gold: training views built from silver, split by licence class and decontaminated.
+
+A row's licence class is the most restrictive licence among the fields it contains:
+a preference pair holds model outputs, so an Arena pair is non-commercial; a prompt row
+holds only the user's words, so an Arena prompt is CC-BY-4.0 and commercially usable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+import polars as pl
+
+from transforms.catalogue import LICENSE_CLASS_BY, LICENSE_CLASS_BY_NC, license_class
+from transforms.cleaning import MESSAGES, conversation_id
+from transforms.decontaminate import EvaluationIndex, is_contaminated
+from transforms.records import content_hash
+
+SFT_SCHEMA = pl.Schema(
+    {
+        "example_id": pl.String,
+        "dataset": pl.String,
+        "split": pl.String,
+        "source_file": pl.String,
+        "source_row": pl.Int64,
+        "source_id": pl.String,
+        "messages": MESSAGES,
+        "lang": pl.String,
+        "license": pl.String,
+        "license_class": pl.String,
+    }
+)
+PROMPT_SCHEMA = pl.Schema(
+    {
+        "prompt_id": pl.String,
+        "dataset": pl.String,
+        "split": pl.String,
+        "source_file": pl.String,
+        "source_row": pl.Int64,
+        "source_id": pl.String,
+        "prompt": pl.String,
+        "lang": pl.String,
+        "license": pl.String,
+        "license_class": pl.String,
+    }
+)
+
+
+def sft_from_conversations(conversations: pl.DataFrame) -> pl.DataFrame:
+    """Silver conversations as SFT examples (their licence is the whole row's)."""
+    return conversations.select(
+        pl.col("conversation_id").alias("example_id"), *SFT_SCHEMA.names()[1:]
+    ).cast(dict(SFT_SCHEMA))
+
+
+def sft_from_votes(comparisons: pl.DataFrame) -> pl.DataFrame:
+    """Each distinct dialogue of a pairwise vote, as an SFT example.
+
+    The dialogue holds the model's replies, so it carries the licence of the responses
+    and of the prompt together (Arena: CC-BY-4.0 AND CC-BY-NC-4.0, non-commercial).
+    """
+    votes = comparisons.filter(pl.col("conversation_a").is_not_null())
+    sides = [
+        votes.select(
+            *["dataset", "split", "source_file", "source_row", "source_id", "lang"],
+            pl.col(f"conversation_{side}").alias("messages"),
+            pl.concat_str("prompt_license", pl.lit(" AND "), "response_license").alias("license"),
+        )
+        for side in ("a", "b")
+    ]
+    frame = pl.concat(sides).with_columns(
+        pl.col("license").map_elements(_normalised_license, return_dtype=pl.String)
+    )
+    frame = frame.with_columns(
+        pl.Series(
+            "example_id", [conversation_id(m) for m in frame["messages"].to_list()], dtype=pl.String
+        ),
+        license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
+    )
+    return frame.unique("example_id", keep="first", maintain_order=True).select(SFT_SCHEMA.names())
+
+
+def _normalised_license(expression: str) -> str:
+    ids = sorted({part.strip() for part in expression.split(" AND ") if part.strip()})
+    return " AND ".join(ids)
+
+
+def prompts_from_silver(conversations: pl.DataFrame, comparisons: pl.DataFrame) -> pl.DataFrame:
+    """The first user turn of every dialogue and comparison, under the prompt's own licence."""
+    lineage = ["dataset", "split", "source_file", "source_row", "source_id", "lang"]
+    from_conversations = conversations.select(
+        *lineage, first_user_turn("messages").alias("prompt"), pl.col("license")
+    )
+    from_comparisons = comparisons.select(
+        *lineage,
+        first_user_turn("prompt").alias("prompt"),
+        pl.col("prompt_license").alias("license"),
+    )
+    frame = pl.concat([from_conversations, from_comparisons]).filter(pl.col("prompt").is_not_null())
+    return (
+        frame.with_columns(
+            pl.Series(
+                "prompt_id", [content_hash(p) for p in frame["prompt"].to_list()], dtype=pl.String
+            ),
+            license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
+        )
+        .unique("prompt_id", keep="first", maintain_order=True)
+        .select(PROMPT_SCHEMA.names())
+    )
+
+
+def user_turns_of(column: str) -> pl.Expr:
+    return pl.col(column).list.eval(
+        pl.element().filter(pl.element().struct.field("role") == "user").struct.field("content")
+    )
+
+
+def first_user_turn(column: str) -> pl.Expr:
+    return user_turns_of(column).list.first()
+
+
+def split_by_license(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """{"by": rows usable commercially, "by_nc": the rest}: every row lands in exactly one."""
+    unknown = set(frame["license_class"].unique()) - {LICENSE_CLASS_BY, LICENSE_CLASS_BY_NC}
+    if unknown:
+        raise ValueError(f"rows with unknown licence class {sorted(unknown)}")
+    return {
+        cls: frame.filter(pl.col("license_class") == cls)
+        for cls in (LICENSE_CLASS_BY, LICENSE_CLASS_BY_NC)
+    }
+
+
+def decontaminate(
+    frame: pl.DataFrame, columns: tuple[str, ...], index: EvaluationIndex
+) -> tuple[pl.DataFrame, Counter[str]]:
+    """Drop rows whose user turns (in any of `columns`) match an evaluation question.
+
+    Returns the kept rows and the removed count per dataset.
+    """
+    flags = [
+        any(is_contaminated(row[c], index) for c in columns)
+        for row in frame.select(columns).iter_rows(named=True)
+    ]
+    contaminated = pl.Series(flags, dtype=pl.Boolean)
+    removed = Counter(frame.filter(contaminated)["dataset"].to_list())
+    return frame.filter(~contaminated), removed
+
+
+def decontaminate_text(
+    frame: pl.DataFrame, column: str, index: EvaluationIndex
+) -> tuple[pl.DataFrame, Counter[str]]:
+    """As `decontaminate`, for a plain text column (prompts)."""
+    contaminated = pl.Series([index.matches(t) for t in frame[column].to_list()], dtype=pl.Boolean)
+    return frame.filter(~contaminated), Counter(frame.filter(contaminated)["dataset"].to_list())
+
+
+def evaluation_questions(comparisons: pl.DataFrame, dataset: str) -> list[str]:
+    """Every user turn of the evaluation dataset's dialogues (its questions)."""
+    rows = comparisons.filter(pl.col("dataset") == dataset)
+    questions = (
+        rows.select(user_turns_of("conversation_a"))
+        .to_series()
+        .explode()
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    return questions.to_list()
+
+
+def counts_metadata(prefix: str, counts: Mapping[str, int]) -> dict[str, int]:
+    return {f"{prefix}{k}": v for k, v in sorted(counts.items()) if v}

@@ -1,0 +1,101 @@
+"""Run the text engines (PII, language) over many distinct texts, on every core.
+
+Callers pass distinct texts only (identical texts are analysed once). Small batches run
+in this process; large ones are spread over worker processes, each building its engine
+once. Results are in input order and identical either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from importlib.metadata import version
+from typing import Any
+
+import polars as pl
+
+from transforms.language import LanguageSettings, detect_languages
+from transforms.pii import PiiEngine, PiiFinding, PiiSettings, redact
+from transforms.scrub import FINDINGS, SCAN_RESULTS_SCHEMA
+
+# Below this many characters in a batch, starting worker processes costs more than it saves.
+PARALLEL_MIN_CHARS = 2_000_000
+CHUNK_TEXTS = 2_000
+
+_engine: PiiEngine | None = None
+
+
+def settings_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
+    """Names an engine configuration: its settings and the library versions behind it."""
+    libraries = (
+        ("presidio-analyzer", "phonenumbers")
+        if isinstance(settings, PiiSettings)
+        else ("langdetect",)
+    )
+    described = repr(sorted(asdict(settings).items())) + repr([version(lib) for lib in libraries])
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:16]
+
+
+def cache_keys(texts: pl.Series, fingerprint: str) -> pl.Series:
+    """A text's cache key: sha256 of the engine fingerprint and the text."""
+    prefix = fingerprint.encode("utf-8") + b"\0"
+    keys = [hashlib.sha256(prefix + t.encode("utf-8")).hexdigest() for t in texts.to_list()]
+    return pl.Series("cache_key", keys, dtype=pl.String)
+
+
+def find_pii(texts: Sequence[str], settings: PiiSettings, workers: int) -> list[list[dict]]:
+    """Findings per text, as plain dicts (entity_type, start, end, score, recognizer)."""
+    return _run(texts, workers, _find_pii_chunk, settings)
+
+
+def detect(
+    texts: Sequence[str], settings: LanguageSettings, workers: int
+) -> list[tuple[str, float]]:
+    return _run(texts, workers, _detect_chunk, settings)
+
+
+def redaction_results(texts: pl.Series, findings: Sequence[Sequence[dict]]) -> pl.DataFrame:
+    """text -> (redacted text, findings): the frame transforms/scrub.py applies."""
+    redacted = [
+        redact_dicts(text, found) for text, found in zip(texts.to_list(), findings, strict=True)
+    ]
+    return pl.DataFrame(
+        {
+            "text": texts,
+            "redacted": redacted,
+            "findings": pl.Series(list(findings), dtype=FINDINGS),
+        },
+        schema=SCAN_RESULTS_SCHEMA,
+    )
+
+
+def redact_dicts(text: str, findings: Sequence[dict]) -> str:
+    if not findings:
+        return text
+    return redact(text, [PiiFinding(**f) for f in findings])
+
+
+def _run(texts: Sequence[str], workers: int, chunk_fn: Callable, settings: Any) -> list:
+    texts = list(texts)
+    total_chars = sum(len(t) for t in texts)
+    if workers <= 1 or total_chars < PARALLEL_MIN_CHARS:
+        return chunk_fn(texts, settings)
+    chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(chunk_fn, chunks, [settings] * len(chunks))
+        return [item for chunk in results for item in chunk]
+
+
+def _find_pii_chunk(texts: list[str], settings: PiiSettings) -> list[list[dict]]:
+    global _engine
+    if _engine is None or _engine.settings != settings:
+        _engine = PiiEngine(settings)
+    return [[asdict(f) for f in found] for found in _engine.analyze_many(texts)]
+
+
+def _detect_chunk(texts: list[str], settings: LanguageSettings) -> list[tuple[str, float]]:
+    return detect_languages(texts, settings)
