@@ -6,6 +6,7 @@ from dagster import Definitions
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
 from assets.gold import gold_assets
+from assets.releases import release_assets
 from assets.silver import silver_assets
 from orchestration.catalogue import load_catalogue
 from orchestration.resources import lake_resource, sources_resource
@@ -19,6 +20,7 @@ def build_definitions() -> Definitions:
             bronze_quarantine_spec,
             *silver_assets(catalogue),
             *gold_assets(catalogue),
+            *release_assets(catalogue),
         ],
         resources={"lake": lake_resource(), "sources": sources_resource()},
     )

@@ -1,0 +1,162 @@
+"""Releases: a manifest pinning each gold table's Delta version, a dataset card, and an
+optional export in the Hub layout."""
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow.fs as pafs
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+
+from assets.lake import Lake
+from transforms.catalogue import DatasetSpec
+from transforms.release import content_tag, dataset_card, table_pin
+
+GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
+EXPORT_FORMATS = ("parquet", "jsonl")
+
+
+class ReleaseConfig(Config):
+    tag: str = ""
+    """Release name; empty means a tag derived from the pinned content (r-<hash>)."""
+    export: list[str] = []
+    """Also write the tables as files in the Hub layout: any of parquet, jsonl."""
+
+
+class ReleaseTagConflict(ValueError):
+    """A tag names a release already; releases are immutable."""
+
+
+def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
+    @asset(
+        key=["releases", "manifest"],
+        group_name="releases",
+        deps=[AssetKey(["gold", t]) for t in GOLD_TABLES],
+        kinds={"json"},
+    )
+    def manifest(
+        context: AssetExecutionContext, config: ReleaseConfig, lake: Lake
+    ) -> MaterializeResult:
+        """A versioned, immutable view of the gold tables.
+
+        Grain: one release per tag, at <LAKE_ROOT>/releases/<tag>/: manifest.json (tag,
+        time, git commit, configuration, and per gold table its Delta version, rows, schema
+        and content hash) and README.md (a Hugging Face dataset card). Reading a release
+        returns the pinned versions, whatever was materialized since. Licence: each table
+        keeps its class; the card lists every licence and attribution.
+        """
+        pins = {}
+        for name in GOLD_TABLES:
+            table = lake.table(("gold", name))
+            if table is None:
+                raise FileNotFoundError(f"gold/{name} has not been materialized")
+            version = table.version()
+            pins[name] = table_pin(
+                lake.uri(("gold", name)), version, lake.scan(("gold", name), version).collect()
+            )
+        tag = config.tag or content_tag(pins)
+        policies = sorted(
+            set(lake.scan(("gold", "prefs_by")).select("policy").collect()["policy"])
+            | set(lake.scan(("gold", "prefs_by_nc")).select("policy").collect()["policy"])
+        )
+        document = {
+            "tag": tag,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            "configuration": {
+                "export": config.export,
+                "sources": {k: s.revision for k, s in catalogue.items()},
+            },
+            "policies": policies,
+            "tables": pins,
+        }
+        folder = f"{lake.root.rstrip('/')}/releases/{tag}"
+        filesystem, path = pafs.FileSystem.from_uri(folder)
+        existing = read_text(filesystem, f"{path}/manifest.json")
+        if existing is not None:
+            if json.loads(existing)["tables"] != pins:
+                raise ReleaseTagConflict(f"release {tag!r} exists and pins other table versions")
+            context.log.info(f"release {tag} already exists with the same pins: nothing written")
+            return MaterializeResult(metadata={"tag": tag, "status": "unchanged", "path": folder})
+
+        data_files = {}
+        for name in GOLD_TABLES:
+            for fmt in config.export:
+                if fmt not in EXPORT_FORMATS:
+                    raise ValueError(f"unknown export format {fmt!r}; choose from {EXPORT_FORMATS}")
+                export(
+                    filesystem,
+                    path,
+                    name,
+                    fmt,
+                    lake.scan(("gold", name), pins[name]["version"]).collect(),
+                )
+            data_files[name] = (
+                f"data/{name}/train-*.{config.export[0]}" if config.export else pins[name]["uri"]
+            )
+        sources = [
+            {
+                "dataset": k,
+                "hub_repo": s.hub_repo,
+                "revision": s.revision,
+                "license": " AND ".join(sorted(set(s.license.values()))),
+            }
+            for k, s in catalogue.items()
+        ]
+        write_text(filesystem, f"{path}/README.md", dataset_card(document, sources, data_files))
+        write_text(
+            filesystem, f"{path}/manifest.json", json.dumps(document, indent=2, ensure_ascii=False)
+        )
+        return MaterializeResult(
+            metadata={
+                "tag": tag,
+                "status": "written",
+                "path": MetadataValue.path(folder),
+                **{f"{name}_version": pin["version"] for name, pin in pins.items()},
+                **{f"{name}_rows": pin["rows"] for name, pin in pins.items()},
+            }
+        )
+
+    return [manifest]
+
+
+def export(
+    filesystem: pafs.FileSystem, root: str, name: str, fmt: str, frame: pl.DataFrame
+) -> None:
+    """One table as Hub-layout files: data/<table>/train-00000-of-00001.<fmt>."""
+    folder = f"{root}/data/{name}"
+    filesystem.create_dir(folder, recursive=True)
+    with filesystem.open_output_stream(f"{folder}/train-00000-of-00001.{fmt}") as stream:
+        if fmt == "parquet":
+            frame.write_parquet(stream)
+        else:
+            frame.write_ndjson(stream)
+
+
+def read_text(filesystem: pafs.FileSystem, path: str) -> str | None:
+    if filesystem.get_file_info(path).type == pafs.FileType.NotFound:
+        return None
+    with filesystem.open_input_stream(path) as stream:
+        return stream.read().decode("utf-8")
+
+
+def write_text(filesystem: pafs.FileSystem, path: str, text: str) -> None:
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with filesystem.open_output_stream(path) as stream:
+        stream.write(text.encode("utf-8"))
+
+
+def git_commit() -> str:
+    """The code's commit, or `unknown` outside a git checkout."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
