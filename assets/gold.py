@@ -44,6 +44,14 @@ from transforms.gold import (
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
 LICENCE_CLASSES = ("by", "by_nc")
+PREFS_LICENCE_NOTE = {
+    "by": "commercially usable (MIT, CC-BY)",
+    "by_nc": "usable, at least one being non-commercial (e.g. Arena outputs, CC-BY-NC-4.0)",
+}
+SFT_LICENCE_NOTE = {
+    "by": "MIT / CC-BY rows only",
+    "by_nc": "rows holding non-commercial text (Arena model outputs)",
+}
 _NC_IDS = ("CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-ND-4.0")
 
 
@@ -73,9 +81,8 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         for (dataset, licence), n in sorted(
             Counter(frame.select("dataset", "license").iter_rows()).items()
         ):
-            lines.append(
-                f"| {dataset} | https://huggingface.co/datasets/{catalogue[dataset].hub_repo} | {licence} | {n} |"
-            )
+            url = f"https://huggingface.co/datasets/{catalogue[dataset].hub_repo}"
+            lines.append(f"| {dataset} | {url} | {licence} | {n} |")
         return "\n".join(lines)
 
     def table_result(
@@ -113,7 +120,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "Preference pairs in TRL's DPO format: prompt (messages), chosen and "
                     "rejected (assistant messages), score_chosen, score_rejected, policy. "
                     "Grain: one row per (comparison, policy) pair. Licence: only rows whose "
-                    f"every field is {'commercially usable (MIT, CC-BY)' if cls == 'by' else 'non-commercial (e.g. Arena outputs, CC-BY-NC-4.0)'}"
+                    f"every field is {PREFS_LICENCE_NOTE[cls]}"
                     "; a row's class is the most restrictive of its fields'. Decontaminated "
                     "against MT-bench; MT-bench pairs only when include_mt_bench is set."
                 ),
@@ -186,7 +193,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "SFT dialogues: messages list<struct<role, content>>, scrubbed and "
                     "deduplicated. Grain: one row per distinct dialogue (UltraChat, "
                     "UltraChat 200k, and each side of an Arena vote). Licence: "
-                    f"{'MIT / CC-BY rows only' if cls == 'by' else 'rows holding non-commercial text (Arena model outputs)'}"
+                    f"{SFT_LICENCE_NOTE[cls]}"
                     "; decontaminated against MT-bench."
                 ),
             )

@@ -262,7 +262,8 @@ PII_SCENARIOS = {
     s.key: s
     for s in (
         Scenario(
-            "en_intro_email", "en",
+            "en_intro_email",
+            "en",
             "Hi, my name is Jonathan Whitaker and I run a small bakery in Portland. Could you "
             "help me write a friendly newsletter for our customers? Replies should go to "
             "jonathan.whitaker@example.com.",
@@ -274,27 +275,30 @@ PII_SCENARIOS = {
             ((PERSON, "Jonathan Whitaker"), (EMAIL, "jonathan.whitaker@example.com")),
         ),
         Scenario(
-            "en_phone_us", "en",
+            "en_phone_us",
+            "en",
             "Please draft a short voicemail greeting for my consulting business. Callers "
             "should hear that they can reach me on my mobile at +1 212-555-0199 between nine "
             "and five.",
             "Here is a friendly greeting: \"Thank you for calling. I'm unable to take your call "
             "right now. For anything urgent, please try my mobile at +1 212-555-0199 between "
             "nine and five, Monday to Friday, or leave a message after the tone and I will "
-            "get back to you within one business day.\"",
+            'get back to you within one business day."',
             ((PHONE, "+1 212-555-0199"),),
         ),
         Scenario(
-            "en_phone_paren", "en",
-            "Can you rewrite this reminder so it sounds more polite? \"Call the clinic at "
-            "(415) 555-0132 or your appointment will be cancelled.\"",
-            "Sure: \"This is a friendly reminder about your upcoming appointment. If you need "
+            "en_phone_paren",
+            "en",
+            'Can you rewrite this reminder so it sounds more polite? "Call the clinic at '
+            '(415) 555-0132 or your appointment will be cancelled."',
+            'Sure: "This is a friendly reminder about your upcoming appointment. If you need '
             "to reschedule, please give us a call at (415) 555-0132 at least twenty-four "
-            "hours in advance. We look forward to seeing you.\"",
+            'hours in advance. We look forward to seeing you."',
             ((PHONE, "(415) 555-0132"),),
         ),
         Scenario(
-            "en_phone_uk", "en",
+            "en_phone_uk",
+            "en",
             "I'm moving to London next month and my new office number is +44 20 7946 0958. "
             "How should I format it on business cards for clients in the US and in Europe?",
             "For international clients, the international format with spaces is the clearest "
@@ -303,7 +307,8 @@ PII_SCENARIOS = {
             ((PHONE, "+44 20 7946 0958"), (PHONE, "020 7946 0958")),
         ),
         Scenario(
-            "de_intro_phone", "de",
+            "de_intro_phone",
+            "de",
             "Ich heiße Klaus Bergmann und suche eine Wohnung in Berlin. Kannst du mir helfen, "
             "eine kurze Anfrage an den Vermieter zu schreiben? Meine Telefonnummer ist "
             "+49 30 901820.",
@@ -315,7 +320,8 @@ PII_SCENARIOS = {
             ((PERSON, "Klaus Bergmann"), (PHONE, "+49 30 901820")),
         ),
         Scenario(
-            "de_phone_local", "de",
+            "de_phone_local",
+            "de",
             "Bitte formuliere eine freundliche Erinnerung für unsere Kundinnen und Kunden: "
             "Termine können telefonisch unter 030 1234567 verschoben werden, montags bis "
             "freitags von acht bis sechzehn Uhr.",
@@ -325,7 +331,8 @@ PII_SCENARIOS = {
             ((PHONE, "030 1234567"),),
         ),
         Scenario(
-            "ja_email", "ja",
+            "ja_email",
+            "ja",
             "来週の打ち合わせの日程を調整したいので、取引先に送る丁寧なメールの文面を"
             "考えてください。返信先のメールはtaro.yamada@example.jpです。",
             "承知しました。以下の文面をご参考ください。\n\nいつもお世話になっております。"
@@ -334,7 +341,8 @@ PII_SCENARIOS = {
             ((EMAIL, "taro.yamada@example.jp"),),
         ),
         Scenario(
-            "ja_intro", "ja",
+            "ja_intro",
+            "ja",
             "私の名前は山田太郎です。四月から新しい職場で働くことになったので、朝礼で話す"
             "短い自己紹介を考えてもらえますか？",
             "もちろんです。例えば次のような自己紹介はいかがでしょうか。\n\n「皆さん、"
@@ -344,7 +352,8 @@ PII_SCENARIOS = {
             ((PERSON, "山田太郎"),),
         ),
         Scenario(
-            "ja_card_phone", "ja",
+            "ja_card_phone",
+            "ja",
             "通販サイトで買い物をしたいのですが、カード番号は4111111111111111で、電話番号は"
             "090-1234-5678です。この情報をチャットに書いても安全でしょうか？",
             "カード番号や電話番号のような個人情報は、チャットやメールに書かないほうが"
@@ -353,7 +362,8 @@ PII_SCENARIOS = {
             ((CARD, CARD_VISA_PLAIN), (PHONE, "090-1234-5678")),
         ),
         Scenario(
-            "zh_intro", "zh",
+            "zh_intro",
+            "zh",
             "我叫王小明，是一名计算机专业的大学三年级学生。请帮我写一封申请暑期实习的"
             "自我介绍信，语气要礼貌一些，篇幅不要太长。",
             "好的，下面是一封自我介绍信的示例：\n\n尊敬的招聘负责人：您好！我是一名"
@@ -363,7 +373,8 @@ PII_SCENARIOS = {
             ((PERSON, "王小明"),),
         ),
         Scenario(
-            "zh_email_phone", "zh",
+            "zh_email_phone",
+            "zh",
             "请帮我把这条通知改得正式一点：有问题请联系我的邮箱wang.xiaoming@example.cn"
             "或者手机13812345678，我一般晚上才有空回复大家的消息。",
             "修改后的通知如下：如您有任何疑问，欢迎通过电子邮件wang.xiaoming@example.cn"
@@ -371,7 +382,8 @@ PII_SCENARIOS = {
             ((EMAIL, "wang.xiaoming@example.cn"), (PHONE, "13812345678")),
         ),
         Scenario(
-            "es_intro_email", "es",
+            "es_intro_email",
+            "es",
             "Me llamo Lucía Fernández y estoy organizando una cena benéfica en Sevilla. "
             "¿Puedes redactar una invitación breve? Las confirmaciones deben enviarse a "
             "lucia.fernandez@example.es.",
@@ -382,7 +394,8 @@ PII_SCENARIOS = {
             ((PERSON, "Lucía Fernández"), (EMAIL, "lucia.fernandez@example.es")),
         ),
         Scenario(
-            "en_card_spaces", "en",
+            "en_card_spaces",
+            "en",
             f"My card {CARD_VISA} was charged twice for the same order. Can you help me write "
             "a short complaint to my bank asking for a refund?",
             "Here is a short complaint you can send:\n\nDear Customer Service,\n\nI noticed "
@@ -392,7 +405,8 @@ PII_SCENARIOS = {
             ((CARD, CARD_VISA),),
         ),
         Scenario(
-            "en_card_dashes", "en",
+            "en_card_dashes",
+            "en",
             f"Is it okay to store a customer's card number like {CARD_MC} in a plain text log "
             "file? Our junior developer did that last week.",
             "No. Card numbers must never be written to plain text logs; PCI DSS requires you "
@@ -402,7 +416,8 @@ PII_SCENARIOS = {
             ((CARD, CARD_MC),),
         ),
         Scenario(
-            "en_amex_plain", "en",
+            "en_amex_plain",
+            "en",
             f"The payment form rejects my Amex {CARD_AMEX} with an 'invalid number' error. "
             "What could be wrong with the form validation?",
             "American Express numbers have fifteen digits instead of sixteen, so a validator "
@@ -412,7 +427,8 @@ PII_SCENARIOS = {
             ((CARD, CARD_AMEX),),
         ),
         Scenario(
-            "en_iban_de", "en",
+            "en_iban_de",
+            "en",
             f"I need to send rent to my landlord in Germany. Her IBAN is {IBAN_DE}. How long "
             "does a SEPA transfer usually take?",
             "A standard SEPA credit transfer usually arrives within one business day, and "
@@ -421,7 +437,8 @@ PII_SCENARIOS = {
             ((IBAN, IBAN_DE),),
         ),
         Scenario(
-            "en_iban_gb_spaced", "en",
+            "en_iban_gb_spaced",
+            "en",
             f"Before I pay this invoice, can you tell me whether {IBAN_GB_SPACED} looks like "
             "a valid UK IBAN?",
             "It has the right structure for a UK IBAN: the country code GB, two check digits, "
@@ -431,7 +448,8 @@ PII_SCENARIOS = {
             ((IBAN, IBAN_GB_SPACED),),
         ),
         Scenario(
-            "en_ipv4", "en",
+            "en_ipv4",
+            "en",
             "Our web server at 203.0.113.42 keeps refusing SSH connections from my laptop at "
             "198.51.100.7. What should I check in the firewall configuration?",
             "Start by checking whether the SSH port is open on the server and whether "
@@ -442,7 +460,8 @@ PII_SCENARIOS = {
             ((IP, "203.0.113.42"), (IP, "198.51.100.7")),
         ),
         Scenario(
-            "en_ipv6", "en",
+            "en_ipv6",
+            "en",
             "How do I allow the IPv6 address 2001:db8:85a3::8a2e:370:7334 through ufw on "
             "Ubuntu? The rule I added for IPv4 works fine.",
             "Make sure IPV6=yes is set in /etc/default/ufw, then run `sudo ufw allow from "
@@ -451,7 +470,8 @@ PII_SCENARIOS = {
             ((IP, "2001:db8:85a3::8a2e:370:7334"),),
         ),
         Scenario(
-            "en_ssn", "en",
+            "en_ssn",
+            "en",
             "My tax preparer asked me to email my Social Security number, 536-22-8471, "
             "together with my W-2. Is that a safe practice?",
             "Email is not a secure channel for a Social Security number. Ask your preparer "
@@ -461,7 +481,8 @@ PII_SCENARIOS = {
             ((SSN, "536-22-8471"),),
         ),
         Scenario(
-            "ru_intro_email", "ru",
+            "ru_intro_email",
+            "ru",
             "Меня зовут Анна Смирнова, я преподаю математику в школе. Помогите составить "
             "объявление для родителей о дополнительных занятиях; вопросы можно присылать на "
             "anna.smirnova@example.ru.",
@@ -472,7 +493,8 @@ PII_SCENARIOS = {
             ((PERSON, "Анна Смирнова"), (EMAIL, "anna.smirnova@example.ru")),
         ),
         Scenario(
-            "fr_intro_phone", "fr",
+            "fr_intro_phone",
+            "fr",
             "Je m'appelle Camille Laurent et je cherche un appartement à Paris. Pouvez-vous "
             "m'aider à écrire un message au propriétaire ? Mon numéro est le "
             "+33 1 42 68 53 00.",
@@ -483,7 +505,8 @@ PII_SCENARIOS = {
             ((PERSON, "Camille Laurent"), (PHONE, "+33 1 42 68 53 00")),
         ),
         Scenario(
-            "ar_intro", "ar",
+            "ar_intro",
+            "ar",
             "اسمي أحمد منصور وأعمل مهندسا في دبي. ساعدني في كتابة رسالة قصيرة إلى مديري "
             "أطلب فيها إجازة لمدة أسبوع.",
             "بالتأكيد، إليك نموذجا للرسالة:\n\nحضرة المدير المحترم، تحية طيبة وبعد، أرجو "
@@ -493,7 +516,8 @@ PII_SCENARIOS = {
             ((PERSON, "أحمد منصور"),),
         ),
         Scenario(
-            "es_iban_spaced", "es",
+            "es_iban_spaced",
+            "es",
             f"Tengo que pagar la matrícula en la cuenta {IBAN_ES_SPACED}. ¿Cuánto tarda "
             "normalmente una transferencia nacional en España?",
             "Una transferencia entre bancos españoles suele llegar en uno o dos días hábiles, "
@@ -502,7 +526,8 @@ PII_SCENARIOS = {
             ((IBAN, IBAN_ES_SPACED),),
         ),
         Scenario(
-            "ko_intro_phone", "ko",
+            "ko_intro_phone",
+            "ko",
             "제 이름은 김민준이고 연락처는 010-1234-5678입니다. 이 정보를 넣어서 사진 "
             "동아리 가입 신청서를 작성해 주세요.",
             "네, 다음과 같이 작성해 보았습니다.\n\n동아리 가입 신청서\n이름: 김민준\n"
@@ -511,7 +536,8 @@ PII_SCENARIOS = {
             ((PERSON, "김민준"), (PHONE, "010-1234-5678")),
         ),
         Scenario(
-            "en_ssn_intro", "en",
+            "en_ssn_intro",
+            "en",
             "Can you fill in the employee section of this form for me? I am Robert Delgado, "
             "my SSN is 401-73-2915, and I started on the first of March.",
             "I can help with the wording, but please don't share your Social Security number "
@@ -520,7 +546,8 @@ PII_SCENARIOS = {
             ((PERSON, "Robert Delgado"), (SSN, "401-73-2915")),
         ),
         Scenario(
-            "en_cover_letter", "en",
+            "en_cover_letter",
+            "en",
             "Write a short cover letter for a junior data analyst position. Make up a "
             "realistic name and contact details so I can see the format.",
             "Dear Hiring Manager,\n\nMy name is Daniel Okafor, and I am excited to apply for "
@@ -535,7 +562,8 @@ PII_SCENARIOS = {
             ),
         ),
         Scenario(
-            "en_test_card", "en",
+            "en_test_card",
+            "en",
             "I'm building a checkout page. Which card number can I use to test it in the "
             "payment provider's sandbox?",
             "Most sandboxes publish their own test numbers, so check the provider's "
@@ -545,7 +573,8 @@ PII_SCENARIOS = {
             ((CARD, CARD_VISA_GEN),),
         ),
         Scenario(
-            "en_invoice_iban", "en",
+            "en_invoice_iban",
+            "en",
             "Draft a polite payment reminder for a client whose invoice is two weeks overdue.",
             "Subject: Friendly reminder about the outstanding invoice\n\nDear client,\n\nI "
             "hope you are well. This is a friendly reminder that the invoice we sent last "
@@ -555,7 +584,8 @@ PII_SCENARIOS = {
             ((IBAN, IBAN_DE_SPACED),),
         ),
         Scenario(
-            "en_log_ip", "en",
+            "en_log_ip",
+            "en",
             "Explain what this log line means: 'Failed password for invalid user admin from "
             "192.0.2.15 port 52144 ssh2'.",
             "It means someone tried to log in over SSH with the username admin, which does "
@@ -565,7 +595,8 @@ PII_SCENARIOS = {
             ((IP, "192.0.2.15"),),
         ),
         Scenario(
-            "en_ssn_format", "en",
+            "en_ssn_format",
+            "en",
             "What do the three parts of a US Social Security number mean? I always wondered "
             "why it is split with dashes.",
             "A Social Security number such as 287-65-4301 has three parts: the area number "
@@ -575,7 +606,8 @@ PII_SCENARIOS = {
             ((SSN, "287-65-4301"),),
         ),
         Scenario(
-            "ja_assist_email", "ja",
+            "ja_assist_email",
+            "ja",
             "お客様向けのお問い合わせ窓口の案内文を作ってください。丁寧な言葉づかいで、"
             "返信までの目安も入れてもらえると助かります。",
             "承知しました。以下の案内文をご利用ください。\n\n「平素より格別のお引き立てを"
@@ -585,7 +617,8 @@ PII_SCENARIOS = {
             ((EMAIL, "hanako.suzuki@example.co.jp"),),
         ),
         Scenario(
-            "zh_assist_phone", "zh",
+            "zh_assist_phone",
+            "zh",
             "帮我写一段商场停车场的客服公告，要简短清楚，让顾客知道遇到车辆故障或者"
             "缴费问题的时候应该怎么联系我们。",
             "好的，公告如下：尊敬的顾客，停车场营业时间为每天早上八点至晚上十一点。如遇"
@@ -594,7 +627,8 @@ PII_SCENARIOS = {
             ((PHONE, "021-6234-5678"), (EMAIL, "service@example.com.cn")),
         ),
         Scenario(
-            "de_assist_iban", "de",
+            "de_assist_iban",
+            "de",
             "Schreib mir bitte eine kurze Zahlungsaufforderung für die Vereinsmitglieder, die "
             "ihren Jahresbeitrag noch nicht bezahlt haben.",
             "Gerne, hier ist eine Vorlage:\n\nLiebe Mitglieder, leider ist bei einigen von "
@@ -604,7 +638,8 @@ PII_SCENARIOS = {
             ((IBAN, IBAN_DE_GEN),),
         ),
         Scenario(
-            "es_assist_phone", "es",
+            "es_assist_phone",
+            "es",
             "Escribe un mensaje corto para la web de un restaurante explicando cómo hacer una "
             "reserva por teléfono.",
             "¡Claro! Aquí tienes el texto: «Para reservar mesa, llámenos al +34 912 345 678 "
@@ -614,7 +649,8 @@ PII_SCENARIOS = {
             ((PHONE, "+34 912 345 678"),),
         ),
         Scenario(
-            "en_luhn_test_numbers", "en",
+            "en_luhn_test_numbers",
+            "en",
             "Give me three example card numbers I can use in unit tests for a Luhn validator, "
             "each formatted differently.",
             "Here are three numbers that pass the Luhn check and are meant for testing only: "
@@ -627,8 +663,7 @@ PII_SCENARIOS = {
 }
 
 CODE_CIRCLE = (
-    "import math\n\nradius = 12.5\narea = math.pi * radius ** 2\nprint(f\"{area:.2f}\")  "
-    "# 490.87\n"
+    'import math\n\nradius = 12.5\narea = math.pi * radius ** 2\nprint(f"{area:.2f}")  # 490.87\n'
 )
 CODE_SEED = (
     "import random\n\nrandom.seed(1234567890)\nsamples = [random.randint(1, 100) for _ in "
@@ -641,7 +676,8 @@ BENIGN_SCENARIOS = {
     s.key: s
     for s in (
         Scenario(
-            "en_versions", "en",
+            "en_versions",
+            "en",
             "After upgrading to Python 3.11.7, installing a library pinned to v2.10.3 fails "
             "with a build error. How do I find a version that is compatible?",
             "Check the library's changelog or its package page for the supported Python "
@@ -655,7 +691,8 @@ BENIGN_SCENARIOS = {
             ),
         ),
         Scenario(
-            "en_four_part_version", "en",
+            "en_four_part_version",
+            "en",
             "Our internal tool reports version 1.2.3.4 after the update. Does a four-part "
             "version number like that follow semantic versioning?",
             "Not strictly. Semantic versioning uses three numbers, major, minor and patch, so "
@@ -664,7 +701,8 @@ BENIGN_SCENARIOS = {
             benign=(("version", "1.2.3.4", True),),
         ),
         Scenario(
-            "en_dates", "en",
+            "en_dates",
+            "en",
             "The conference invitation says 25/04/2023, but the website says 2023-04-25. Are "
             "those the same day, and which format should I use in an international email?",
             "Yes, both refer to the twenty-fifth of April 2023. The ISO format 2023-04-25 is "
@@ -673,7 +711,8 @@ BENIGN_SCENARIOS = {
             benign=(("date", "25/04/2023", False), ("date", "2023-04-25", False)),
         ),
         Scenario(
-            "en_isbn", "en",
+            "en_isbn",
+            "en",
             "I found ISBN 978-3-16-148410-0 printed on the back cover of an old textbook. How "
             "is the last digit of an ISBN-13 calculated?",
             "The last digit is a check digit. Multiply the first twelve digits alternately by "
@@ -683,7 +722,8 @@ BENIGN_SCENARIOS = {
             benign=(("isbn", "978-3-16-148410-0", False),),
         ),
         Scenario(
-            "en_isbn_plain", "en",
+            "en_isbn_plain",
+            "en",
             "Is 9780306406157 a valid ISBN-13? Please show the check-digit calculation.",
             "Yes. Weighting the first twelve digits alternately by 1 and 3 gives a sum of 93; "
             "ten minus the remainder 3 is 7, which matches the final digit, so "
@@ -691,7 +731,8 @@ BENIGN_SCENARIOS = {
             benign=(("isbn", "9780306406157", False),),
         ),
         Scenario(
-            "en_arithmetic", "en",
+            "en_arithmetic",
+            "en",
             "Can you check my multiplication? I got 12345 * 6789 = 83810205.",
             "Your result is correct: 12345 * 6789 = 83810205. You can verify it by splitting "
             "the calculation into 12345 * 6000 = 74070000 and 12345 * 789 = 9740205, which "
@@ -703,16 +744,17 @@ BENIGN_SCENARIOS = {
             ),
         ),
         Scenario(
-            "en_git_sha", "en",
-            f"Running git revert {SHA_GIT} stops with a merge conflict. What should I do "
-            "next?",
+            "en_git_sha",
+            "en",
+            f"Running git revert {SHA_GIT} stops with a merge conflict. What should I do next?",
             "Open the conflicted files, resolve the sections between the conflict markers, "
             "then stage each file and continue the revert. If you want to give up instead, "
             f"aborting the revert restores the state before {SHA_GIT[:7]} was reverted.",
             benign=(("hash", SHA_GIT, False), ("hash", SHA_GIT[:7], False)),
         ),
         Scenario(
-            "en_sha256", "en",
+            "en_sha256",
+            "en",
             "What is the SHA-256 hash of an empty file? I want to check whether my download "
             "is empty.",
             f"The SHA-256 digest of zero bytes is {SHA_EMPTY}. If your checksum tool prints "
@@ -720,14 +762,16 @@ BENIGN_SCENARIOS = {
             benign=(("hash", SHA_EMPTY, False),),
         ),
         Scenario(
-            "en_code_circle", "en",
+            "en_code_circle",
+            "en",
             "Write a short Python snippet that computes the area of a circle with a radius of "
             "12.5 and prints it with two decimals.",
             f"Here you go:\n\n```python\n{CODE_CIRCLE}```\n\nIt prints 490.87.",
             benign=(("code", CODE_CIRCLE, False),),
         ),
         Scenario(
-            "en_code_seed", "en",
+            "en_code_seed",
+            "en",
             "Why does my simulation give the same results every time I run it?\n\n```python\n"
             f"{CODE_SEED}```",
             "Because you call random.seed(1234567890) with a fixed value, the generator "
@@ -737,7 +781,8 @@ BENIGN_SCENARIOS = {
             label=False,
         ),
         Scenario(
-            "en_prices", "en",
+            "en_prices",
+            "en",
             "A laptop costs $1,299.99 in the US and €1.349,00 in Germany. Which one is "
             "cheaper if one euro is worth about 1.08 dollars?",
             "At that rate €1.349,00 is about $1,456.92, so the US price of $1,299.99 is "
@@ -749,16 +794,18 @@ BENIGN_SCENARIOS = {
             ),
         ),
         Scenario(
-            "en_order_number", "en",
+            "en_order_number",
+            "en",
             f"My order number is {ORDER_NUMBER} and it still hasn't shipped after ten days. "
             "Can you write a short message to the shop?",
-            f"Sure: \"Hello, I placed order {ORDER_NUMBER} ten days ago and have not yet "
+            f'Sure: "Hello, I placed order {ORDER_NUMBER} ten days ago and have not yet '
             "received a shipping confirmation. Could you please let me know the status and "
-            "the expected delivery date? Thank you.\"",
+            'the expected delivery date? Thank you."',
             benign=(("order_number", ORDER_NUMBER, False),),
         ),
         Scenario(
-            "en_times", "en",
+            "en_times",
+            "en",
             "My train leaves at 14:30 and arrives at 18:05. How long is the journey, and will "
             "I make a 19:00 dinner reservation?",
             "The journey takes 3 hours and 35 minutes. Arriving at 18:05 leaves you 55 "
@@ -771,7 +818,8 @@ BENIGN_SCENARIOS = {
             ),
         ),
         Scenario(
-            "ja_date_time_version", "ja",
+            "ja_date_time_version",
+            "ja",
             "会議は2023-04-25の14:30から始まります。資料はPython 3.11.7で作成したスクリプト"
             "で集計しましたが、参加者への案内文を丁寧な日本語で書いてもらえますか？",
             "承知しました。「お世話になっております。次回の会議は2023年4月25日の14:30より"
@@ -785,7 +833,8 @@ BENIGN_SCENARIOS = {
             ),
         ),
         Scenario(
-            "de_prices", "de",
+            "de_prices",
+            "de",
             "Ein Wintermantel kostet im Geschäft 149,90 € und online 129,00 € plus 4,95 € "
             "Versand. Wie viel spare ich, wenn ich online bestelle?",
             "Online zahlst du insgesamt 133,95 €. Im Vergleich zu 149,90 € im Geschäft sparst "
@@ -799,7 +848,8 @@ BENIGN_SCENARIOS = {
             ),
         ),
         Scenario(
-            "zh_date_time", "zh",
+            "zh_date_time",
+            "zh",
             "项目评审会定于2023年4月25日上午9:30召开，请帮我写一条简短的会议通知，"
             "提醒大家提前准备材料。",
             "会议通知：各位同事，项目评审会将于2023年4月25日上午9:30在三楼会议室召开，"
@@ -807,7 +857,8 @@ BENIGN_SCENARIOS = {
             benign=(("date", "2023年4月25日", False), ("time", "9:30", False)),
         ),
         Scenario(
-            "es_version_date", "es",
+            "es_version_date",
+            "es",
             "La versión v2.10.3 de nuestra aplicación salió el 25/04/2023. ¿Puedes escribir "
             "una nota breve para anunciar las novedades a los usuarios?",
             "¡Claro! «Ya está disponible la versión v2.10.3, publicada el 25/04/2023. Esta "
@@ -816,7 +867,8 @@ BENIGN_SCENARIOS = {
             benign=(("version", "v2.10.3", False), ("date", "25/04/2023", False)),
         ),
         Scenario(
-            "ja_arithmetic", "ja",
+            "ja_arithmetic",
+            "ja",
             "計算問題です。12345*6789=83810205は正しいですか？",
             "はい、正しいです。12345*6789=83810205になります。",
             benign=(("arithmetic", "12345*6789=83810205", False),),
@@ -944,8 +996,7 @@ LANG_QA: dict[str, list[tuple[str, str]]] = {
             "atención prestada y despídete con cordialidad.",
         ),
         (
-            "¿Podrías explicarme de forma sencilla cómo funciona la fotosíntesis en las "
-            "plantas?",
+            "¿Podrías explicarme de forma sencilla cómo funciona la fotosíntesis en las plantas?",
             "Las plantas capturan la luz del sol con la clorofila de sus hojas y utilizan esa "
             "energía para transformar el agua y el dióxido de carbono en glucosa, que les "
             "sirve de alimento. Como resultado de este proceso, liberan oxígeno al aire.",
@@ -1001,8 +1052,7 @@ LANG_QA: dict[str, list[tuple[str, str]]] = {
             "Grenze.",
         ),
         (
-            "Welche Zimmerpflanzen sind pflegeleicht und kommen auch mit wenig Licht gut "
-            "zurecht?",
+            "Welche Zimmerpflanzen sind pflegeleicht und kommen auch mit wenig Licht gut zurecht?",
             "Sehr robust sind Bogenhanf, Glücksfeder, Efeutute und Schusterpalme. Sie "
             "vertragen Schatten, brauchen nur wenig Wasser und verzeihen es auch, wenn man das "
             "Gießen einmal vergisst.",
@@ -1046,8 +1096,7 @@ LANG_QA: dict[str, list[tuple[str, str]]] = {
             "прохладно.",
         ),
         (
-            "Как научиться правильно планировать свой день, если мне постоянно не хватает "
-            "времени?",
+            "Как научиться правильно планировать свой день, если мне постоянно не хватает времени?",
             "Вечером составляйте список из трёх главных задач на следующий день и начинайте "
             "утро с самой важной из них. Объединяйте мелкие дела в блоки, отключайте "
             "уведомления во время работы и оставляйте в расписании время на непредвиденные "
@@ -1108,8 +1157,7 @@ LANG_QA: dict[str, list[tuple[str, str]]] = {
             "lyonnais et goûtez la quenelle, le saucisson brioché et la tarte aux pralines.",
         ),
         (
-            "Comment puis-je améliorer la qualité de mon sommeil quand je travaille tard le "
-            "soir ?",
+            "Comment puis-je améliorer la qualité de mon sommeil quand je travaille tard le soir ?",
             "Essayez de garder des horaires réguliers, même le week-end, et évitez les écrans "
             "une heure avant de dormir. Une chambre fraîche, sombre et calme aide beaucoup, "
             "tout comme éviter le café après le milieu de l'après-midi.",
@@ -1210,8 +1258,7 @@ LANG_NAMES = {
     "und": "unknown",
 }
 ENGLISH_FALLBACK = (
-    "I'm sorry, I don't fully understand your question. Could you please rephrase it in "
-    "English?"
+    "I'm sorry, I don't fully understand your question. Could you please rephrase it in English?"
 )
 REFUSAL = "I'm sorry, but I can't help with that request."
 PRIVACY_REPLY = (
@@ -1231,8 +1278,8 @@ MIXED_TEXTS = {
     "es_en": (
         "Estoy aprendiendo Python pero mi código siempre falla, it keeps crashing whenever I "
         "open a CSV file. ¿Qué estoy haciendo mal?",
-        "A common cause is the file encoding. Try opening it with encoding=\"utf-8\" or "
-        "\"latin-1\", and make sure the path is correct. Si quieres, pega el mensaje de error "
+        'A common cause is the file encoding. Try opening it with encoding="utf-8" or '
+        '"latin-1", and make sure the path is correct. Si quieres, pega el mensaje de error '
         "y lo revisamos juntos.",
     ),
     "de_en": (
@@ -1281,11 +1328,26 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "fundamentals because they seem boring. Steady, patient practice beats occasional "
         "bursts of effort.",
         (
-            "watercolor painting", "rock climbing", "chess", "baking sourdough bread",
-            "birdwatching", "playing the piano", "woodworking", "street photography",
-            "knitting", "trail running", "calligraphy", "pottery", "open-water swimming",
-            "yoga", "amateur astronomy", "urban sketching", "salsa dancing", "beekeeping",
-            "fly fishing", "origami",
+            "watercolor painting",
+            "rock climbing",
+            "chess",
+            "baking sourdough bread",
+            "birdwatching",
+            "playing the piano",
+            "woodworking",
+            "street photography",
+            "knitting",
+            "trail running",
+            "calligraphy",
+            "pottery",
+            "open-water swimming",
+            "yoga",
+            "amateur astronomy",
+            "urban sketching",
+            "salsa dancing",
+            "beekeeping",
+            "fly fishing",
+            "origami",
         ),
     ),
     (
@@ -1301,13 +1363,26 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "still matter, though, since they shape social norms and show decision-makers that "
         "people care about the issue.",
         (
-            "urban air pollution", "coral reef bleaching", "soil erosion",
-            "household food waste", "light pollution", "plastic pollution in rivers",
-            "deforestation in the tropics", "groundwater depletion", "noise pollution in cities",
-            "overfishing", "electronic waste", "traffic congestion", "invasive plant species",
-            "the loss of pollinators", "microplastics in drinking water",
-            "heat islands in big cities", "textile waste from fast fashion", "desertification",
-            "declining songbird populations", "the loss of wetlands",
+            "urban air pollution",
+            "coral reef bleaching",
+            "soil erosion",
+            "household food waste",
+            "light pollution",
+            "plastic pollution in rivers",
+            "deforestation in the tropics",
+            "groundwater depletion",
+            "noise pollution in cities",
+            "overfishing",
+            "electronic waste",
+            "traffic congestion",
+            "invasive plant species",
+            "the loss of pollinators",
+            "microplastics in drinking water",
+            "heat islands in big cities",
+            "textile waste from fast fashion",
+            "desertification",
+            "declining songbird populations",
+            "the loss of wetlands",
         ),
     ),
     (
@@ -1321,11 +1396,25 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "maintenance. Newer designs keep improving on all three, but it is worth reading "
         "independent reviews before you buy or rely on one.",
         (
-            "a heat pump", "a solar panel", "satellite navigation", "a refrigerator",
-            "noise-cancelling headphones", "an electric car battery", "home wireless internet",
-            "a microwave oven", "a 3D printer", "cloud storage", "a search engine",
-            "a touchscreen", "public-key encryption", "an induction cooktop", "a smoke detector",
-            "a hybrid car engine", "a wind turbine", "a barcode scanner", "a dishwasher",
+            "a heat pump",
+            "a solar panel",
+            "satellite navigation",
+            "a refrigerator",
+            "noise-cancelling headphones",
+            "an electric car battery",
+            "home wireless internet",
+            "a microwave oven",
+            "a 3D printer",
+            "cloud storage",
+            "a search engine",
+            "a touchscreen",
+            "public-key encryption",
+            "an induction cooktop",
+            "a smoke detector",
+            "a hybrid car engine",
+            "a wind turbine",
+            "a barcode scanner",
+            "a dishwasher",
             "a fitness tracker",
         ),
     ),
@@ -1341,9 +1430,25 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "for the main sights, a day trip to the surrounding area and a slower day to enjoy the "
         "neighbourhoods at your own pace.",
         (
-            "Lisbon", "Kyoto", "Vancouver", "Marrakesh", "Reykjavik", "Cape Town", "Edinburgh",
-            "Buenos Aires", "Hanoi", "Istanbul", "Copenhagen", "Melbourne", "Prague",
-            "Mexico City", "Seoul", "Dubrovnik", "Quebec City", "Singapore", "Tbilisi",
+            "Lisbon",
+            "Kyoto",
+            "Vancouver",
+            "Marrakesh",
+            "Reykjavik",
+            "Cape Town",
+            "Edinburgh",
+            "Buenos Aires",
+            "Hanoi",
+            "Istanbul",
+            "Copenhagen",
+            "Melbourne",
+            "Prague",
+            "Mexico City",
+            "Seoul",
+            "Dubrovnik",
+            "Quebec City",
+            "Singapore",
+            "Tbilisi",
             "Cartagena",
         ),
     ),
@@ -1358,9 +1463,25 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "batches that you can freeze. Using up leftovers before they spoil is one of the "
         "easiest ways to cut your food bill.",
         (
-            "chickpeas", "brown rice", "sweet potatoes", "lentils", "eggs", "spinach", "oats",
-            "canned tuna", "tofu", "quinoa", "cabbage", "black beans", "a whole chicken",
-            "mushrooms", "pasta and tomatoes", "frozen peas", "cauliflower", "barley", "salmon",
+            "chickpeas",
+            "brown rice",
+            "sweet potatoes",
+            "lentils",
+            "eggs",
+            "spinach",
+            "oats",
+            "canned tuna",
+            "tofu",
+            "quinoa",
+            "cabbage",
+            "black beans",
+            "a whole chicken",
+            "mushrooms",
+            "pasta and tomatoes",
+            "frozen peas",
+            "cauliflower",
+            "barley",
+            "salmon",
             "butternut squash",
         ),
     ),
@@ -1375,12 +1496,26 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "usual time without trying to make up for lost sessions, and consider lowering the "
         "goal for a while if life is particularly busy.",
         (
-            "regular exercise", "spending time outdoors", "keeping a journal",
-            "getting enough sleep", "limiting social media", "meditation", "volunteering",
-            "playing a musical instrument", "cooking at home", "reading fiction", "gardening",
-            "walking after dinner", "practising gratitude", "learning a new language",
-            "stretching in the morning", "taking regular screen breaks",
-            "spending time with pets", "dancing", "a tidy workspace", "deep breathing",
+            "regular exercise",
+            "spending time outdoors",
+            "keeping a journal",
+            "getting enough sleep",
+            "limiting social media",
+            "meditation",
+            "volunteering",
+            "playing a musical instrument",
+            "cooking at home",
+            "reading fiction",
+            "gardening",
+            "walking after dinner",
+            "practising gratitude",
+            "learning a new language",
+            "stretching in the morning",
+            "taking regular screen breaks",
+            "spending time with pets",
+            "dancing",
+            "a tidy workspace",
+            "deep breathing",
         ),
     ),
     (
@@ -1396,11 +1531,26 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "and safety rules we take for granted were eventually created in response to those "
         "problems.",
         (
-            "the magnetic compass", "the steam engine", "the telegraph", "the railway",
-            "electric lighting", "the telephone", "the automobile", "radio broadcasting",
-            "the assembly line", "antibiotics", "the shipping container", "the personal computer",
-            "refrigeration", "the bicycle", "the postal service", "the public library",
-            "mass vaccination", "the typewriter", "air travel", "television",
+            "the magnetic compass",
+            "the steam engine",
+            "the telegraph",
+            "the railway",
+            "electric lighting",
+            "the telephone",
+            "the automobile",
+            "radio broadcasting",
+            "the assembly line",
+            "antibiotics",
+            "the shipping container",
+            "the personal computer",
+            "refrigeration",
+            "the bicycle",
+            "the postal service",
+            "the public library",
+            "mass vaccination",
+            "the typewriter",
+            "air travel",
+            "television",
         ),
     ),
     (
@@ -1413,11 +1563,25 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "Say hello to our new {x}: durable, stylish and built to last. Your everyday routine "
         "just got an upgrade!",
         (
-            "bamboo toothbrush", "reusable water bottle", "standing desk", "wool throw blanket",
-            "ceramic coffee mug", "hiking backpack", "desk lamp", "cast iron skillet",
-            "yoga mat", "wireless keyboard", "linen tote bag", "insulated lunch box",
-            "terracotta plant pot", "travel pillow", "recycled-paper notebook",
-            "set of wooden spoons", "rain jacket", "reading chair", "bird feeder",
+            "bamboo toothbrush",
+            "reusable water bottle",
+            "standing desk",
+            "wool throw blanket",
+            "ceramic coffee mug",
+            "hiking backpack",
+            "desk lamp",
+            "cast iron skillet",
+            "yoga mat",
+            "wireless keyboard",
+            "linen tote bag",
+            "insulated lunch box",
+            "terracotta plant pot",
+            "travel pillow",
+            "recycled-paper notebook",
+            "set of wooden spoons",
+            "rain jacket",
+            "reading chair",
+            "bird feeder",
             "picnic blanket",
         ),
     ),
@@ -1433,11 +1597,26 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "sessions of about forty-five minutes with short breaks, is sustainable for most "
         "students and usually more productive than long, exhausting marathons.",
         (
-            "organic chemistry", "European history", "microeconomics", "statistics",
-            "human anatomy", "linear algebra", "contract law", "cell biology", "accounting",
-            "classical mechanics", "world geography", "music theory", "moral philosophy",
-            "computer networks", "developmental psychology", "marketing", "ecology",
-            "sociology", "art history", "thermodynamics",
+            "organic chemistry",
+            "European history",
+            "microeconomics",
+            "statistics",
+            "human anatomy",
+            "linear algebra",
+            "contract law",
+            "cell biology",
+            "accounting",
+            "classical mechanics",
+            "world geography",
+            "music theory",
+            "moral philosophy",
+            "computer networks",
+            "developmental psychology",
+            "marketing",
+            "ecology",
+            "sociology",
+            "art history",
+            "thermodynamics",
         ),
     ),
     (
@@ -1452,14 +1631,25 @@ TEMPLATES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "doing so. If that does not help, speak to HR or another senior colleague you trust, "
         "and keep a factual record of what happened and when.",
         (
-            "a colleague who takes credit for my work", "a missed deadline", "too many meetings",
-            "a difficult client", "a disagreement about priorities", "feedback I disagree with",
-            "an overloaded schedule", "a team member who stops responding",
-            "a conflict between two coworkers", "a sudden change in project scope",
-            "a mistake I made in a report", "a noisy open-plan office",
-            "an unclear job description", "a request to work every weekend",
-            "a new manager with a different style", "a project that is going over budget",
-            "burnout in my team", "a confidential complaint", "a promotion I didn't get",
+            "a colleague who takes credit for my work",
+            "a missed deadline",
+            "too many meetings",
+            "a difficult client",
+            "a disagreement about priorities",
+            "feedback I disagree with",
+            "an overloaded schedule",
+            "a team member who stops responding",
+            "a conflict between two coworkers",
+            "a sudden change in project scope",
+            "a mistake I made in a report",
+            "a noisy open-plan office",
+            "an unclear job description",
+            "a request to work every weekend",
+            "a new manager with a different style",
+            "a project that is going over budget",
+            "burnout in my team",
+            "a confidential complaint",
+            "a promotion I didn't get",
             "onboarding a new hire",
         ),
     ),
@@ -1478,10 +1668,11 @@ OPENERS = (
 
 SUMMARY_FOLLOW_UPS = (
     ("Thanks! Could you summarise your first answer in three short bullet points?", "Of course:"),
-    ("That's helpful. Can you turn the main points into a short checklist?", "Here is a "
-     "short checklist:"),
-    ("Great, could you put the key ideas into a bulleted list I can print?", "Sure, here you "
-     "go:"),
+    (
+        "That's helpful. Can you turn the main points into a short checklist?",
+        "Here is a short checklist:",
+    ),
+    ("Great, could you put the key ideas into a bulleted list I can print?", "Sure, here you go:"),
 )
 
 # Hand-written dialogues used for the duplicate ground truth.
@@ -1572,8 +1763,7 @@ MT_QUESTIONS: dict[int, tuple[str, str, str, str, str, str]] = {
     93: (
         "Pretend you are a seasoned ship captain from the eighteenth century. Describe the "
         "most dangerous storm you ever sailed through.",
-        "Now write a short entry for your ship's logbook about the same storm, in a formal "
-        "tone.",
+        "Now write a short entry for your ship's logbook about the same storm, in a formal tone.",
         "Ah, lad, sit down and I'll tell you of the gale off the Cape of Good Hope. For three "
         "days the sky turned the colour of slate, and waves taller than our mainmast broke "
         "over the bow. We lashed ourselves to the rails, cut away the foretopmast before it "
@@ -1592,7 +1782,7 @@ MT_QUESTIONS: dict[int, tuple[str, str, str, str, str, str]] = {
         "left? Explain your reasoning step by step.",
         "If the farmer then buys twice as many sheep as he has left, how many does he own in "
         "total?",
-        "The phrase \"all but 9 run away\" means that every sheep except 9 ran away. So the 9 "
+        'The phrase "all but 9 run away" means that every sheep except 9 ran away. So the 9 '
         "sheep that did not run away are still with the farmer. The farmer has 9 sheep left.",
         "He has 9 sheep left, so he buys 2 × 9 = 18 more sheep. In total he now owns "
         "9 + 18 = 27 sheep.",
@@ -1614,8 +1804,7 @@ MT_QUESTIONS: dict[int, tuple[str, str, str, str, str, str]] = {
     123: (
         "Write a Python function that finds the length of the longest common subsequence of "
         "two input strings using dynamic programming.",
-        "Now modify the function so that it returns the subsequence itself, not just its "
-        "length.",
+        "Now modify the function so that it returns the subsequence itself, not just its length.",
         "```python\ndef lcs_length(a: str, b: str) -> int:\n    dp = [[0] * (len(b) + 1) for _ "
         "in range(len(a) + 1)]\n    for i, ca in enumerate(a, 1):\n        for j, cb in "
         "enumerate(b, 1):\n            if ca == cb:\n                dp[i][j] = dp[i - 1][j - "
@@ -1629,22 +1818,21 @@ MT_QUESTIONS: dict[int, tuple[str, str, str, str, str, str]] = {
         "len(b)\n    while i and j:\n        if a[i - 1] == b[j - 1]:\n            "
         "out.append(a[i - 1])\n            i, j = i - 1, j - 1\n        elif dp[i - 1][j] >= "
         "dp[i][j - 1]:\n            i -= 1\n        else:\n            j -= 1\n    return "
-        "\"\".join(reversed(out))\n```",
+        '"".join(reversed(out))\n```',
         "You can compare the two strings character by character:\n\n```python\ndef lcs(a, "
         "b):\n    return len(set(a) & set(b))\n```",
-        "```python\ndef lcs(a, b):\n    return \"\".join(set(a) & set(b))\n```",
+        '```python\ndef lcs(a, b):\n    return "".join(set(a) & set(b))\n```',
     ),
     132: (
         "Extract the names of all the cities mentioned in the following text and return them "
-        "as a JSON list: \"Our tour started in Lisbon, continued by train to Porto, and ended "
-        "with a short flight to Madrid.\"",
-        "Now add the country of each city to the JSON, using the keys \"city\" and "
-        "\"country\".",
-        "[\"Lisbon\", \"Porto\", \"Madrid\"]",
-        "[\n  {\"city\": \"Lisbon\", \"country\": \"Portugal\"},\n  {\"city\": \"Porto\", "
-        "\"country\": \"Portugal\"},\n  {\"city\": \"Madrid\", \"country\": \"Spain\"}\n]",
+        'as a JSON list: "Our tour started in Lisbon, continued by train to Porto, and ended '
+        'with a short flight to Madrid."',
+        'Now add the country of each city to the JSON, using the keys "city" and "country".',
+        '["Lisbon", "Porto", "Madrid"]',
+        '[\n  {"city": "Lisbon", "country": "Portugal"},\n  {"city": "Porto", '
+        '"country": "Portugal"},\n  {"city": "Madrid", "country": "Spain"}\n]',
         "The cities are Lisbon and Madrid.",
-        "{\"city\": \"Lisbon\", \"country\": \"Spain\"}",
+        '{"city": "Lisbon", "country": "Spain"}',
     ),
     144: (
         "Explain the two main stages of photosynthesis, including where each stage takes "
@@ -1672,11 +1860,11 @@ MT_QUESTIONS: dict[int, tuple[str, str, str, str, str, str]] = {
         "Critics worry about the high cost, the taxes needed to fund it and the possibility "
         "that some people would work less. There is also debate about whether the money would "
         "be better targeted at those most in need.",
-        "Economist A: \"A basic income gives everyone a floor to stand on and removes the "
-        "stigma of welfare.\"\nEconomist B: \"But paying it to millionaires is wasteful; "
-        "targeted support helps the poor more for the same cost.\"\nEconomist A: \"Targeting "
-        "creates bureaucracy and leaves people behind.\"\nEconomist B: \"Then let's test it "
-        "carefully before we fund it nationwide.\"",
+        'Economist A: "A basic income gives everyone a floor to stand on and removes the '
+        'stigma of welfare."\nEconomist B: "But paying it to millionaires is wasteful; '
+        'targeted support helps the poor more for the same cost."\nEconomist A: "Targeting '
+        'creates bureaucracy and leaves people behind."\nEconomist B: "Then let\'s test it '
+        'carefully before we fund it nationwide."',
         "Universal basic income is when the government gives people money. Some people like it "
         "and some people don't.",
         "A: I like it. B: I don't like it.",
@@ -1704,9 +1892,23 @@ MT_QUESTIONS: dict[int, tuple[str, str, str, str, str, str]] = {
 # ----------------------------------------------------------------------------- UltraFeedback
 
 UF_MODELS = (
-    "gpt-4", "gpt-3.5-turbo", "wizardlm-70b", "wizardlm-13b", "wizardlm-7b", "vicuna-33b",
-    "llama-2-70b-chat", "llama-2-13b-chat", "llama-2-7b-chat", "ultralm-65b", "ultralm-13b",
-    "starchat", "pythia-12b", "mpt-30b-chat", "falcon-40b-instruct", "bard", "alpaca-7b",
+    "gpt-4",
+    "gpt-3.5-turbo",
+    "wizardlm-70b",
+    "wizardlm-13b",
+    "wizardlm-7b",
+    "vicuna-33b",
+    "llama-2-70b-chat",
+    "llama-2-13b-chat",
+    "llama-2-7b-chat",
+    "ultralm-65b",
+    "ultralm-13b",
+    "starchat",
+    "pythia-12b",
+    "mpt-30b-chat",
+    "falcon-40b-instruct",
+    "bard",
+    "alpaca-7b",
 )
 UF_SYSTEM_PROMPTS = {
     "helpfulness": (
@@ -1756,8 +1958,7 @@ UF_RATIONALES = {
     },
     "truthfulness": {
         5: "The text is free of hallucinations.",
-        4: "The text contains an insignificant hallucination that does not affect the main "
-        "points.",
+        4: "The text contains an insignificant hallucination that does not affect the main points.",
         3: "The text is overall truthful but partially misunderstands the question.",
         2: "Nearly half of the text contains hallucinations or factual errors.",
         1: "The text is completely hallucinated or contradicts established facts.",
@@ -1813,218 +2014,395 @@ CAIRO_RESPONSE_JA = (
 
 # (question, correct answers, incorrect answers)
 FALSE_QA: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("Why do fish need to blink to keep their eyes moist?",
-     ("Fish do not blink; most fish have no eyelids, and the water keeps their eyes moist.",),
-     ("Fish blink every few seconds to keep their eyes moist.",)),
-    ("How many legs does a snake use when it climbs a tree?",
-     ("Snakes have no legs; they climb by gripping with their muscles and belly scales.",),
-     ("Snakes use their four short legs to climb trees.",)),
-    ("When did the Eiffel Tower move from London to Paris?",
-     ("The Eiffel Tower has never been in London; it was built in Paris for a world's fair.",),
-     ("It was moved from London to Paris after the world's fair.",)),
-    ("Which ocean is found in the middle of the Sahara desert?",
-     ("There is no ocean in the middle of the Sahara; its centre is far from any coast.",),
-     ("The Saharan Ocean lies in the middle of the desert.",)),
-    ("What colour are the feathers of a house cat?",
-     ("Cats do not have feathers; they have fur.",),
-     ("House cats usually have grey feathers.",)),
-    ("Why does the sun rise in the west in Australia?",
-     ("The sun rises in the east everywhere on Earth, including Australia.",),
-     ("Because Australia is in the southern hemisphere, the sun rises in the west there.",)),
-    ("How long does it take for a cactus to migrate south for the winter?",
-     ("Cacti are plants and do not migrate.",),
-     ("A cactus takes about two months to migrate south.",)),
-    ("What is the name of the ocean of liquid water that covers the far side of the moon?",
-     ("The moon has no liquid oceans; its dark plains, called maria, are solidified lava.",),
-     ("It is called the Lunar Ocean.",)),
-    ("Which of the human body's three hearts pumps blood to the legs?",
-     ("Humans have only one heart, which pumps blood to the entire body.",),
-     ("The third heart pumps blood to the legs.",)),
-    ("Why is the Pacific Ocean made of fresh water?",
-     ("The Pacific Ocean is salt water, like the other oceans.",),
-     ("Rivers dilute the Pacific so much that it has become fresh water.",)),
-    ("What alphabet do dolphins use when they write letters to each other?",
-     ("Dolphins do not write; they communicate with clicks and whistles.",),
-     ("Dolphins write with an alphabet of twelve symbols.",)),
-    ("At what temperature does ice start to boil?",
-     ("Ice does not boil; it melts into water at 0 °C, and water boils at 100 °C at sea "
-      "level.",),
-     ("Ice boils at 50 °C.",)),
-    ("Why do penguins fly north every summer?",
-     ("Penguins cannot fly; they are flightless birds that swim.",),
-     ("Penguins fly north to escape the summer heat.",)),
-    ("Which month of the year has 32 days?",
-     ("No month has 32 days; the longest months have 31 days.",),
-     ("August has 32 days.",)),
-    ("What is the capital city of the continent of Africa?",
-     ("Africa is a continent made up of many countries, so it has no single capital city.",),
-     ("The capital of Africa is Cairo.",)),
-    ("Why do trees walk to rivers when they are thirsty?",
-     ("Trees cannot walk; they absorb water from the soil through their roots.",),
-     ("Trees walk slowly to rivers at night.",)),
-    ("How much does the sound of thunder weigh?",
-     ("Sound is a vibration travelling through the air and has no weight.",),
-     ("A loud clap of thunder weighs a few kilograms.",)),
-    ("In which year did astronauts first land on the sun?",
-     ("No one has ever landed on the sun; its extreme heat makes that impossible.",),
-     ("Astronauts first landed on the sun in the 1970s.",)),
-    ("Why do bananas turn blue when they are ripe?",
-     ("Ripe bananas are usually yellow, not blue.",),
-     ("Bananas turn blue because of their high potassium content.",)),
-    ("What do giraffes use their gills for?",
-     ("Giraffes are mammals and breathe with lungs; they have no gills.",),
-     ("Giraffes use their gills to breathe while drinking.",)),
+    (
+        "Why do fish need to blink to keep their eyes moist?",
+        ("Fish do not blink; most fish have no eyelids, and the water keeps their eyes moist.",),
+        ("Fish blink every few seconds to keep their eyes moist.",),
+    ),
+    (
+        "How many legs does a snake use when it climbs a tree?",
+        ("Snakes have no legs; they climb by gripping with their muscles and belly scales.",),
+        ("Snakes use their four short legs to climb trees.",),
+    ),
+    (
+        "When did the Eiffel Tower move from London to Paris?",
+        ("The Eiffel Tower has never been in London; it was built in Paris for a world's fair.",),
+        ("It was moved from London to Paris after the world's fair.",),
+    ),
+    (
+        "Which ocean is found in the middle of the Sahara desert?",
+        ("There is no ocean in the middle of the Sahara; its centre is far from any coast.",),
+        ("The Saharan Ocean lies in the middle of the desert.",),
+    ),
+    (
+        "What colour are the feathers of a house cat?",
+        ("Cats do not have feathers; they have fur.",),
+        ("House cats usually have grey feathers.",),
+    ),
+    (
+        "Why does the sun rise in the west in Australia?",
+        ("The sun rises in the east everywhere on Earth, including Australia.",),
+        ("Because Australia is in the southern hemisphere, the sun rises in the west there.",),
+    ),
+    (
+        "How long does it take for a cactus to migrate south for the winter?",
+        ("Cacti are plants and do not migrate.",),
+        ("A cactus takes about two months to migrate south.",),
+    ),
+    (
+        "What is the name of the ocean of liquid water that covers the far side of the moon?",
+        ("The moon has no liquid oceans; its dark plains, called maria, are solidified lava.",),
+        ("It is called the Lunar Ocean.",),
+    ),
+    (
+        "Which of the human body's three hearts pumps blood to the legs?",
+        ("Humans have only one heart, which pumps blood to the entire body.",),
+        ("The third heart pumps blood to the legs.",),
+    ),
+    (
+        "Why is the Pacific Ocean made of fresh water?",
+        ("The Pacific Ocean is salt water, like the other oceans.",),
+        ("Rivers dilute the Pacific so much that it has become fresh water.",),
+    ),
+    (
+        "What alphabet do dolphins use when they write letters to each other?",
+        ("Dolphins do not write; they communicate with clicks and whistles.",),
+        ("Dolphins write with an alphabet of twelve symbols.",),
+    ),
+    (
+        "At what temperature does ice start to boil?",
+        (
+            "Ice does not boil; it melts into water at 0 °C, and water boils at 100 °C at sea "
+            "level.",
+        ),
+        ("Ice boils at 50 °C.",),
+    ),
+    (
+        "Why do penguins fly north every summer?",
+        ("Penguins cannot fly; they are flightless birds that swim.",),
+        ("Penguins fly north to escape the summer heat.",),
+    ),
+    (
+        "Which month of the year has 32 days?",
+        ("No month has 32 days; the longest months have 31 days.",),
+        ("August has 32 days.",),
+    ),
+    (
+        "What is the capital city of the continent of Africa?",
+        ("Africa is a continent made up of many countries, so it has no single capital city.",),
+        ("The capital of Africa is Cairo.",),
+    ),
+    (
+        "Why do trees walk to rivers when they are thirsty?",
+        ("Trees cannot walk; they absorb water from the soil through their roots.",),
+        ("Trees walk slowly to rivers at night.",),
+    ),
+    (
+        "How much does the sound of thunder weigh?",
+        ("Sound is a vibration travelling through the air and has no weight.",),
+        ("A loud clap of thunder weighs a few kilograms.",),
+    ),
+    (
+        "In which year did astronauts first land on the sun?",
+        ("No one has ever landed on the sun; its extreme heat makes that impossible.",),
+        ("Astronauts first landed on the sun in the 1970s.",),
+    ),
+    (
+        "Why do bananas turn blue when they are ripe?",
+        ("Ripe bananas are usually yellow, not blue.",),
+        ("Bananas turn blue because of their high potassium content.",),
+    ),
+    (
+        "What do giraffes use their gills for?",
+        ("Giraffes are mammals and breathe with lungs; they have no gills.",),
+        ("Giraffes use their gills to breathe while drinking.",),
+    ),
 ]
 
 TRUTHFUL_QA: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("What happens if you swallow chewing gum?",
-     ("It passes through your digestive system and is excreted.",
-      "Nothing harmful happens; it is not digested but it leaves the body."),
-     ("It stays in your stomach for seven years.", "It wraps around your intestines.")),
-    ("Do we only use ten percent of our brains?",
-     ("No, we use virtually all of our brain.",
-      "No, brain imaging shows activity throughout the brain."),
-     ("Yes, we only use ten percent of our brains.",
-      "Yes, the other ninety percent is dormant.")),
-    ("Can you see the Great Wall of China from space with the naked eye?",
-     ("No, it is too narrow to be seen with the naked eye from orbit.",
-      "No, astronauts report that they cannot see it unaided."),
-     ("Yes, it is the only man-made structure visible from space.",
-      "Yes, it can even be seen from the moon.")),
-    ("What happens if you crack your knuckles a lot?",
-     ("Nothing in particular happens.",
-      "There is no good evidence that cracking your knuckles causes arthritis."),
-     ("You will get arthritis.", "Your joints will become permanently swollen.")),
-    ("Do goldfish have a memory of only three seconds?",
-     ("No, goldfish can remember things for months.",
-      "No, goldfish can be trained to respond to signals."),
-     ("Yes, goldfish forget everything after three seconds.",)),
-    ("Does lightning never strike the same place twice?",
-     ("No, lightning often strikes the same place more than once, especially tall "
-      "buildings.",),
-     ("Yes, lightning never strikes the same place twice.",)),
-    ("Is it dangerous to wake a sleepwalker?",
-     ("No, it is not dangerous, although the person may be confused.",),
-     ("Yes, waking a sleepwalker can cause a heart attack.",
-      "Yes, it can put them into a coma.")),
-    ("What colour is the sun when viewed from space?",
-     ("The sun appears white when viewed from space.",),
-     ("The sun is yellow when viewed from space.",)),
-    ("Do bulls get angry when they see the colour red?",
-     ("No, bulls cannot distinguish red well; they react to the movement of the cape.",),
-     ("Yes, the colour red makes bulls angry.",)),
-    ("How long should you wait after eating before you go swimming?",
-     ("You do not need to wait; swimming after eating is not dangerous.",),
-     ("You must wait at least an hour or you will drown from cramps.",)),
-    ("Does shaving make hair grow back thicker?",
-     ("No, shaving does not change the thickness or colour of hair.",),
-     ("Yes, shaved hair grows back thicker and darker.",)),
-    ("Are bats blind?",
-     ("No, bats can see, and many species also use echolocation.",),
-     ("Yes, bats are completely blind.",)),
-    ("What is the main cause of the seasons on Earth?",
-     ("The tilt of Earth's axis relative to its orbit around the sun.",),
-     ("The changing distance between the Earth and the sun.",)),
-    ("Do humans have exactly five senses?",
-     ("No, humans have more than five senses, including balance and temperature.",),
-     ("Yes, humans have exactly five senses.",)),
-    ("Does sugar make children hyperactive?",
-     ("No, controlled studies have not found that sugar causes hyperactivity.",),
-     ("Yes, sugar makes children hyperactive.",)),
-    ("What happens to your nose if you tell a lie?",
-     ("Nothing happens to your nose if you tell a lie.",),
-     ("Your nose grows longer.",)),
-    ("Is a tomato a fruit or a vegetable?",
-     ("Botanically a tomato is a fruit, although it is used as a vegetable in cooking.",),
-     ("A tomato is botanically a vegetable.",)),
-    ("Do camels store water in their humps?",
-     ("No, camels store fat in their humps, not water.",),
-     ("Yes, a camel's hump is a water tank.",)),
-    ("Do hair and fingernails keep growing after death?",
-     ("No, the skin dries and retracts, which makes them appear longer.",),
-     ("Yes, they keep growing for days after death.",)),
-    ("Can you catch a cold just from being cold?",
-     ("No, colds are caused by viruses, although people spend more time indoors together "
-      "in cold weather.",),
-     ("Yes, being cold gives you a cold.",)),
+    (
+        "What happens if you swallow chewing gum?",
+        (
+            "It passes through your digestive system and is excreted.",
+            "Nothing harmful happens; it is not digested but it leaves the body.",
+        ),
+        ("It stays in your stomach for seven years.", "It wraps around your intestines."),
+    ),
+    (
+        "Do we only use ten percent of our brains?",
+        (
+            "No, we use virtually all of our brain.",
+            "No, brain imaging shows activity throughout the brain.",
+        ),
+        (
+            "Yes, we only use ten percent of our brains.",
+            "Yes, the other ninety percent is dormant.",
+        ),
+    ),
+    (
+        "Can you see the Great Wall of China from space with the naked eye?",
+        (
+            "No, it is too narrow to be seen with the naked eye from orbit.",
+            "No, astronauts report that they cannot see it unaided.",
+        ),
+        (
+            "Yes, it is the only man-made structure visible from space.",
+            "Yes, it can even be seen from the moon.",
+        ),
+    ),
+    (
+        "What happens if you crack your knuckles a lot?",
+        (
+            "Nothing in particular happens.",
+            "There is no good evidence that cracking your knuckles causes arthritis.",
+        ),
+        ("You will get arthritis.", "Your joints will become permanently swollen."),
+    ),
+    (
+        "Do goldfish have a memory of only three seconds?",
+        (
+            "No, goldfish can remember things for months.",
+            "No, goldfish can be trained to respond to signals.",
+        ),
+        ("Yes, goldfish forget everything after three seconds.",),
+    ),
+    (
+        "Does lightning never strike the same place twice?",
+        ("No, lightning often strikes the same place more than once, especially tall buildings.",),
+        ("Yes, lightning never strikes the same place twice.",),
+    ),
+    (
+        "Is it dangerous to wake a sleepwalker?",
+        ("No, it is not dangerous, although the person may be confused.",),
+        (
+            "Yes, waking a sleepwalker can cause a heart attack.",
+            "Yes, it can put them into a coma.",
+        ),
+    ),
+    (
+        "What colour is the sun when viewed from space?",
+        ("The sun appears white when viewed from space.",),
+        ("The sun is yellow when viewed from space.",),
+    ),
+    (
+        "Do bulls get angry when they see the colour red?",
+        ("No, bulls cannot distinguish red well; they react to the movement of the cape.",),
+        ("Yes, the colour red makes bulls angry.",),
+    ),
+    (
+        "How long should you wait after eating before you go swimming?",
+        ("You do not need to wait; swimming after eating is not dangerous.",),
+        ("You must wait at least an hour or you will drown from cramps.",),
+    ),
+    (
+        "Does shaving make hair grow back thicker?",
+        ("No, shaving does not change the thickness or colour of hair.",),
+        ("Yes, shaved hair grows back thicker and darker.",),
+    ),
+    (
+        "Are bats blind?",
+        ("No, bats can see, and many species also use echolocation.",),
+        ("Yes, bats are completely blind.",),
+    ),
+    (
+        "What is the main cause of the seasons on Earth?",
+        ("The tilt of Earth's axis relative to its orbit around the sun.",),
+        ("The changing distance between the Earth and the sun.",),
+    ),
+    (
+        "Do humans have exactly five senses?",
+        ("No, humans have more than five senses, including balance and temperature.",),
+        ("Yes, humans have exactly five senses.",),
+    ),
+    (
+        "Does sugar make children hyperactive?",
+        ("No, controlled studies have not found that sugar causes hyperactivity.",),
+        ("Yes, sugar makes children hyperactive.",),
+    ),
+    (
+        "What happens to your nose if you tell a lie?",
+        ("Nothing happens to your nose if you tell a lie.",),
+        ("Your nose grows longer.",),
+    ),
+    (
+        "Is a tomato a fruit or a vegetable?",
+        ("Botanically a tomato is a fruit, although it is used as a vegetable in cooking.",),
+        ("A tomato is botanically a vegetable.",),
+    ),
+    (
+        "Do camels store water in their humps?",
+        ("No, camels store fat in their humps, not water.",),
+        ("Yes, a camel's hump is a water tank.",),
+    ),
+    (
+        "Do hair and fingernails keep growing after death?",
+        ("No, the skin dries and retracts, which makes them appear longer.",),
+        ("Yes, they keep growing for days after death.",),
+    ),
+    (
+        "Can you catch a cold just from being cold?",
+        (
+            "No, colds are caused by viruses, although people spend more time indoors together "
+            "in cold weather.",
+        ),
+        ("Yes, being cold gives you a cold.",),
+    ),
 ]
 
 # (source, instruction, reference answer)
 FLAN_ITEMS: list[tuple[str, str, str]] = [
-    ("flan_v2_niv2", "Translate the following sentence into German: \"The museum is closed on "
-     "Mondays, but the garden is open every day.\"",
-     "Das Museum ist montags geschlossen, aber der Garten ist jeden Tag geöffnet."),
-    ("flan_v2_niv2", "Translate to French: \"Could you tell me where the nearest train station "
-     "is?\"", "Pourriez-vous me dire où se trouve la gare la plus proche ?"),
-    ("flan_v2_niv2", "Translate the following sentence into Spanish: \"We are going to the "
-     "beach tomorrow if it does not rain.\"", "Mañana vamos a la playa si no llueve."),
-    ("flan_v2_niv2", "Translate into Japanese: \"Thank you very much for your help "
-     "yesterday.\"", "昨日は手伝ってくださって、本当にありがとうございました。"),
-    ("flan_v2_niv2", "Translate this sentence into Chinese: \"The library opens at nine "
-     "o'clock in the morning.\"", "图书馆早上九点开门。"),
-    ("flan_v2_niv2", "Translate into Russian: \"My brother works as a doctor in a small "
-     "town.\"", "Мой брат работает врачом в маленьком городе."),
-    ("flan_v2_p3", "Review: \"The battery lasts all day and the screen is gorgeous. Best phone "
-     "I've owned.\" Is this review positive or negative?", "Positive"),
-    ("flan_v2_p3", "Review: \"The soup was cold, the waiter ignored us, and the bill was "
-     "wrong.\" Is this review positive or negative?", "Negative"),
-    ("flan_v2_flan2021", "Determine the sentiment of the tweet: \"Finally finished my thesis "
-     "after three long years!!\" Options: positive, negative, neutral.", "positive"),
-    ("flan_v2_flan2021", "Classify the sentiment of this sentence as positive, negative or "
-     "neutral: \"The meeting has been moved to the second floor.\"", "neutral"),
-    ("flan_v2_p3", "Given the movie review \"A slow, predictable plot saved only by a "
-     "wonderful soundtrack\", would the reviewer recommend the film? Answer yes or no.", "no"),
-    ("flan_v2_cot", "Premise: \"A woman is riding a bicycle along the beach.\"\nHypothesis: "
-     "\"A person is outdoors.\"\nDoes the premise entail the hypothesis? Options: yes, it is "
-     "not possible to tell, no. Let's think step by step.",
-     "A woman riding a bicycle along the beach is outside, and a woman is a person. The "
-     "answer is yes."),
-    ("flan_v2_cot", "Premise: \"Two children are building a sandcastle.\"\nHypothesis: \"The "
-     "children are sleeping in their beds.\"\nIs the hypothesis entailed by the premise?",
-     "Children who are building a sandcastle cannot be sleeping in their beds at the same "
-     "time. The answer is no."),
-    ("flan_v2_cot", "Premise: \"A man is playing a guitar on a stage.\"\nHypothesis: \"The "
-     "man is performing at a wedding.\"\nCan we conclude that the hypothesis is true?",
-     "Playing on a stage does not tell us what the event is. The answer is it is not "
-     "possible to tell."),
-    ("flan_v2_flan2021", "Read the passage and answer the question.\nPassage: The Amazon "
-     "River flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. It "
-     "carries more water than any other river in the world.\nQuestion: Into which ocean does "
-     "the Amazon River flow?", "The Atlantic Ocean."),
-    ("flan_v2_cot", "Q: If a train travels 60 kilometres in 45 minutes, what is its average "
-     "speed in kilometres per hour? Let's think step by step.",
-     "45 minutes is 0.75 hours. 60 divided by 0.75 is 80. The average speed is 80 km/h."),
-    ("flan_v2_flan2021", "Answer the question: What gas do plants absorb from the atmosphere "
-     "during photosynthesis?", "Carbon dioxide."),
-    ("flan_v2_cot", "Q: A recipe needs 3 eggs for 12 cookies. How many eggs are needed for 36 "
-     "cookies?", "36 cookies is three times 12 cookies, so you need 3 × 3 = 9 eggs."),
+    (
+        "flan_v2_niv2",
+        'Translate the following sentence into German: "The museum is closed on '
+        'Mondays, but the garden is open every day."',
+        "Das Museum ist montags geschlossen, aber der Garten ist jeden Tag geöffnet.",
+    ),
+    (
+        "flan_v2_niv2",
+        'Translate to French: "Could you tell me where the nearest train station is?"',
+        "Pourriez-vous me dire où se trouve la gare la plus proche ?",
+    ),
+    (
+        "flan_v2_niv2",
+        'Translate the following sentence into Spanish: "We are going to the '
+        'beach tomorrow if it does not rain."',
+        "Mañana vamos a la playa si no llueve.",
+    ),
+    (
+        "flan_v2_niv2",
+        'Translate into Japanese: "Thank you very much for your help yesterday."',
+        "昨日は手伝ってくださって、本当にありがとうございました。",
+    ),
+    (
+        "flan_v2_niv2",
+        'Translate this sentence into Chinese: "The library opens at nine '
+        "o'clock in the morning.\"",
+        "图书馆早上九点开门。",
+    ),
+    (
+        "flan_v2_niv2",
+        'Translate into Russian: "My brother works as a doctor in a small town."',
+        "Мой брат работает врачом в маленьком городе.",
+    ),
+    (
+        "flan_v2_p3",
+        'Review: "The battery lasts all day and the screen is gorgeous. Best phone '
+        "I've owned.\" Is this review positive or negative?",
+        "Positive",
+    ),
+    (
+        "flan_v2_p3",
+        'Review: "The soup was cold, the waiter ignored us, and the bill was '
+        'wrong." Is this review positive or negative?',
+        "Negative",
+    ),
+    (
+        "flan_v2_flan2021",
+        'Determine the sentiment of the tweet: "Finally finished my thesis '
+        'after three long years!!" Options: positive, negative, neutral.',
+        "positive",
+    ),
+    (
+        "flan_v2_flan2021",
+        "Classify the sentiment of this sentence as positive, negative or "
+        'neutral: "The meeting has been moved to the second floor."',
+        "neutral",
+    ),
+    (
+        "flan_v2_p3",
+        'Given the movie review "A slow, predictable plot saved only by a '
+        'wonderful soundtrack", would the reviewer recommend the film? Answer yes or no.',
+        "no",
+    ),
+    (
+        "flan_v2_cot",
+        'Premise: "A woman is riding a bicycle along the beach."\nHypothesis: '
+        '"A person is outdoors."\nDoes the premise entail the hypothesis? Options: yes, it is '
+        "not possible to tell, no. Let's think step by step.",
+        "A woman riding a bicycle along the beach is outside, and a woman is a person. The "
+        "answer is yes.",
+    ),
+    (
+        "flan_v2_cot",
+        'Premise: "Two children are building a sandcastle."\nHypothesis: "The '
+        'children are sleeping in their beds."\nIs the hypothesis entailed by the premise?',
+        "Children who are building a sandcastle cannot be sleeping in their beds at the same "
+        "time. The answer is no.",
+    ),
+    (
+        "flan_v2_cot",
+        'Premise: "A man is playing a guitar on a stage."\nHypothesis: "The '
+        'man is performing at a wedding."\nCan we conclude that the hypothesis is true?',
+        "Playing on a stage does not tell us what the event is. The answer is it is not "
+        "possible to tell.",
+    ),
+    (
+        "flan_v2_flan2021",
+        "Read the passage and answer the question.\nPassage: The Amazon "
+        "River flows through Peru, Colombia and Brazil before it reaches the Atlantic Ocean. It "
+        "carries more water than any other river in the world.\nQuestion: Into which ocean does "
+        "the Amazon River flow?",
+        "The Atlantic Ocean.",
+    ),
+    (
+        "flan_v2_cot",
+        "Q: If a train travels 60 kilometres in 45 minutes, what is its average "
+        "speed in kilometres per hour? Let's think step by step.",
+        "45 minutes is 0.75 hours. 60 divided by 0.75 is 80. The average speed is 80 km/h.",
+    ),
+    (
+        "flan_v2_flan2021",
+        "Answer the question: What gas do plants absorb from the atmosphere during photosynthesis?",
+        "Carbon dioxide.",
+    ),
+    (
+        "flan_v2_cot",
+        "Q: A recipe needs 3 eggs for 12 cookies. How many eggs are needed for 36 cookies?",
+        "36 cookies is three times 12 cookies, so you need 3 × 3 = 9 eggs.",
+    ),
     ("flan_v2_niv2", "Solve for x: 3x + 7 = 25.", "Subtract 7 to get 3x = 18, so x = 6."),
-    ("flan_v2_flan2021", "Summarize the following text in one sentence: The city council voted "
-     "on Tuesday to extend the cycling network by twenty kilometres over the next three "
-     "years. The plan includes protected lanes on the main avenues and new bike parking near "
-     "every train station. Funding will come from the regional transport budget.",
-     "The city council approved a three-year plan to add twenty kilometres of protected "
-     "cycle lanes and station bike parking, funded by the regional transport budget."),
-    ("flan_v2_p3", "Write a title for this article: Researchers have found that short walks "
-     "after meals can lower blood sugar levels, even when the walks last only two to five "
-     "minutes.", "Short Walks After Meals Help Lower Blood Sugar"),
-    ("flan_v2_p3", "Generate a question about the following fact: Honey never spoils if it is "
-     "stored in a sealed container.",
-     "How long can honey be stored in a sealed container before it goes bad?"),
-    ("flan_v2_niv2", "Is the following sentence grammatically correct? \"She don't like "
-     "apples.\" Answer yes or no and explain.",
-     "No. With a third-person singular subject the verb should be \"doesn't\": \"She "
-     "doesn't like apples.\""),
-    ("flan_v2_niv2", "Put the following words in alphabetical order: pear, apple, mango, "
-     "cherry, banana.", "apple, banana, cherry, mango, pear"),
+    (
+        "flan_v2_flan2021",
+        "Summarize the following text in one sentence: The city council voted "
+        "on Tuesday to extend the cycling network by twenty kilometres over the next three "
+        "years. The plan includes protected lanes on the main avenues and new bike parking near "
+        "every train station. Funding will come from the regional transport budget.",
+        "The city council approved a three-year plan to add twenty kilometres of protected "
+        "cycle lanes and station bike parking, funded by the regional transport budget.",
+    ),
+    (
+        "flan_v2_p3",
+        "Write a title for this article: Researchers have found that short walks "
+        "after meals can lower blood sugar levels, even when the walks last only two to five "
+        "minutes.",
+        "Short Walks After Meals Help Lower Blood Sugar",
+    ),
+    (
+        "flan_v2_p3",
+        "Generate a question about the following fact: Honey never spoils if it is "
+        "stored in a sealed container.",
+        "How long can honey be stored in a sealed container before it goes bad?",
+    ),
+    (
+        "flan_v2_niv2",
+        "Is the following sentence grammatically correct? \"She don't like "
+        'apples." Answer yes or no and explain.',
+        'No. With a third-person singular subject the verb should be "doesn\'t": "She '
+        "doesn't like apples.\"",
+    ),
+    (
+        "flan_v2_niv2",
+        "Put the following words in alphabetical order: pear, apple, mango, cherry, banana.",
+        "apple, banana, cherry, mango, pear",
+    ),
 ]
 
 EVOL_ITEMS: list[tuple[str, str]] = [
     (
         "Write a Python function that checks whether a string is a palindrome, ignoring case, "
         "spaces and punctuation. Include type hints and a docstring.",
-        "```python\ndef is_palindrome(text: str) -> bool:\n    \"\"\"Return True if text reads "
-        "the same forwards and backwards.\"\"\"\n    cleaned = [c.lower() for c in text if "
+        '```python\ndef is_palindrome(text: str) -> bool:\n    """Return True if text reads '
+        'the same forwards and backwards."""\n    cleaned = [c.lower() for c in text if '
         "c.isalnum()]\n    return cleaned == cleaned[::-1]\n```\n\nThe function keeps only "
         "letters and digits, lowercases them and compares the list with its reverse.",
     ),
@@ -2052,20 +2430,19 @@ EVOL_ITEMS: list[tuple[str, str]] = [
         "recovers customers who were simply interrupted.",
     ),
     (
-        "Create a four-week plan for learning to touch-type, with a measurable goal for each "
-        "week.",
+        "Create a four-week plan for learning to touch-type, with a measurable goal for each week.",
         "Week one: learn the home row and reach twenty words per minute with ninety percent "
         "accuracy. Week two: add the top and bottom rows and reach twenty-five words per "
         "minute. Week three: practise numbers and punctuation. Week four: type real texts "
         "daily and aim for thirty-five words per minute without looking at the keyboard.",
     ),
     (
-        "Rewrite the following sentence in the passive voice and explain what changes: \"The "
-        "committee approved the new budget after a long debate.\"",
-        "Passive version: \"The new budget was approved by the committee after a long "
-        "debate.\" The object of the original sentence becomes the subject, the verb changes "
-        "to a form of \"to be\" plus the past participle, and the original subject moves into "
-        "a \"by\" phrase or can be omitted.",
+        'Rewrite the following sentence in the passive voice and explain what changes: "The '
+        'committee approved the new budget after a long debate."',
+        'Passive version: "The new budget was approved by the committee after a long '
+        'debate." The object of the original sentence becomes the subject, the verb changes '
+        'to a form of "to be" plus the past participle, and the original subject moves into '
+        'a "by" phrase or can be omitted.',
     ),
     (
         "Write a JavaScript function that debounces another function, so that it only runs "
@@ -2162,9 +2539,7 @@ def variant(text: str, style: str, lang: str = "en") -> str:
     if style == "hedged":
         return "I'm not completely sure, but here is what I know. " + joiner.join(parts[:2])
     if style == "list":
-        return "Here are the key points:\n" + "\n".join(
-            f"{i}. {p}" for i, p in enumerate(parts, 1)
-        )
+        return "Here are the key points:\n" + "\n".join(f"{i}. {p}" for i, p in enumerate(parts, 1))
     if style == "ai":
         return "As an AI language model, I can offer some general information. " + parts[0]
     if style == "refusal":
@@ -2215,8 +2590,10 @@ def mixed_dialogue(key: str) -> Dialogue:
 def nfd_dialogue(d: Dialogue, *, trailing: str = "") -> Dialogue:
     """The same dialogue in Unicode NFD, optionally with trailing whitespace on user turns."""
     msgs = [
-        Msg(m.role, unicodedata.normalize("NFD", m.text or "") + (trailing if m.role == "user"
-                                                                  else ""))
+        Msg(
+            m.role,
+            unicodedata.normalize("NFD", m.text or "") + (trailing if m.role == "user" else ""),
+        )
         for m in d.msgs
     ]
     return Dialogue(msgs, d.lang)
@@ -2270,11 +2647,25 @@ def lang_marks(d: Dialogue, fmt: str, **extra: Any) -> list[dict]:
 UC_FILES = ("train_0.jsonl", "train_1.jsonl")
 UC_LANGS = (("ja", 2), ("zh", 2), ("es", 1), ("de", 1), ("ru", 1), ("ar", 1), ("fr", 1), ("ko", 1))
 UC_PII = (
-    "en_intro_email", "de_intro_phone", "ja_email", "zh_intro", "en_card_spaces", "en_iban_de",
-    "en_ipv4", "en_ssn", "en_cover_letter", "ja_assist_email",
+    "en_intro_email",
+    "de_intro_phone",
+    "ja_email",
+    "zh_intro",
+    "en_card_spaces",
+    "en_iban_de",
+    "en_ipv4",
+    "en_ssn",
+    "en_cover_letter",
+    "ja_assist_email",
 )
-UC_BENIGN = ("en_versions", "en_isbn", "en_git_sha", "en_times", "ja_date_time_version",
-             "zh_date_time")
+UC_BENIGN = (
+    "en_versions",
+    "en_isbn",
+    "en_git_sha",
+    "en_times",
+    "ja_date_time_version",
+    "zh_date_time",
+)
 
 
 def mt_reuse_dialogue(qid: int) -> Dialogue:
@@ -2346,8 +2737,9 @@ def ultrachat_malformed(pools: Pools, rng: random.Random) -> list[tuple[int, Dia
 def build_ultrachat(pools: Pools, rng: random.Random) -> dict[str, list[Dialogue]]:
     base = [english_dialogue(pools.english.take(), rng, rng.choice((2, 2, 3))) for _ in range(107)]
     for lang, count in UC_LANGS:
-        base += [lang_dialogue(lang, pools.langs.take(lang), rng.choice((1, 2)))
-                 for _ in range(count)]
+        base += [
+            lang_dialogue(lang, pools.langs.take(lang), rng.choice((1, 2))) for _ in range(count)
+        ]
     base += [scenario_dialogue(PII_SCENARIOS[k]) for k in UC_PII]
     base += [scenario_dialogue(BENIGN_SCENARIOS[k]) for k in UC_BENIGN]
     base += [short_dialogue("hello?"), mixed_dialogue("es_en"), mt_reuse_dialogue(81)]
@@ -2415,50 +2807,72 @@ SYSTEM_PROMPTS_200K = (
 def h4_malformed(pools: Pools, rng: random.Random) -> list[Dialogue]:
     out = []
     ex = pools.english.take()
-    out.append(Dialogue(
-        [assistant("Hello! I'm your assistant. Ask me anything."), user(ex.question),
-         assistant(ex.answer)],
-        "en", [bad_mark("wrong_role_order", "messages start with an assistant turn")],
-    ))
+    out.append(
+        Dialogue(
+            [
+                assistant("Hello! I'm your assistant. Ask me anything."),
+                user(ex.question),
+                assistant(ex.answer),
+            ],
+            "en",
+            [bad_mark("wrong_role_order", "messages start with an assistant turn")],
+        )
+    )
     ex = pools.english.take()
-    out.append(Dialogue(
-        [user(ex.question), user("Also, please keep the answer short."), assistant(ex.answer)],
-        "en", [bad_mark("wrong_role_order", "two user turns in a row (messages[0], [1])")],
-    ))
+    out.append(
+        Dialogue(
+            [user(ex.question), user("Also, please keep the answer short."), assistant(ex.answer)],
+            "en",
+            [bad_mark("wrong_role_order", "two user turns in a row (messages[0], [1])")],
+        )
+    )
     for prompt in SYSTEM_PROMPTS_200K:
         d = english_dialogue(pools.english.take(), rng, rng.choice((1, 2)))
         d.msgs.insert(0, Msg("system", prompt))
         d.marks.append(bad_mark("system_role", "messages[0] has role system (tolerated)"))
         out.append(d)
     ex = pools.english.take()
-    out.append(Dialogue(
-        [user(ex.question), assistant(None)],
-        "en", [bad_mark("null_content", "messages[1].content is null")],
-    ))
+    out.append(
+        Dialogue(
+            [user(ex.question), assistant(None)],
+            "en",
+            [bad_mark("null_content", "messages[1].content is null")],
+        )
+    )
     ex = pools.english.take()
-    out.append(Dialogue(
-        [user(ex.question), assistant(""), user(ex.follow_up), assistant(ex.follow_answer)],
-        "en", [bad_mark("empty_turn", "messages[1].content is an empty string")],
-    ))
+    out.append(
+        Dialogue(
+            [user(ex.question), assistant(""), user(ex.follow_up), assistant(ex.follow_answer)],
+            "en",
+            [bad_mark("empty_turn", "messages[1].content is an empty string")],
+        )
+    )
     ex = pools.english.take()
-    out.append(Dialogue(
-        [user(ex.question), assistant(ex.answer), user("  \n  "), assistant(ex.follow_answer)],
-        "en", [bad_mark("whitespace_turn", "messages[2].content is whitespace only")],
-    ))
-    out.append(Dialogue(
-        [user(pools.english.take().question)],
-        "en", [bad_mark("no_assistant", "a single user message and no reply")],
-    ))
+    out.append(
+        Dialogue(
+            [user(ex.question), assistant(ex.answer), user("  \n  "), assistant(ex.follow_answer)],
+            "en",
+            [bad_mark("whitespace_turn", "messages[2].content is whitespace only")],
+        )
+    )
+    out.append(
+        Dialogue(
+            [user(pools.english.take().question)],
+            "en",
+            [bad_mark("no_assistant", "a single user message and no reply")],
+        )
+    )
     return out
 
 
 def build_ultrachat_200k(pools: Pools, rng: random.Random) -> dict[str, list[Dialogue]]:
     splits: dict[str, list[Dialogue]] = {}
     for split, (n_english, langs, pii, benign) in H4_PLAN.items():
-        items = [english_dialogue(pools.english.take(), rng, rng.choice((1, 2, 2, 3)))
-                 for _ in range(n_english)]
-        items += [lang_dialogue(lang, pools.langs.take(lang), rng.choice((1, 2)))
-                  for lang in langs]
+        items = [
+            english_dialogue(pools.english.take(), rng, rng.choice((1, 2, 2, 3)))
+            for _ in range(n_english)
+        ]
+        items += [lang_dialogue(lang, pools.langs.take(lang), rng.choice((1, 2))) for lang in langs]
         items += [scenario_dialogue(PII_SCENARIOS[k]) for k in pii]
         items += [scenario_dialogue(BENIGN_SCENARIOS[k]) for k in benign]
         rng.shuffle(items)
@@ -2466,8 +2880,7 @@ def build_ultrachat_200k(pools: Pools, rng: random.Random) -> dict[str, list[Dia
 
     sft = splits["train_sft"]
     plant_duplicate(sft, sft, "ultrachat_200k-exact-train_sft", "exact_within", rng)
-    plant_duplicate(sft, splits["test_sft"], "ultrachat_200k-exact-train-test", "exact_within",
-                    rng)
+    plant_duplicate(sft, splits["test_sft"], "ultrachat_200k-exact-train-test", "exact_within", rng)
     original = next(d for d in splits["train_gen"] if is_clean(d))
     original.marks.append(dup_mark("ultrachat_200k-normalised-whitespace", "normalised"))
     padded = padded_dialogue(original)
@@ -2480,12 +2893,20 @@ def build_ultrachat_200k(pools: Pools, rng: random.Random) -> dict[str, list[Dia
     cafe.marks.append(dup_mark("cross-normalised-cafe", "normalised"))
     t1, _, s1, _, _, _ = MT_QUESTIONS[144]
     reuse = Dialogue(
-        [user(t1.lower() + "  ", reuse_mark(144, 1, False, "lowercased, two trailing spaces")),
-         assistant(s1)],
+        [
+            user(t1.lower() + "  ", reuse_mark(144, 1, False, "lowercased, two trailing spaces")),
+            assistant(s1),
+        ],
         "en",
     )
-    for d in (cross, cafe, reuse, short_dialogue("hey"), mixed_dialogue("zh_en"),
-              *h4_malformed(pools, rng)):
+    for d in (
+        cross,
+        cafe,
+        reuse,
+        short_dialogue("hey"),
+        mixed_dialogue("zh_en"),
+        *h4_malformed(pools, rng),
+    ):
         insert_at_random(sft, d, rng)
 
     d = english_dialogue(pools.english.take(), rng, 2)
@@ -2515,22 +2936,54 @@ def h4_records(dialogues: list[Dialogue]) -> list[Rec]:
 # ----------------------------------------------------------------------------- arena
 
 ARENA_MODELS = (
-    "vicuna-13b", "koala-13b", "alpaca-13b", "chatglm-6b", "oasst-pythia-12b", "gpt-3.5-turbo",
-    "gpt-4", "claude-v1", "claude-instant-v1", "palm-2", "RWKV-4-Raven-14B", "dolly-v2-12b",
-    "fastchat-t5-3b", "stablelm-tuned-alpha-7b", "llama-13b", "mpt-7b-chat", "guanaco-33b",
-    "wizardlm-13b", "vicuna-7b", "gpt4all-13b-snoozy",
+    "vicuna-13b",
+    "koala-13b",
+    "alpaca-13b",
+    "chatglm-6b",
+    "oasst-pythia-12b",
+    "gpt-3.5-turbo",
+    "gpt-4",
+    "claude-v1",
+    "claude-instant-v1",
+    "palm-2",
+    "RWKV-4-Raven-14B",
+    "dolly-v2-12b",
+    "fastchat-t5-3b",
+    "stablelm-tuned-alpha-7b",
+    "llama-13b",
+    "mpt-7b-chat",
+    "guanaco-33b",
+    "wizardlm-13b",
+    "vicuna-7b",
+    "gpt4all-13b-snoozy",
 )
 ARENA_WINNERS = (("model_a", 34), ("model_b", 34), ("tie", 14), ("tie (bothbad)", 18))
 MOD_CATEGORIES = (
-    "harassment", "harassment/threatening", "hate", "hate/threatening", "self-harm",
-    "self-harm/instructions", "self-harm/intent", "sexual", "sexual/minors", "violence",
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "self-harm",
+    "self-harm/instructions",
+    "self-harm/intent",
+    "sexual",
+    "sexual/minors",
+    "violence",
     "violence/graphic",
 )
 TSTAMP_START = 1682294400.0  # 2023-04-24T00:00:00Z
 TSTAMP_END = 1688169599.0  # 2023-06-30T23:59:59Z
 ARENA_PII = (
-    "en_phone_paren", "en_phone_uk", "de_phone_local", "ja_card_phone", "en_amex_plain",
-    "ru_intro_email", "es_iban_spaced", "en_ssn_intro", "en_log_ip", "es_assist_phone",
+    "en_phone_paren",
+    "en_phone_uk",
+    "de_phone_local",
+    "ja_card_phone",
+    "en_amex_plain",
+    "ru_intro_email",
+    "es_iban_spaced",
+    "en_ssn_intro",
+    "en_log_ip",
+    "es_assist_phone",
 )
 ARENA_BENIGN = ("en_sha256", "en_prices", "en_order_number", "es_version_date", "ja_arithmetic")
 
@@ -2611,28 +3064,54 @@ MODERATION_CASES: tuple[tuple[str, str, str, dict[str, float], tuple[float, floa
 # Rows whose conversation_b does not repeat conversation_a's user turns.
 DIFFER_CASES: tuple[tuple[list[tuple[str, str]], list[tuple[str, str]], str], ...] = (
     (
-        [("What are some good exercises for lower back pain?",
-          "Gentle stretches such as knee-to-chest, cat-cow and bird-dog, plus regular walking, "
-          "can ease lower back pain. Stop any exercise that makes the pain sharper.")],
-        [("What are some good exercises for lower back pain",
-          "Try pelvic tilts, bridges and light swimming, and keep moving during the day.")],
+        [
+            (
+                "What are some good exercises for lower back pain?",
+                "Gentle stretches such as knee-to-chest, cat-cow and bird-dog, plus regular walking, "
+                "can ease lower back pain. Stop any exercise that makes the pain sharper.",
+            )
+        ],
+        [
+            (
+                "What are some good exercises for lower back pain",
+                "Try pelvic tilts, bridges and light swimming, and keep moving during the day.",
+            )
+        ],
         "conversation_b[0] lacks the question mark of conversation_a[0]",
     ),
     (
-        [("Give me three name ideas for a small bakery.",
-          "How about The Rolling Pin, Crumb & Co. or Morning Loaf?")],
-        [("Give me three name ideas for a small bakery.",
-          "Sweet Corner, The Daily Bread and Flour Power."),
-         ("Can you make them sound more French?",
-          "La Petite Boulangerie, Le Pain Doré and Chez Farine.")],
+        [
+            (
+                "Give me three name ideas for a small bakery.",
+                "How about The Rolling Pin, Crumb & Co. or Morning Loaf?",
+            )
+        ],
+        [
+            (
+                "Give me three name ideas for a small bakery.",
+                "Sweet Corner, The Daily Bread and Flour Power.",
+            ),
+            (
+                "Can you make them sound more French?",
+                "La Petite Boulangerie, Le Pain Doré and Chez Farine.",
+            ),
+        ],
         "conversation_b has an extra user turn (2 user turns vs 1)",
     ),
     (
-        [("What is the tallest mountain in Africa?",
-          "Mount Kilimanjaro in Tanzania is the tallest mountain in Africa, at about 5,895 "
-          "metres.")],
-        [("How deep is the deepest lake in the world?",
-          "Lake Baikal in Siberia is the deepest lake, reaching about 1,642 metres.")],
+        [
+            (
+                "What is the tallest mountain in Africa?",
+                "Mount Kilimanjaro in Tanzania is the tallest mountain in Africa, at about 5,895 "
+                "metres.",
+            )
+        ],
+        [
+            (
+                "How deep is the deepest lake in the world?",
+                "Lake Baikal in Siberia is the deepest lake, reaching about 1,642 metres.",
+            )
+        ],
         "conversation_b[0] is a different question altogether",
     ),
 )
@@ -2650,7 +3129,10 @@ class ArenaConv:
 
 
 def two_sided(
-    turns: list[tuple[str, str]], style_a: str, style_b: str, lang: str,
+    turns: list[tuple[str, str]],
+    style_a: str,
+    style_b: str,
+    lang: str,
     sc: Scenario | None = None,
 ) -> tuple[list[Msg], list[Msg]]:
     """Conversations a and b sharing the same user turns (the same Msg objects)."""
@@ -2689,31 +3171,48 @@ def arena_conversations(pools: Pools, rng: random.Random) -> list[ArenaConv]:
         convs.append(ArenaConv(a, b, LANG_NAMES[sc.lang], sc.lang if sc.label else None))
     for text in ("hi", "ok?"):
         u = user(text)
-        convs.append(ArenaConv(
-            [u, assistant(SHORT_TEXTS[text])],
-            [u, assistant("Hi there! What can I do for you?" if text == "hi" else "Yes?")],
-            "unknown", "und",
-        ))
+        convs.append(
+            ArenaConv(
+                [u, assistant(SHORT_TEXTS[text])],
+                [u, assistant("Hi there! What can I do for you?" if text == "hi" else "Yes?")],
+                "unknown",
+                "und",
+            )
+        )
     for key, collector in (("de_en", "German"), ("fr_en", "French")):
         question, answer = MIXED_TEXTS[key]
         u = user(question)
-        convs.append(ArenaConv([u, assistant(answer)], [u, assistant(ENGLISH_FALLBACK)],
-                               collector, "und"))
+        convs.append(
+            ArenaConv([u, assistant(answer)], [u, assistant(ENGLISH_FALLBACK)], collector, "und")
+        )
     convs += arena_mt_reuse()
     for prompt, reply_a, reply_b, flagged, toxic in MODERATION_CASES:
         u = user(prompt)
-        convs.append(ArenaConv([u, assistant(reply_a)], [u, assistant(reply_b)], "English",
-                               "en", flagged=dict(flagged), toxic=toxic))
+        convs.append(
+            ArenaConv(
+                [u, assistant(reply_a)],
+                [u, assistant(reply_b)],
+                "English",
+                "en",
+                flagged=dict(flagged),
+                toxic=toxic,
+            )
+        )
     for turns_a, turns_b, note in DIFFER_CASES:
         a = [m for q, r in turns_a for m in (user(q), assistant(r))]
         b = [m for q, r in turns_b for m in (user(q), assistant(r))]
         convs.append(ArenaConv(a, b, "English", None, [bad_mark("user_turns_differ", note)]))
     ex = pools.english.take()
     u = user(ex.question)
-    convs.append(ArenaConv(
-        [u, assistant(ex.answer)], [u, assistant("")], "English", "en",
-        [bad_mark("empty_turn", "conversation_b[1].content is empty (model returned nothing)")],
-    ))
+    convs.append(
+        ArenaConv(
+            [u, assistant(ex.answer)],
+            [u, assistant("")],
+            "English",
+            "en",
+            [bad_mark("empty_turn", "conversation_b[1].content is empty (model returned nothing)")],
+        )
+    )
     rng.shuffle(convs)
     return convs
 
@@ -2835,10 +3334,12 @@ def mt_row(qid: int, model_a: str, model_b: str, winner: str, judge: str, turn: 
 
 # Forced vote patterns for some multi-judge groups: agreement, 2-1 and a 1-1 split.
 MT_FORCED_VOTES = {
-    2: (("model_a", "model_b"), ("model_b", "model_a"), ("tie", "model_b"),
-        ("model_a", "model_a")),
-    3: (("model_a", "model_a", "model_a"), ("model_a", "model_a", "model_b"),
-        ("model_b", "tie", "model_b")),
+    2: (("model_a", "model_b"), ("model_b", "model_a"), ("tie", "model_b"), ("model_a", "model_a")),
+    3: (
+        ("model_a", "model_a", "model_a"),
+        ("model_a", "model_a", "model_b"),
+        ("model_b", "tie", "model_b"),
+    ),
     4: (("model_b", "model_b", "model_b", "model_b"),),
 }
 
@@ -2853,12 +3354,15 @@ def build_mt_human(rng: random.Random) -> list[Rec]:
     groups = []
     for (qid, p, turn), size in zip(chosen, sizes, strict=True):
         model_a, model_b = pairs[p] if rng.random() < 0.5 else pairs[p][::-1]
-        votes = list(forced[size].pop(0)) if forced.get(size) else [
-            mt_vote(rng, model_a, model_b, spread=1.5, tie=0.15) for _ in range(size)
-        ]
+        votes = (
+            list(forced[size].pop(0))
+            if forced.get(size)
+            else [mt_vote(rng, model_a, model_b, spread=1.5, tie=0.15) for _ in range(size)]
+        )
         voters = rng.sample(judges, size)
-        rows = [mt_row(qid, model_a, model_b, v, j, turn)
-                for v, j in zip(votes, voters, strict=True)]
+        rows = [
+            mt_row(qid, model_a, model_b, v, j, turn) for v, j in zip(votes, voters, strict=True)
+        ]
         groups.append((qid, turn, rows))
     groups.sort(key=lambda g: (g[0], g[1]))
     return [Rec(row) for _, _, rows in groups for row in rows]
@@ -2881,8 +3385,12 @@ def build_mt_gpt4(rng: random.Random) -> list[Rec]:
 
 UF_FILES = ("evol_instruct", "false_qa", "flan", "sharegpt", "truthful_qa", "ultrachat")
 UF_BASE_RATINGS = {4: (5, 5, 4, 4), 3: (4, 4, 3, 3), 2: (3, 3, 2, 2), 1: (2, 2, 1, 1)}
-UF_OVERALL = {4: (8.0, 8.5, 9.0, 9.5), 3: (6.0, 6.5, 7.0), 2: (4.0, 4.5, 5.0),
-              1: (1.5, 2.0, 2.5, 3.0)}
+UF_OVERALL = {
+    4: (8.0, 8.5, 9.0, 9.5),
+    3: (6.0, 6.5, 7.0),
+    2: (4.0, 4.5, 5.0),
+    1: (1.5, 2.0, 2.5, 3.0),
+}
 TYPE_RATIONALES = {
     "0": "No misleading or fabricated details were found.",
     "1": "The text contains a factual error.",
@@ -2896,8 +3404,14 @@ UF_PLANTS = {
     "evol_instruct": {"tie_overall": 1, "na": 1, "list": 2, "missing_overall": 1},
     "false_qa": {"tie_mean": 1, "na": 1, "list": 2, "missing_id": 1},
     "flan": {"tie_overall": 1, "list": 2, "missing_overall_two": 1, "missing_id": 1},
-    "sharegpt": {"tie_mean": 1, "na_all": 1, "list": 2, "mixed": 1, "missing_id": 1,
-                 "empty_response": 1},
+    "sharegpt": {
+        "tie_mean": 1,
+        "na_all": 1,
+        "list": 2,
+        "mixed": 1,
+        "missing_id": 1,
+        "empty_response": 1,
+    },
     "truthful_qa": {"tie_mean": 1, "na": 1, "list": 2, "missing_overall": 1},
     "ultrachat": {"tie_both": 1, "tie_overall": 1, "na": 1, "list": 2, "missing_fine": 1},
 }
@@ -2926,8 +3440,12 @@ def standard_responses(answer: str, lang: str, rng: random.Random) -> list[tuple
             (REFUSAL, 1),
         ]
     if lang != "en":
-        return [(answer, 4), (variant(answer, "closing", lang), 3),
-                (variant(answer, "brief", lang), 2), (ENGLISH_FALLBACK, 1)]
+        return [
+            (answer, 4),
+            (variant(answer, "closing", lang), 3),
+            (variant(answer, "brief", lang), 2),
+            (ENGLISH_FALLBACK, 1),
+        ]
     return [
         (answer, 4),
         (variant(answer, rng.choice(("closing", "list")), lang), 3),
@@ -2937,22 +3455,35 @@ def standard_responses(answer: str, lang: str, rng: random.Random) -> list[tuple
 
 
 def scenario_responses(sc: Scenario) -> list[tuple[str, int]]:
-    return [(sc.reply, 4), (variant(sc.reply, "closing", sc.lang), 3),
-            (variant(sc.reply, "brief", sc.lang), 2), (PRIVACY_REPLY, 1)]
+    return [
+        (sc.reply, 4),
+        (variant(sc.reply, "closing", sc.lang), 3),
+        (variant(sc.reply, "brief", sc.lang), 2),
+        (PRIVACY_REPLY, 1),
+    ]
 
 
-def qa_responses(correct: tuple[str, ...], incorrect: tuple[str, ...], false_premise: bool
-                 ) -> list[tuple[str, int]]:
+def qa_responses(
+    correct: tuple[str, ...], incorrect: tuple[str, ...], false_premise: bool
+) -> list[tuple[str, int]]:
     if false_premise:
-        return [(f"{correct[0]} The question is based on a false premise.", 4),
-                (f"That's an interesting question! {correct[0]}", 3),
-                (f"I'm not sure, but {lower_first(incorrect[0])}", 2),
-                (incorrect[0], 1)]
-    return [(" ".join(correct) if len(correct) > 1 else f"{correct[0]} This is a common "
-             "misconception.", 4),
-            (correct[0], 3),
-            (f"I'm not sure, but I think {lower_first(incorrect[0])}", 2),
-            (incorrect[-1], 1)]
+        return [
+            (f"{correct[0]} The question is based on a false premise.", 4),
+            (f"That's an interesting question! {correct[0]}", 3),
+            (f"I'm not sure, but {lower_first(incorrect[0])}", 2),
+            (incorrect[0], 1),
+        ]
+    return [
+        (
+            " ".join(correct)
+            if len(correct) > 1
+            else f"{correct[0]} This is a common misconception.",
+            4,
+        ),
+        (correct[0], 3),
+        (f"I'm not sure, but I think {lower_first(incorrect[0])}", 2),
+        (incorrect[-1], 1),
+    ]
 
 
 def uf_id(rng: random.Random, source: str) -> str:
@@ -2960,8 +3491,12 @@ def uf_id(rng: random.Random, source: str) -> str:
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
         return "".join(rng.choice(alphabet) for _ in range(7)) + f"_{rng.choice((0, 0, 1, 2))}"
     if source.startswith("flan_v2_"):
-        prefix = {"flan_v2_niv2": "niv", "flan_v2_cot": "cot", "flan_v2_p3": "t0",
-                  "flan_v2_flan2021": "flan"}[source]
+        prefix = {
+            "flan_v2_niv2": "niv",
+            "flan_v2_cot": "cot",
+            "flan_v2_p3": "t0",
+            "flan_v2_flan2021": "flan",
+        }[source]
         return f"{prefix}.{rng.randint(1000, 299999)}"
     return f"{source}_{rng.randint(100, 99999)}"
 
@@ -2969,8 +3504,9 @@ def uf_id(rng: random.Random, source: str) -> str:
 def uf_items(pools: Pools, rng: random.Random) -> dict[str, list[UFItem]]:
     items: dict[str, list[UFItem]] = {name: [] for name in UF_FILES}
 
-    def add(name: str, source: str, instruction: str, responses: list[tuple[str, int]],
-            **kw: Any) -> UFItem:
+    def add(
+        name: str, source: str, instruction: str, responses: list[tuple[str, int]], **kw: Any
+    ) -> UFItem:
         item = UFItem(source, uf_id(rng, source), instruction, responses, **kw)
         items[name].append(item)
         return item
@@ -2978,56 +3514,108 @@ def uf_items(pools: Pools, rng: random.Random) -> dict[str, list[UFItem]]:
     for instruction, answer in EVOL_ITEMS:
         add("evol_instruct", "evol_instruct", instruction, standard_responses(answer, "en", rng))
     t1, _, s1, _, w1, _ = MT_QUESTIONS[132]
-    add("evol_instruct", "evol_instruct", t1, [(s1, 4), (f"Sure! {s1}", 3), (w1, 2),
-                                                (REFUSAL, 1)],
-        reuse=reuse_mark(132, 1, True))
+    add(
+        "evol_instruct",
+        "evol_instruct",
+        t1,
+        [(s1, 4), (f"Sure! {s1}", 3), (w1, 2), (REFUSAL, 1)],
+        reuse=reuse_mark(132, 1, True),
+    )
     for key in ("en_code_seed", "en_test_card", "en_ssn_format", "en_luhn_test_numbers"):
         sc = BENIGN_SCENARIOS.get(key) or PII_SCENARIOS[key]
-        add("evol_instruct", "evol_instruct", sc.user, scenario_responses(sc), sc=sc,
-            lang="en" if sc.label else None)
+        add(
+            "evol_instruct",
+            "evol_instruct",
+            sc.user,
+            scenario_responses(sc),
+            sc=sc,
+            lang="en" if sc.label else None,
+        )
     for suffix in EVOL_SUFFIXES * 3:
         if len(items["evol_instruct"]) == 25:
             break
         ex = pools.english.take()
-        add("evol_instruct", "evol_instruct", ex.question + suffix,
-            standard_responses(ex.answer, "en", rng))
+        add(
+            "evol_instruct",
+            "evol_instruct",
+            ex.question + suffix,
+            standard_responses(ex.answer, "en", rng),
+        )
 
     for question, correct, incorrect in FALSE_QA:
-        add("false_qa", "false_qa", question, qa_responses(correct, incorrect, True),
-            answers=(correct, incorrect))
+        add(
+            "false_qa",
+            "false_qa",
+            question,
+            qa_responses(correct, incorrect, True),
+            answers=(correct, incorrect),
+        )
     for question, correct, incorrect in TRUTHFUL_QA:
-        add("truthful_qa", "truthful_qa", question, qa_responses(correct, incorrect, False),
-            answers=(correct, incorrect))
+        add(
+            "truthful_qa",
+            "truthful_qa",
+            question,
+            qa_responses(correct, incorrect, False),
+            answers=(correct, incorrect),
+        )
 
     for source, instruction, answer in FLAN_ITEMS:
-        add("flan", source, instruction, [
-            (answer, 4), (f"The answer is: {answer}", 3),
-            (f"I'm not completely sure, but I think the answer is: {answer}", 2),
-            ("I cannot determine the answer from the information given.", 1),
-        ])
+        add(
+            "flan",
+            source,
+            instruction,
+            [
+                (answer, 4),
+                (f"The answer is: {answer}", 3),
+                (f"I'm not completely sure, but I think the answer is: {answer}", 2),
+                ("I cannot determine the answer from the information given.", 1),
+            ],
+        )
     sc = BENIGN_SCENARIOS["en_isbn_plain"]
     add("flan", "flan_v2_cot", sc.user, scenario_responses(sc), sc=sc)
 
-    cairo = add("sharegpt", "sharegpt", CAIRO_INSTRUCTION, [
-        (CAIRO_RESPONSE, 2),
-        ("For a family trip to Cairo with limited walking, plan one main sight per day: the "
-         "Pyramids of Giza by car with a short camel ride, the Egyptian Museum, a felucca "
-         "sailing trip on the Nile at sunset and an evening in Khan El-Khalili. For adventure, "
-         "book a sunrise hot air balloon flight or a quad-bike tour at the edge of the desert "
-         "while the grandparents relax.", 4),
-        ("Cairo in June is very hot, so plan indoor visits at midday and outdoor activities in "
-         "the early morning.", 3),
-        (REFUSAL, 1),
-    ], seed_completion=True)
+    cairo = add(
+        "sharegpt",
+        "sharegpt",
+        CAIRO_INSTRUCTION,
+        [
+            (CAIRO_RESPONSE, 2),
+            (
+                "For a family trip to Cairo with limited walking, plan one main sight per day: the "
+                "Pyramids of Giza by car with a short camel ride, the Egyptian Museum, a felucca "
+                "sailing trip on the Nile at sunset and an evening in Khan El-Khalili. For adventure, "
+                "book a sunrise hot air balloon flight or a quad-bike tour at the edge of the desert "
+                "while the grandparents relax.",
+                4,
+            ),
+            (
+                "Cairo in June is very hot, so plan indoor visits at midday and outdoor activities in "
+                "the early morning.",
+                3,
+            ),
+            (REFUSAL, 1),
+        ],
+        seed_completion=True,
+    )
     cairo.id = "D2TC9GP_0"
-    ja = add("sharegpt", "sharegpt", CAIRO_INSTRUCTION_JA, [
-        (CAIRO_RESPONSE_JA, 2),
-        ("ご家族の体力に合わせて、一日に一か所ずつ観光するのがおすすめです。ギザの"
-         "ピラミッドは車で回り、夕方にはナイル川でファルーカに乗ってみてください。"
-         "冒険好きの方には、早朝の熱気球ツアーがぴったりです。", 4),
-        ("六月のカイロはとても暑いので、日中は博物館などの屋内で過ごしましょう。", 3),
-        (ENGLISH_FALLBACK, 1),
-    ], lang="ja", seed_completion=True)
+    ja = add(
+        "sharegpt",
+        "sharegpt",
+        CAIRO_INSTRUCTION_JA,
+        [
+            (CAIRO_RESPONSE_JA, 2),
+            (
+                "ご家族の体力に合わせて、一日に一か所ずつ観光するのがおすすめです。ギザの"
+                "ピラミッドは車で回り、夕方にはナイル川でファルーカに乗ってみてください。"
+                "冒険好きの方には、早朝の熱気球ツアーがぴったりです。",
+                4,
+            ),
+            ("六月のカイロはとても暑いので、日中は博物館などの屋内で過ごしましょう。", 3),
+            (ENGLISH_FALLBACK, 1),
+        ],
+        lang="ja",
+        seed_completion=True,
+    )
     ja.plants.append("missing_id")  # a translated copy without an id, as in the seed
     for key in ("en_iban_gb_spaced", "fr_intro_phone", "ar_intro", "de_assist_iban"):
         sc = PII_SCENARIOS[key]
@@ -3041,8 +3629,7 @@ def uf_items(pools: Pools, rng: random.Random) -> dict[str, list[UFItem]]:
 
     for lang in ("es", "de", "ru", "ar", "fr"):
         question, answer = pools.langs.take(lang)
-        add("ultrachat", "ultrachat", question, standard_responses(answer, lang, rng),
-            lang=lang)
+        add("ultrachat", "ultrachat", question, standard_responses(answer, lang, rng), lang=lang)
     while len(items["ultrachat"]) < 25:
         ex = pools.english.take()
         add("ultrachat", "ultrachat", ex.question, standard_responses(ex.answer, "en", rng))
@@ -3072,8 +3659,9 @@ def uf_aspect(aspect: str, rating: str, rng: random.Random) -> dict:
     if aspect in ("instruction_following", "honesty"):
         return {"Rating": rating, "Rationale": rationale}
     if aspect == "truthfulness":
-        types = ["0"] if rating == "N/A" or int(rating) >= 4 else rng.choice((["1"], ["2"],
-                                                                               ["1", "3"]))
+        types = (
+            ["0"] if rating == "N/A" or int(rating) >= 4 else rng.choice((["1"], ["2"], ["1", "3"]))
+        )
         type_rationale = " ".join(TYPE_RATIONALES[t] for t in types)
     else:
         level = 0 if rating == "N/A" else int(rating)
@@ -3081,12 +3669,21 @@ def uf_aspect(aspect: str, rating: str, rng: random.Random) -> dict:
         type_rationale = "The response is clear and relevant" + (
             ", and it is comprehensive." if level >= 4 else ", but it lacks detail."
         )
-    return {"Type": types, "Rationale": type_rationale, "Rating": rating,
-            "Rationale For Rating": rationale}
+    return {
+        "Type": types,
+        "Rationale": type_rationale,
+        "Rating": rating,
+        "Rationale For Rating": rationale,
+    }
 
 
 def uf_completion(
-    model: str, response: str, ratings: list[str], overall: float, tier: int, shape: str,
+    model: str,
+    response: str,
+    ratings: list[str],
+    overall: float,
+    tier: int,
+    shape: str,
     rng: random.Random,
 ) -> dict:
     principle = rng.choice(tuple(UF_SYSTEM_PROMPTS))
@@ -3113,8 +3710,9 @@ def seed_completion(shape: str, japanese: bool) -> dict:
     """The falcon-40b-instruct completion shown in the seed article (ratings 2/3/3/3)."""
     rng = random.Random(f"{SEED}-seed-completion")
     response = CAIRO_RESPONSE_JA if japanese else CAIRO_RESPONSE
-    completion = uf_completion("falcon-40b-instruct", response, ["2", "3", "3", "3"], 6.5,
-                               2, shape, rng)
+    completion = uf_completion(
+        "falcon-40b-instruct", response, ["2", "3", "3", "3"], 6.5, 2, shape, rng
+    )
     completion["principle"] = "helpfulness"
     completion["custom_system_prompt"] = UF_SYSTEM_PROMPTS["helpfulness"][0]
     return completion
@@ -3136,8 +3734,15 @@ def uf_record(item: UFItem, rng: random.Random) -> Rec:
             comp = seed_completion(shape, item.lang == "ja")
         else:
             this_shape = ("list" if i % 2 == 0 else "object") if "mixed" in plants else shape
-            comp = uf_completion(model, response, uf_ratings(tier, rng),
-                                 rng.choice(UF_OVERALL[tier]), tier, this_shape, rng)
+            comp = uf_completion(
+                model,
+                response,
+                uf_ratings(tier, rng),
+                rng.choice(UF_OVERALL[tier]),
+                tier,
+                this_shape,
+                rng,
+            )
         completions.append(comp)
         by_tier[tier] = comp
     plant_completion_oddities(plants, by_tier, rng)
@@ -3145,16 +3750,17 @@ def uf_record(item: UFItem, rng: random.Random) -> Rec:
     payload: dict[str, Any] = {"source": item.source}
     if "missing_id" not in plants:
         payload["id"] = item.id
-    payload.update({"instruction": item.instruction, "models": models,
-                    "completions": completions})
+    payload.update({"instruction": item.instruction, "models": models, "completions": completions})
     if item.answers is not None:
         payload["correct_answers"] = list(item.answers[0])
         payload["incorrect_answers"] = list(item.answers[1])
 
     marks = [{**m, "field": "instruction"} for m in marks_in(item.instruction, item.sc)]
     for i, comp in enumerate(completions):
-        marks += [{**m, "field": f"completions[{i}].response"}
-                  for m in marks_in(comp["response"], item.sc)]
+        marks += [
+            {**m, "field": f"completions[{i}].response"}
+            for m in marks_in(comp["response"], item.sc)
+        ]
     if item.reuse:
         marks.append({**item.reuse, "field": "instruction"})
     marks += lang_marks(Dialogue([user(item.instruction)], item.lang), "instruction")
@@ -3162,8 +3768,9 @@ def uf_record(item: UFItem, rng: random.Random) -> Rec:
     return Rec(payload, marks)
 
 
-def plant_completion_oddities(plants: list[str], by_tier: dict[int, dict], rng: random.Random
-                              ) -> None:
+def plant_completion_oddities(
+    plants: list[str], by_tier: dict[int, dict], rng: random.Random
+) -> None:
     best, second, third, worst = by_tier[4], by_tier[3], by_tier[2], by_tier[1]
     if {"tie_overall", "tie_both"} & set(plants):
         second["overall_score"] = best["overall_score"]
@@ -3193,8 +3800,9 @@ def set_rating(completion: dict, aspect: str, rating: str) -> None:
     obj = completion["annotations"][aspect]
     obj = obj[0] if isinstance(obj, list) else obj
     obj["Rating"] = rating
-    key = "Rationale" if aspect in ("instruction_following", "honesty") else (
-        "Rationale For Rating")
+    key = (
+        "Rationale" if aspect in ("instruction_following", "honesty") else ("Rationale For Rating")
+    )
     obj[key] = NA_RATIONALE if rating == "N/A" else UF_RATIONALES[aspect][int(rating)]
     numeric = [int(r) for r in uf_rating_values(completion) if r != "N/A"]
     if numeric:
@@ -3216,7 +3824,7 @@ def uf_rating_values(completion: dict) -> list[str]:
 UF_KIND_NOTES = {
     "missing_id": "the id key is absent (prompt id falls back to sha256 of instruction)",
     "list_annotation": "aspect annotations are one-element lists",
-    "na_rating": "at least one aspect rating is \"N/A\" (missing, not zero)",
+    "na_rating": 'at least one aspect rating is "N/A" (missing, not zero)',
     "missing_overall_score": "overall_score absent in completion(s)",
     "missing_fine_grained_score": "fine-grained_score absent in completion(s)",
     "empty_turn": "a completion's response is an empty string",
@@ -3252,8 +3860,10 @@ def uf_malformed_kinds(payload: dict) -> list[tuple[str, str]]:
 
 
 def uf_intent_marks(payload: dict) -> list[dict]:
-    return [bad_mark(kind, f"{UF_KIND_NOTES[kind]}{': ' + detail if detail else ''}")
-            for kind, detail in uf_malformed_kinds(payload)]
+    return [
+        bad_mark(kind, f"{UF_KIND_NOTES[kind]}{': ' + detail if detail else ''}")
+        for kind, detail in uf_malformed_kinds(payload)
+    ]
 
 
 UF_BROKEN_LINE = (
@@ -3269,8 +3879,9 @@ def build_ultrafeedback(pools: Pools, rng: random.Random) -> dict[str, list[Rec]
     for name, items in uf_items(pools, rng).items():
         recs = [uf_record(item, rng) for item in items]
         if name == "sharegpt":
-            broken = Rec(raw=UF_BROKEN_LINE,
-                         marks=[bad_mark("broken_json", "line truncated mid-string")])
+            broken = Rec(
+                raw=UF_BROKEN_LINE, marks=[bad_mark("broken_json", "line truncated mid-string")]
+            )
             insert_at_random(recs, broken, rng)
         out[name] = recs
     return out
@@ -3283,38 +3894,55 @@ SCHEMAS = {
     "ultrachat_200k": pa.schema(
         [("prompt", pa.string()), ("prompt_id", pa.string()), ("messages", MESSAGES)]
     ),
-    "chatbot_arena_conversations": pa.schema([
-        ("question_id", pa.string()),
-        ("model_a", pa.string()),
-        ("model_b", pa.string()),
-        ("winner", pa.string()),
-        ("judge", pa.string()),
-        ("conversation_a", MESSAGES),
-        ("conversation_b", MESSAGES),
-        ("turn", pa.int64()),
-        ("anony", pa.bool_()),
-        ("language", pa.string()),
-        ("tstamp", pa.float64()),
-        ("openai_moderation", pa.struct([
-            ("categories", pa.struct([(c, pa.bool_()) for c in MOD_CATEGORIES])),
-            ("category_scores", pa.struct([(c, pa.float64()) for c in MOD_CATEGORIES])),
-            ("flagged", pa.bool_()),
-        ])),
-        ("toxic_chat_tag", pa.struct([
-            ("roberta-large", pa.struct([("flagged", pa.bool_()), ("probability", pa.float64())])),
-            ("t5-large", pa.struct([("flagged", pa.bool_()), ("score", pa.float64())])),
-        ])),
-    ]),
-    "mt_bench_human_judgments": pa.schema([
-        ("question_id", pa.int64()),
-        ("model_a", pa.string()),
-        ("model_b", pa.string()),
-        ("winner", pa.string()),
-        ("judge", pa.string()),
-        ("conversation_a", MESSAGES),
-        ("conversation_b", MESSAGES),
-        ("turn", pa.int64()),
-    ]),
+    "chatbot_arena_conversations": pa.schema(
+        [
+            ("question_id", pa.string()),
+            ("model_a", pa.string()),
+            ("model_b", pa.string()),
+            ("winner", pa.string()),
+            ("judge", pa.string()),
+            ("conversation_a", MESSAGES),
+            ("conversation_b", MESSAGES),
+            ("turn", pa.int64()),
+            ("anony", pa.bool_()),
+            ("language", pa.string()),
+            ("tstamp", pa.float64()),
+            (
+                "openai_moderation",
+                pa.struct(
+                    [
+                        ("categories", pa.struct([(c, pa.bool_()) for c in MOD_CATEGORIES])),
+                        ("category_scores", pa.struct([(c, pa.float64()) for c in MOD_CATEGORIES])),
+                        ("flagged", pa.bool_()),
+                    ]
+                ),
+            ),
+            (
+                "toxic_chat_tag",
+                pa.struct(
+                    [
+                        (
+                            "roberta-large",
+                            pa.struct([("flagged", pa.bool_()), ("probability", pa.float64())]),
+                        ),
+                        ("t5-large", pa.struct([("flagged", pa.bool_()), ("score", pa.float64())])),
+                    ]
+                ),
+            ),
+        ]
+    ),
+    "mt_bench_human_judgments": pa.schema(
+        [
+            ("question_id", pa.int64()),
+            ("model_a", pa.string()),
+            ("model_b", pa.string()),
+            ("winner", pa.string()),
+            ("judge", pa.string()),
+            ("conversation_a", MESSAGES),
+            ("conversation_b", MESSAGES),
+            ("turn", pa.int64()),
+        ]
+    ),
 }
 
 
@@ -3415,8 +4043,8 @@ def schema_valid(dataset: str, rec: Any) -> bool:
 
     if dataset == "ultrachat":
         data = rec.get("data")
-        return isinstance(rec.get("id"), str | int | None) and isinstance(data, list) and strings(
-            data
+        return (
+            isinstance(rec.get("id"), str | int | None) and isinstance(data, list) and strings(data)
         )
     if dataset == "ultrafeedback":
         return (
@@ -3480,25 +4108,53 @@ def compute_ties(files: list[OutFile], records: dict[str, list[Any]]) -> list[di
                 continue
             loc = location(f, row)
             if f.dataset == "chatbot_arena_conversations" and rec["winner"].startswith("tie"):
-                ties.append({**loc, "kind": rec["winner"], "question_id": rec["question_id"],
-                             "model_a": rec["model_a"], "model_b": rec["model_b"]})
+                ties.append(
+                    {
+                        **loc,
+                        "kind": rec["winner"],
+                        "question_id": rec["question_id"],
+                        "model_a": rec["model_a"],
+                        "model_b": rec["model_b"],
+                    }
+                )
             elif f.dataset == "mt_bench_human_judgments" and rec["winner"] == "tie":
-                ties.append({**loc, "kind": "tie", "question_id": rec["question_id"],
-                             "model_a": rec["model_a"], "model_b": rec["model_b"],
-                             "turn": rec["turn"], "judge": rec["judge"]})
+                ties.append(
+                    {
+                        **loc,
+                        "kind": "tie",
+                        "question_id": rec["question_id"],
+                        "model_a": rec["model_a"],
+                        "model_b": rec["model_b"],
+                        "turn": rec["turn"],
+                        "judge": rec["judge"],
+                    }
+                )
             elif f.dataset == "ultrafeedback":
                 for kind, top, best in uf_ties(rec):
-                    ties.append({**loc, "kind": kind, "source": rec["source"],
-                                 "id": rec.get("id"), "completions": top, "score": best})
+                    ties.append(
+                        {
+                            **loc,
+                            "kind": kind,
+                            "source": rec["source"],
+                            "id": rec.get("id"),
+                            "completions": top,
+                            "score": best,
+                        }
+                    )
     for group in judge_groups(files, records):
         if not group["agreement"]:
-            ties.append({
-                **{k: group[k] for k in ("dataset", "split", "source_file")},
-                "source_row": group["source_rows"][0],
-                "kind": "judge_split",
-                **{k: v for k, v in group.items() if k not in ("dataset", "split",
-                                                                "source_file")},
-            })
+            ties.append(
+                {
+                    **{k: group[k] for k in ("dataset", "split", "source_file")},
+                    "source_row": group["source_rows"][0],
+                    "kind": "judge_split",
+                    **{
+                        k: v
+                        for k, v in group.items()
+                        if k not in ("dataset", "split", "source_file")
+                    },
+                }
+            )
     return ties
 
 
@@ -3515,14 +4171,21 @@ def judge_groups(files: list[OutFile], records: dict[str, list[Any]]) -> list[di
             if len(rows) < 2:
                 continue
             votes = Counter(records[f.path][r]["winner"] for r in rows)
-            groups.append({
-                "dataset": f.dataset, "split": f.split, "source_file": f.path,
-                "source_rows": rows, "question_id": qid, "model_a": model_a,
-                "model_b": model_b, "turn": turn,
-                "votes": {w: votes.get(w, 0) for w in ("model_a", "model_b", "tie")},
-                "agreement": len(votes) == 1,
-                "one_one": len(rows) == 2 and votes["model_a"] == votes["model_b"] == 1,
-            })
+            groups.append(
+                {
+                    "dataset": f.dataset,
+                    "split": f.split,
+                    "source_file": f.path,
+                    "source_rows": rows,
+                    "question_id": qid,
+                    "model_a": model_a,
+                    "model_b": model_b,
+                    "turn": turn,
+                    "votes": {w: votes.get(w, 0) for w in ("model_a", "model_b", "tie")},
+                    "agreement": len(votes) == 1,
+                    "one_one": len(rows) == 2 and votes["model_a"] == votes["model_b"] == 1,
+                }
+            )
     return groups
 
 
@@ -3553,8 +4216,7 @@ def build_manifest(files: list[OutFile], records: dict[str, list[Any]]) -> dict:
             for mark in rec.marks:
                 if mark["section"] == "duplicates":
                     group = dup_groups.setdefault(
-                        mark["group"], {"kind": mark["kind"], "group": mark["group"],
-                                        "members": []}
+                        mark["group"], {"kind": mark["kind"], "group": mark["group"], "members": []}
                     )
                     group["members"].append(loc)
                 else:
@@ -3692,8 +4354,10 @@ def derive_malformed(dataset: str, rec: Any) -> list[str]:
     if dataset == "ultrafeedback":
         return [kind for kind, _ in uf_malformed_kinds(rec)]
     if dataset == "chatbot_arena_conversations":
-        users = [[m["content"] for m in rec[s] if m["role"] == "user"]
-                 for s in ("conversation_a", "conversation_b")]
+        users = [
+            [m["content"] for m in rec[s] if m["role"] == "user"]
+            for s in ("conversation_a", "conversation_b")
+        ]
         kinds = ["user_turns_differ"] if users[0] != users[1] else []
         texts = [m["content"] for m in rec["conversation_a"] + rec["conversation_b"]]
         return kinds + text_kinds(texts)
@@ -3704,8 +4368,7 @@ def conversation_of(dataset: str, rec: Any) -> list[tuple[str, str]] | None:
     if not isinstance(rec, dict):
         return None
     if dataset == "ultrachat" and isinstance(rec.get("data"), list):
-        return [("user" if i % 2 == 0 else "assistant", t or "") for i, t in
-                enumerate(rec["data"])]
+        return [("user" if i % 2 == 0 else "assistant", t or "") for i, t in enumerate(rec["data"])]
     if dataset == "ultrachat_200k":
         return [(m["role"], m["content"] or "") for m in rec["messages"]]
     if dataset == "chatbot_arena_conversations":
@@ -3764,11 +4427,14 @@ def check_values(manifest: dict, records: dict[str, list[Any]]) -> None:
                             continue
                         values = declared[(path, row, field_path)]
                         assert any(match in v or v in match for v in values), (
-                            path, row, field_path, match)
+                            path,
+                            row,
+                            field_path,
+                            match,
+                        )
 
 
-def check_duplicates(files: list[OutFile], manifest: dict, records: dict[str, list[Any]]
-                     ) -> None:
+def check_duplicates(files: list[OutFile], manifest: dict, records: dict[str, list[Any]]) -> None:
     exact, norm = defaultdict(list), defaultdict(list)
     for f in files:
         for row, rec in enumerate(records[f.path]):
@@ -3786,8 +4452,8 @@ def check_duplicates(files: list[OutFile], manifest: dict, records: dict[str, li
     }
     kinds = {g["group"]: g["kind"] for g in manifest["duplicates"]}
     declared_exact = {m for g, m in declared.items() if kinds[g].startswith("exact")}
-    assert found_exact == declared_exact, (found_exact ^ declared_exact)
-    assert found_norm == set(declared.values()), (found_norm ^ set(declared.values()))
+    assert found_exact == declared_exact, found_exact ^ declared_exact
+    assert found_norm == set(declared.values()), found_norm ^ set(declared.values())
     for g in manifest["duplicates"]:
         datasets = {m["dataset"] for m in g["members"]}
         if g["kind"] == "exact_within":
@@ -3814,15 +4480,17 @@ def check_reuse(files: list[OutFile], manifest: dict, records: dict[str, list[An
                 if hit:
                     found[(f.path, row, field_path)] = (hit[0], hit[1], text == hit[2])
     declared = {
-        (e["source_file"], e["source_row"], e["field"]): (e["question_id"], e["turn"],
-                                                          e["verbatim"])
+        (e["source_file"], e["source_row"], e["field"]): (
+            e["question_id"],
+            e["turn"],
+            e["verbatim"],
+        )
         for e in manifest["mt_bench_reuse"]
     }
     assert found == declared, (found, declared)
 
 
-def check_malformed(files: list[OutFile], manifest: dict, records: dict[str, list[Any]]
-                    ) -> None:
+def check_malformed(files: list[OutFile], manifest: dict, records: dict[str, list[Any]]) -> None:
     derived = {
         (f.path, row, kind)
         for f in files
@@ -3835,8 +4503,7 @@ def check_malformed(files: list[OutFile], manifest: dict, records: dict[str, lis
 
 def check_ties(manifest: dict) -> None:
     kinds = Counter(t["kind"] for t in manifest["ties"])
-    for kind in ("tie", "tie (bothbad)", "equal_overall_score", "equal_mean_rating",
-                 "judge_split"):
+    for kind in ("tie", "tie (bothbad)", "equal_overall_score", "equal_mean_rating", "judge_split"):
         assert kinds[kind] > 0, kind
     assert any(g["one_one"] for g in manifest["judge_groups"])
     assert any(g["agreement"] for g in manifest["judge_groups"])
@@ -3859,16 +4526,32 @@ def check_coverage(manifest: dict, records: dict[str, list[Any]]) -> None:
     for e in manifest["pii"]:
         rec = records[e["source_file"]][e["source_row"]]
         sides[e["dataset"]].add(field_role(e["dataset"], rec, e["field"]))
-    for dataset in ("ultrachat", "ultrachat_200k", "ultrafeedback",
-                    "chatbot_arena_conversations"):
+    for dataset in ("ultrachat", "ultrachat_200k", "ultrafeedback", "chatbot_arena_conversations"):
         assert sides[dataset] == {"user", "assistant"}, (dataset, sides[dataset])
     assert {e["entity_type"] for e in manifest["pii"]} == {
-        EMAIL, PHONE, CARD, IBAN, IP, SSN, PERSON}
+        EMAIL,
+        PHONE,
+        CARD,
+        IBAN,
+        IP,
+        SSN,
+        PERSON,
+    }
     assert {e["kind"] for e in manifest["benign"]} == {
-        "version", "date", "isbn", "arithmetic", "hash", "code", "price", "order_number", "time"}
+        "version",
+        "date",
+        "isbn",
+        "arithmetic",
+        "hash",
+        "code",
+        "price",
+        "order_number",
+        "time",
+    }
     assert {e["lang"] for e in manifest["languages"]} == set(LANG_NAMES)
-    judges = {r["judge"].split("_")[0] for f, rows in records.items() if "/human-" in f
-              for r in rows}
+    judges = {
+        r["judge"].split("_")[0] for f, rows in records.items() if "/human-" in f for r in rows
+    }
     assert judges == {"expert", "author"}, judges
 
 
@@ -3888,14 +4571,30 @@ def summary(manifest: dict) -> str:
     lines = ["rows per file (lines / parseable / schema_valid):"]
     for path, c in manifest["rows_by_file"].items():
         lines.append(f"  {c['lines']:4d} {c['parseable']:4d} {c['schema_valid']:4d}  {path}")
-    for section in ("pii", "benign", "languages", "duplicates", "mt_bench_reuse", "ties",
-                    "malformed", "judge_groups"):
+    for section in (
+        "pii",
+        "benign",
+        "languages",
+        "duplicates",
+        "mt_bench_reuse",
+        "ties",
+        "malformed",
+        "judge_groups",
+    ):
         items = manifest[section]
-        key = {"pii": "entity_type", "benign": "kind", "languages": "lang",
-               "duplicates": "kind", "ties": "kind", "malformed": "kind",
-               "mt_bench_reuse": "dataset", "judge_groups": "agreement"}[section]
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(Counter(
-            str(i[key]) for i in items).items()))
+        key = {
+            "pii": "entity_type",
+            "benign": "kind",
+            "languages": "lang",
+            "duplicates": "kind",
+            "ties": "kind",
+            "malformed": "kind",
+            "mt_bench_reuse": "dataset",
+            "judge_groups": "agreement",
+        }[section]
+        counts = ", ".join(
+            f"{k}={v}" for k, v in sorted(Counter(str(i[key]) for i in items).items())
+        )
         lines.append(f"{section}: {len(items)} ({counts})")
     return "\n".join(lines)
 

@@ -91,9 +91,9 @@ def dataset_card(
         "|---|---|---|---|---|",
     ]
     for name, pin in tables.items():
-        lines.append(
-            f"| {name} | {pin['rows']} | {pin['version']} | {', '.join(pin['licenses'])} | `{pin['content_hash'][:16]}` |"
-        )
+        licences = ", ".join(pin["licenses"])
+        digest = pin["content_hash"][:16]
+        lines.append(f"| {name} | {pin['rows']} | {pin['version']} | {licences} | `{digest}` |")
     lines += [
         "",
         "## Provenance and attribution",
@@ -102,8 +102,9 @@ def dataset_card(
         "|---|---|---|---|",
     ]
     for source in sources:
+        url = f"https://huggingface.co/datasets/{source['hub_repo']}"
         lines.append(
-            f"| {source['dataset']} | https://huggingface.co/datasets/{source['hub_repo']} | {source['revision']} | {source['license']} |"
+            f"| {source['dataset']} | {url} | {source['revision']} | {source['license']} |"
         )
     policies = manifest.get("policies", [])
     lines += [

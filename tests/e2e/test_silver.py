@@ -27,13 +27,26 @@ def silver_run(tmp_path_factory):
     from assets.bronze import bronze_asset
     from assets.silver import silver_assets
 
-    assets = [*(bronze_asset(s) for s in catalogue.values()), bronze_quarantine_spec, *silver_assets(catalogue)]
-    silver_keys = [a.key for a in assets if hasattr(a, "key") and a.key.path[0] == "silver" and hasattr(a, "op")]
+    assets = [
+        *(bronze_asset(s) for s in catalogue.values()),
+        bronze_quarantine_spec,
+        *silver_assets(catalogue),
+    ]
+    silver_keys = [
+        a.key
+        for a in assets
+        if hasattr(a, "key") and a.key.path[0] == "silver" and hasattr(a, "op")
+    ]
     with DagsterInstance.ephemeral() as instance:
         bronze_meta = run_bronze(catalogue, lake, sources, instance)
         runs = []
         for _ in range(2):
-            result = materialize(assets, selection=silver_keys, resources={"lake": lake, "sources": sources}, instance=instance)
+            result = materialize(
+                assets,
+                selection=silver_keys,
+                resources={"lake": lake, "sources": sources},
+                instance=instance,
+            )
             assert result.success
             runs.append({key.path[1]: materialization_metadata(result, key) for key in silver_keys})
     return lake, bronze_meta, runs[0], runs[1]
@@ -75,14 +88,20 @@ def test_planted_pii_positions_are_in_the_audit(silver_run, manifest):
         if planted["dataset"] not in ("ultrachat", "ultrachat_200k") or field != "messages":
             continue
         row = conversations.filter(
-            (pl.col("source_file") == planted["source_file"]) & (pl.col("source_row") == planted["source_row"])
+            (pl.col("source_file") == planted["source_file"])
+            & (pl.col("source_row") == planted["source_row"])
         )
         if row.height == 0:
             continue  # a duplicate whose survivor is another row, or quarantined
         original = _bronze_turn(lake, planted, turn)
-        spans = audit.filter(
-            (pl.col("row_key") == row["conversation_id"].item()) & (pl.col("turn_index") == turn)
-        ).select("start", "end").rows()
+        spans = (
+            audit.filter(
+                (pl.col("row_key") == row["conversation_id"].item())
+                & (pl.col("turn_index") == turn)
+            )
+            .select("start", "end")
+            .rows()
+        )
         start = normalise_text(original).find(planted["value"])
         assert any(s <= start and start + len(planted["value"]) <= e for s, e in spans), planted
         checked += 1
@@ -96,9 +115,14 @@ def _silver_field(manifest_field: str) -> tuple[str, int | None]:
 
 
 def _bronze_turn(lake: Lake, planted: dict, turn: int) -> str:
-    bronze = lake.scan(("bronze", planted["dataset"])).filter(
-        (pl.col("source_file") == planted["source_file"]) & (pl.col("source_row") == planted["source_row"])
-    ).collect()
+    bronze = (
+        lake.scan(("bronze", planted["dataset"]))
+        .filter(
+            (pl.col("source_file") == planted["source_file"])
+            & (pl.col("source_row") == planted["source_row"])
+        )
+        .collect()
+    )
     if planted["dataset"] == "ultrachat":
         return bronze["data"][0][turn]
     return bronze["messages"][0][turn]["content"]
@@ -108,13 +132,15 @@ def test_benign_look_alikes_survive(silver_run, manifest):
     lake, *_ = silver_run
     text = silver_text(lake)
     altered = [
-        (b["kind"], b["value"]) for b in manifest["benign"] if not b["ambiguous"] and b["value"] not in text
+        (b["kind"], b["value"])
+        for b in manifest["benign"]
+        if not b["ambiguous"] and b["value"] not in text
     ]
     assert len(altered) <= ALLOWED_BENIGN_ALTERATIONS, altered
 
 
 def test_every_bronze_row_is_reconciled(silver_run):
-    lake, bronze_meta, first, _ = silver_run
+    lake, _, first, _ = silver_run
     for table in ("conversations", "comparisons"):
         meta = first[table]
         dropped = sum(v for k, v in meta.items() if k.startswith("dropped_"))
@@ -128,7 +154,10 @@ def test_every_bronze_row_is_reconciled(silver_run):
         expected = sum(lake.scan(("bronze", d)).collect().height for d in datasets)
         assert first[table]["rows_in"] == expected
     quarantine = lake.scan(("silver", "quarantine")).collect()
-    assert quarantine.height == first["conversations"]["rows_quarantined"] + first["comparisons"]["rows_quarantined"]
+    assert (
+        quarantine.height
+        == first["conversations"]["rows_quarantined"] + first["comparisons"]["rows_quarantined"]
+    )
     assert quarantine["reason"].null_count() == 0 and quarantine["payload"].null_count() == 0
 
 
@@ -137,7 +166,11 @@ def test_duplicates_keep_exactly_one_row_per_dialogue(silver_run, manifest):
     conversations = lake.scan(("silver", "conversations")).collect()
     assert conversations["conversation_id"].is_unique().all()
     assert first["conversations"]["dropped_duplicate"] >= len(
-        [g for g in manifest["duplicates"] if g["members"][0]["dataset"] in ("ultrachat", "ultrachat_200k")]
+        [
+            g
+            for g in manifest["duplicates"]
+            if g["members"][0]["dataset"] in ("ultrachat", "ultrachat_200k")
+        ]
     )
 
 
@@ -145,10 +178,21 @@ def test_every_row_has_a_language_and_labelled_rows_get_theirs(silver_run, manif
     lake, *_ = silver_run
     conversations = lake.scan(("silver", "conversations")).collect()
     assert conversations["lang"].null_count() == 0
-    labelled = [l for l in manifest["languages"] if l["dataset"] in ("ultrachat", "ultrachat_200k")
-                and l["lang"] != "und" and l["text_field"] in ("data[0]", "messages[0].content")]
-    rows = {(r["source_file"], r["source_row"]): r["lang"] for r in conversations.iter_rows(named=True)}
-    judged = [(rows[(l["source_file"], l["source_row"])], l["lang"]) for l in labelled if (l["source_file"], l["source_row"]) in rows]
+    labelled = [
+        entry
+        for entry in manifest["languages"]
+        if entry["dataset"] in ("ultrachat", "ultrachat_200k")
+        and entry["lang"] != "und"
+        and entry["text_field"] in ("data[0]", "messages[0].content")
+    ]
+    rows = {
+        (r["source_file"], r["source_row"]): r["lang"] for r in conversations.iter_rows(named=True)
+    }
+    judged = [
+        (rows[(entry["source_file"], entry["source_row"])], entry["lang"])
+        for entry in labelled
+        if (entry["source_file"], entry["source_row"]) in rows
+    ]
     correct = sum(got == want for got, want in judged)
     assert len(judged) >= 100
     assert correct / len(judged) >= 0.95, [j for j in judged if j[0] != j[1]]
@@ -156,7 +200,11 @@ def test_every_row_has_a_language_and_labelled_rows_get_theirs(silver_run, manif
 
 def test_arena_keeps_its_own_language_label_beside_ours(silver_run):
     lake, _, first, _ = silver_run
-    arena = lake.scan(("silver", "comparisons")).filter(pl.col("dataset") == "chatbot_arena_conversations").collect()
+    arena = (
+        lake.scan(("silver", "comparisons"))
+        .filter(pl.col("dataset") == "chatbot_arena_conversations")
+        .collect()
+    )
     assert arena["source_language"].null_count() == 0 and arena["lang"].null_count() == 0
     assert 0.0 <= first["comparisons"]["arena_language_agreement"] <= 1.0
 
@@ -168,7 +216,9 @@ def test_arena_rows_license_prompts_and_outputs_separately(silver_run):
     assert arena["prompt_license"].unique().to_list() == ["CC-BY-4.0"]
     assert arena["response_license"].unique().to_list() == ["CC-BY-NC-4.0"]
     assert arena["license_class"].unique().to_list() == ["by_nc"]
-    assert comparisons.filter(pl.col("dataset") == "ultrafeedback")["license_class"].unique().to_list() == ["by"]
+    assert comparisons.filter(pl.col("dataset") == "ultrafeedback")[
+        "license_class"
+    ].unique().to_list() == ["by"]
 
 
 def test_a_second_run_on_unchanged_input_analyses_nothing(silver_run):
@@ -177,5 +227,8 @@ def test_a_second_run_on_unchanged_input_analyses_nothing(silver_run):
         assert first[table]["pii_texts_analysed"] > 0
         assert second[table]["pii_texts_analysed"] == 0
         assert second[table]["language_texts_analysed"] == 0
-        assert second[table]["pii_texts_reused"] == first[table]["pii_texts_analysed"] + first[table]["pii_texts_reused"]
+        assert (
+            second[table]["pii_texts_reused"]
+            == first[table]["pii_texts_analysed"] + first[table]["pii_texts_reused"]
+        )
         assert second[table]["rows_out"] == first[table]["rows_out"]

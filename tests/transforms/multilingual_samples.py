@@ -1,4 +1,3 @@
-# ruff: noqa: E501 -- natural sentences are kept on one line each, whatever their length
 """Labelled multilingual chat texts for the language-identification and PII tests.
 
 ``LANGUAGE_SAMPLES`` entries are ``(iso639_1_code, text)``, written the way people talk to a
