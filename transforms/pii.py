@@ -454,6 +454,9 @@ PHONE_CONTEXT: tuple[str, ...] = (
 )  # fmt: skip
 
 
+_DIGIT_GROUPS = re.compile(r"\d[\s\-./)]+\d")
+
+
 def phone_score(raw: str) -> float:
     """Base confidence for a phonenumbers match, before context words are considered.
 
@@ -465,8 +468,10 @@ def phone_score(raw: str) -> float:
     stripped = raw.lstrip("( ")
     if stripped.startswith("+"):
         return 0.7
+    # Only separators between digits are a phone layout: the bracket in `seed(1234567890)`
+    # (code) is not.
     digits = sum(char.isdigit() for char in raw)
-    if digits >= 10 and digits < len(raw):
+    if digits >= 10 and _DIGIT_GROUPS.search(raw):
         return 0.55
     return PhoneRecognizer.SCORE
 

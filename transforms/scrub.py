@@ -7,10 +7,13 @@ texts back in place, producing the audit rows (type, offsets, score; never the v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
+
+from transforms.pii import PiiFinding, redact
 
 FINDING = pl.Struct(
     {
@@ -38,6 +41,8 @@ AUDIT_SCHEMA = pl.Schema(
     }
 )
 _ROW = "__row"
+# Entity types whose value, once found in a row, is redacted wherever else it occurs there.
+CONSISTENT_ENTITIES = ("PERSON",)
 
 
 @dataclass(frozen=True)
@@ -78,23 +83,30 @@ def apply_scan(
     *,
     table: str,
     row_key: str,
+    consistent: Sequence[str] = CONSISTENT_ENTITIES,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Redact every field using `results` (text -> redacted, findings).
 
     Returns the frame with redacted fields and a `pii_count` column, and the audit rows.
     Every text of the fields must be in `results`: a missing one is an error, never a
-    silent pass-through of unscanned text.
+    silent pass-through of unscanned text. A value of a `consistent` type found anywhere
+    in a row is redacted wherever else it occurs in that row (a name given in a
+    self-introduction is also the name that signs the letter two turns later).
     """
     out = frame.with_row_index(_ROW).with_columns(pl.col(_ROW).cast(pl.Int64))
-    audits: list[pl.DataFrame] = []
-    counts = pl.DataFrame(schema={_ROW: pl.Int64, "n": pl.UInt32})
+    located = []
     for field in fields:
         texts = field_texts(frame, field).join(results, on="text", how="left")
         if texts["redacted"].null_count():
             raise ValueError(f"{field.column}: texts missing from the scan results")
-        audits.append(_audit_rows(texts, out, field, table, row_key))
-        counts = pl.concat([counts, texts.select(_ROW, n=pl.col("findings").list.len())])
-        out = _put_back(out, texts, field)
+        located.append(texts.with_columns(field=pl.lit(field.column)))
+    texts = redact_consistently(pl.concat(located), consistent) if located else None
+    audits, counts = [], pl.DataFrame(schema={_ROW: pl.Int64, "n": pl.UInt32})
+    for field in fields:
+        field_rows = texts.filter(pl.col("field") == field.column)
+        audits.append(_audit_rows(field_rows, out, field, table, row_key))
+        counts = pl.concat([counts, field_rows.select(_ROW, n=pl.col("findings").list.len())])
+        out = _put_back(out, field_rows, field)
     pii_count = counts.group_by(_ROW).agg(pii_count=pl.col("n").sum().cast(pl.Int64))
     out = (
         out.join(pii_count, on=_ROW, how="left")
@@ -104,6 +116,69 @@ def apply_scan(
     )
     audit = pl.concat(audits) if audits else pl.DataFrame(schema=AUDIT_SCHEMA)
     return out, audit
+
+
+def redact_consistently(texts: pl.DataFrame, entity_types: Sequence[str]) -> pl.DataFrame:
+    """Extend each row's findings with every other occurrence, in that row, of a value of
+    `entity_types` found somewhere in the row; recompute the redaction where that adds any.
+
+    `texts` has one row per located text: (__row, field, turn_index, text, redacted, findings).
+    """
+    has_type = (
+        pl.col("findings")
+        .list.eval(pl.element().struct.field("entity_type").is_in(entity_types))
+        .list.any()
+    )
+    rows = texts.filter(has_type)[_ROW].unique()
+    if rows.is_empty():
+        return texts
+    affected = texts.filter(pl.col(_ROW).is_in(rows.implode()))
+    values: dict[int, set[tuple[str, str]]] = {}
+    for row, text, findings in affected.select(_ROW, "text", "findings").iter_rows():
+        for found in findings:
+            if found["entity_type"] in entity_types:
+                values.setdefault(row, set()).add(
+                    (found["entity_type"], text[found["start"] : found["end"]])
+                )
+    extended_findings, redacted = [], []
+    for row, text, findings in affected.select(_ROW, "text", "findings").iter_rows():
+        extra = [
+            {
+                "entity_type": kind,
+                "start": m.start(),
+                "end": m.end(),
+                "score": 1.0,
+                "recognizer": "SameValueInRow",
+            }
+            for kind, value in sorted(values.get(row, ()))
+            for m in re.finditer(re.escape(value), text)
+            if not any(f["start"] < m.end() and m.start() < f["end"] for f in findings)
+        ]
+        merged = sorted(findings + _without_overlaps(extra), key=lambda f: f["start"])
+        extended_findings.append(merged)
+        redacted.append(redact_dicts(text, merged))
+    updated = affected.with_columns(
+        pl.Series("findings", extended_findings, dtype=FINDINGS),
+        pl.Series("redacted", redacted, dtype=pl.String),
+    )
+    return pl.concat([texts.filter(~pl.col(_ROW).is_in(rows.implode())), updated]).sort(
+        _ROW, "field", "turn_index"
+    )
+
+
+def _without_overlaps(findings: list[dict]) -> list[dict]:
+    kept: list[dict] = []
+    for finding in sorted(findings, key=lambda f: (f["start"], -(f["end"] - f["start"]))):
+        if not kept or finding["start"] >= kept[-1]["end"]:
+            kept.append(finding)
+    return kept
+
+
+def redact_dicts(text: str, findings: Sequence[dict]) -> str:
+    """Replace each finding's span with `<ENTITY_TYPE>` (findings must not overlap)."""
+    if not findings:
+        return text
+    return redact(text, [PiiFinding(**f) for f in findings])
 
 
 def _audit_rows(

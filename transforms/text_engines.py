@@ -18,8 +18,8 @@ from typing import Any
 import polars as pl
 
 from transforms.language import LanguageSettings, detect_languages
-from transforms.pii import PiiEngine, PiiFinding, PiiSettings, redact
-from transforms.scrub import FINDINGS, SCAN_RESULTS_SCHEMA
+from transforms.pii import PiiEngine, PiiSettings
+from transforms.scrub import FINDINGS, SCAN_RESULTS_SCHEMA, redact_dicts
 
 # Below this many characters in a batch, starting worker processes costs more than it saves.
 PARALLEL_MIN_CHARS = 2_000_000
@@ -70,12 +70,6 @@ def redaction_results(texts: pl.Series, findings: Sequence[Sequence[dict]]) -> p
         },
         schema=SCAN_RESULTS_SCHEMA,
     )
-
-
-def redact_dicts(text: str, findings: Sequence[dict]) -> str:
-    if not findings:
-        return text
-    return redact(text, [PiiFinding(**f) for f in findings])
 
 
 def _run(texts: Sequence[str], workers: int, chunk_fn: Callable, settings: Any) -> list:

@@ -270,6 +270,7 @@ PII_PLANTED: list[tuple[str, str, str, str]] = [
 
 # Text that looks numeric, technical or name-like but holds no PII: no finding allowed.
 NOT_PII_TEXTS: list[str] = [
+    "import random\nrandom.seed(1234567890)\nprint(random.random())",  # a call argument, not a phone
     "Upgrade to v2.10.3 first.",
     "It works on Python 3.11.7 but not on Python 3.11.7.1",
     "Set version 1.2.3.4 in the manifest",

@@ -73,3 +73,37 @@ def test_a_text_missing_from_the_results_is_an_error_not_a_leak():
         assert "missing from the scan results" in str(error)
     else:
         raise AssertionError("unscanned text passed through")
+
+
+def test_a_name_found_once_in_a_row_is_redacted_wherever_it_recurs_there():
+    intro = "My name is Ada Lovelace."
+    letter = "Kind regards,\nAda Lovelace"
+    frame = pl.DataFrame(
+        {
+            "id": ["c1", "c2"],
+            "dataset": ["ultrachat", "ultrachat"],
+            "messages": [
+                [{"role": "user", "content": intro}, {"role": "assistant", "content": letter}],
+                [{"role": "user", "content": letter}, {"role": "assistant", "content": "ok"}],
+            ],
+        },
+        schema_overrides={"messages": MESSAGES},
+    )
+    person = {"entity_type": "PERSON", "start": 11, "end": 23, "score": 0.85, "recognizer": "Intro"}
+    results = pl.DataFrame(
+        {
+            "text": [intro, letter, "ok"],
+            "redacted": ["My name is <PERSON>.", letter, "ok"],
+            "findings": [[person], [], []],
+        },
+        schema=SCAN_RESULTS_SCHEMA,
+    )
+    fields = [TextField("messages", "content")]
+    scrubbed, audit = apply_scan(frame, fields, results, table="t", row_key="id")
+    assert scrubbed["messages"][0][1]["content"] == "Kind regards,\n<PERSON>"
+    # Only within the row: another dialogue's identical text has no name found in it.
+    assert scrubbed["messages"][1][0]["content"] == letter
+    assert audit.filter(pl.col("row_key") == "c1")["recognizer"].to_list() == [
+        "Intro",
+        "SameValueInRow",
+    ]
