@@ -16,6 +16,7 @@ from pathlib import Path
 
 import deltalake
 import polars as pl
+import pyarrow as pa
 from dagster import ConfigurableResource
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
@@ -27,11 +28,13 @@ _WRITE_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class TableWrite:
-    """What one write did: the table's path, its new Delta version and the rows written."""
+    """What one write did: the table's path, its Delta version after the write, the rows,
+    and whether a commit was made (False when the slice already held exactly these rows)."""
 
     uri: str
     version: int
     rows: int
+    committed: bool = True
 
 
 class Lake(ConfigurableResource):
@@ -67,13 +70,21 @@ class Lake(ConfigurableResource):
         replaceWhere): other partitions keep their data, and rewriting a slice with the
         same rows is idempotent. Without it the whole table is overwritten. Strings are
         written as plain Arrow strings (not string_view), which every reader accepts.
-        A concurrent commit that conflicts is retried.
+        A concurrent commit that conflicts is retried. Writing the rows the slice already
+        holds (same content digest as its last commit) commits nothing: unchanged input
+        makes no new table version.
         """
         data = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
         predicate = None
         if replace:
             predicate = " AND ".join(f"{col} = '{_sql_literal(v)}'" for col, v in replace.items())
-        properties = deltalake.CommitProperties(custom_metadata=dict(commit_metadata or {}))
+        digest = arrow_digest(data)
+        slice_name = predicate or "*"
+        previous = self.last_commit_metadata(key, {"slice": slice_name})
+        if previous is not None and previous.get("content_sha256") == digest:
+            return TableWrite(self.uri(key), self._version(key), frame.height, committed=False)
+        metadata = {**(commit_metadata or {}), "slice": slice_name, "content_sha256": digest}
+        properties = deltalake.CommitProperties(custom_metadata=metadata)
         for attempt in range(_WRITE_ATTEMPTS):
             exists = self.table(key) is not None
             try:
@@ -119,6 +130,14 @@ class Lake(ConfigurableResource):
             if all(commit.get(k) == v for k, v in match.items()):
                 return commit
         return None
+
+
+def arrow_digest(table: pa.Table) -> str:
+    """sha256 of a table's Arrow IPC stream: same schema and rows in the same order, same digest."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue()).hexdigest()
 
 
 def _sql_literal(value: str) -> str:

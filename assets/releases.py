@@ -76,8 +76,8 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
         filesystem, path = pafs.FileSystem.from_uri(folder)
         existing = read_text(filesystem, f"{path}/manifest.json")
         if existing is not None:
-            if json.loads(existing)["tables"] != pins:
-                raise ReleaseTagConflict(f"release {tag!r} exists and pins other table versions")
+            if content_of(json.loads(existing)["tables"]) != content_of(pins):
+                raise ReleaseTagConflict(f"release {tag!r} exists and holds other rows")
             context.log.info(f"release {tag} already exists with the same pins: nothing written")
             return MaterializeResult(metadata={"tag": tag, "status": "unchanged", "path": folder})
 
@@ -120,6 +120,10 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
         )
 
     return [manifest]
+
+
+def content_of(pins: dict) -> dict[str, str]:
+    return {name: pin["content_hash"] for name, pin in pins.items()}
 
 
 def export(

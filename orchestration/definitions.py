@@ -6,13 +6,15 @@ from dagster import Definitions
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
 from assets.gold import gold_assets
+from assets.lake import Lake, Sources
 from assets.releases import release_assets
 from assets.silver import silver_assets
 from orchestration.catalogue import load_catalogue
 from orchestration.resources import lake_resource, sources_resource
 
 
-def build_definitions() -> Definitions:
+def build_definitions(lake: Lake | None = None, sources: Sources | None = None) -> Definitions:
+    """The lake's definitions; resources default to the environment's (LAKE_ROOT, LAKE_SOURCES)."""
     catalogue = load_catalogue()
     return Definitions(
         assets=[
@@ -22,7 +24,7 @@ def build_definitions() -> Definitions:
             *gold_assets(catalogue),
             *release_assets(catalogue),
         ],
-        resources={"lake": lake_resource(), "sources": sources_resource()},
+        resources={"lake": lake or lake_resource(), "sources": sources or sources_resource()},
     )
 
 

@@ -49,3 +49,16 @@ def materialization_metadata(result, key: AssetKey) -> dict:
     """The metadata a run reported for one asset key (plain values)."""
     (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == key]
     return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+@pytest.fixture(scope="session")
+def built_lake(tmp_path_factory) -> Lake:
+    """The whole lake built from the samples once, as `make demo` builds it (read-only)."""
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_everything
+
+    lake = Lake(root=str(tmp_path_factory.mktemp("built") / "lake"))
+    sources = Sources(location="sample", samples_dir=str(SAMPLES_DIR))
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(build_definitions(lake, sources), instance)
+    return lake

@@ -171,6 +171,7 @@ def vote(
             {"role": "user", "content": "Hi?"},
             {"role": "assistant", "content": reply},
         ]
+
     return {
         "dataset": "chatbot_arena_conversations",
         "split": "train",

@@ -1,0 +1,158 @@
+"""Gold, end to end on the samples: licence-pure training views, free of MT-bench
+questions, and releases that keep returning the rows they pinned."""
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from dagster import AssetKey, DagsterInstance, materialize
+
+from assets.lake import Lake, Sources
+from orchestration.config import SAMPLES_DIR
+from orchestration.definitions import build_definitions
+from orchestration.read import read_table, release_manifest, sql
+from orchestration.runner import materialize_everything
+from transforms.binarize import UF_POLICIES
+
+GOLD = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
+
+
+def test_every_gold_table_is_built_and_holds_only_its_licence_class(built_lake: Lake):
+    for name in GOLD:
+        table = built_lake.scan(("gold", name)).collect()
+        assert table.height > 0, name
+        expected = "by_nc" if name.endswith("_nc") else "by"
+        assert table["license_class"].unique().to_list() == [expected], name
+        if expected == "by":
+            assert not table["license"].str.contains("NC").any(), name
+
+
+def test_arena_outputs_are_only_in_nc_tables_while_its_prompts_are_commercial(built_lake: Lake):
+    arena = "chatbot_arena_conversations"
+    for name in ("sft_by", "prefs_by"):
+        assert (
+            built_lake.scan(("gold", name)).filter(pl.col("dataset") == arena).collect().height == 0
+        )
+    assert (
+        built_lake.scan(("gold", "prefs_by_nc")).filter(pl.col("dataset") == arena).collect().height
+        > 0
+    )
+    prompts = built_lake.scan(("gold", "prompts_by")).filter(pl.col("dataset") == arena).collect()
+    assert prompts.height > 0 and prompts["license"].unique().to_list() == ["CC-BY-4.0"]
+
+
+def test_planted_mt_bench_questions_are_gone_from_every_training_view(built_lake: Lake, manifest):
+    for name in GOLD:
+        table = built_lake.scan(("gold", name)).collect()
+        for planted in manifest["mt_bench_reuse"]:
+            hit = table.filter(
+                (pl.col("source_file") == planted["source_file"])
+                & (pl.col("source_row") == planted["source_row"])
+            )
+            assert hit.height == 0, (name, planted)
+        assert "mt_bench_human_judgments" not in table["dataset"].to_list()
+
+
+def test_preference_pairs_are_in_the_dpo_trainer_format(built_lake: Lake):
+    pairs = built_lake.scan(("gold", "prefs_by")).collect()
+    row = pairs.row(0, named=True)
+    assert row["prompt"][-1]["role"] == "user"
+    assert [m["role"] for m in row["chosen"]] == ["assistant"]
+    assert [m["role"] for m in row["rejected"]] == ["assistant"]
+    assert row["policy"] == "max_overall_random_other"
+    assert pairs["pair_id"].is_unique().all()
+    assert pairs.select((pl.col("score_chosen") >= pl.col("score_rejected")).all()).item()
+
+
+def test_the_readme_reading_examples_run(built_lake: Lake, monkeypatch):
+    monkeypatch.chdir(Path(built_lake.root).parent)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reading tables", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_sql_over_the_lake_agrees_with_polars_and_duckdb(built_lake: Lake):
+    query = "SELECT dataset, count(*) AS n FROM gold_sft_by GROUP BY dataset ORDER BY dataset"
+    by_polars = sql(query, root=built_lake.root)
+    by_duckdb = sql(query, root=built_lake.root, engine="duckdb")
+    assert by_polars.rows() == by_duckdb.rows()
+    assert (
+        sum(n for _, n in by_polars.rows()) == built_lake.scan(("gold", "sft_by")).collect().height
+    )
+
+
+def test_a_release_pins_versions_and_its_card_matches_the_tables(built_lake: Lake):
+    (folder,) = (Path(built_lake.root) / "releases").iterdir()
+    manifest = release_manifest(folder.name, root=built_lake.root)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(card.split("---")[1])
+    sizes = {c["config_name"]: c["splits"][0]["num_examples"] for c in header["dataset_info"]}
+    for name in GOLD:
+        rows = (
+            read_table(f"gold/{name}", release=folder.name, root=built_lake.root).collect().height
+        )
+        assert manifest["tables"][name]["rows"] == rows == sizes[name]
+    assert {"mit", "cc-by-4.0", "cc-by-nc-4.0"} == set(header["license"])
+    assert "en" in header["language"]
+
+
+def test_reading_a_release_after_further_materializations_returns_the_identical_rows(tmp_path):
+    lake = Lake(root=str(tmp_path / "lake"))
+    defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
+    every_policy = {"ultrafeedback_policies": list(UF_POLICIES)}
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        (tag,) = [p.name for p in (tmp_path / "lake" / "releases").iterdir()]
+        pinned = read_table("gold/prefs_by", release=tag, root=lake.root).collect()
+        before = lake.table(("gold", "prefs_by")).version()
+        result = materialize(
+            list(defs.assets),
+            selection=[AssetKey(["gold", "prefs_by"]), AssetKey(["gold", "prefs_by_nc"])],
+            resources=defs.resources,
+            instance=instance,
+            run_config={"ops": {"prefs": {"config": every_policy}}},
+        )
+        assert result.success
+        # A tag names one set of rows forever: reusing it for other rows fails the run.
+        reuse = materialize(
+            list(defs.assets),
+            selection=[AssetKey(["releases", "manifest"])],
+            resources=defs.resources,
+            instance=instance,
+            run_config={"ops": {"releases__manifest": {"config": {"tag": tag}}}},
+            raise_on_error=False,
+        )
+        assert not reuse.success
+        (failure,) = reuse.get_step_failure_events()
+        assert "holds other rows" in failure.event_specific_data.error.message
+    latest = read_table("gold/prefs_by", root=lake.root).collect()
+    assert lake.table(("gold", "prefs_by")).version() > before
+    assert latest.height > pinned.height  # three policies now, one before
+    again = read_table("gold/prefs_by", release=tag, root=lake.root).collect()
+    assert again.equals(pinned)
+    manifest = json.loads((tmp_path / "lake" / "releases" / tag / "manifest.json").read_text())
+    assert manifest["tables"]["prefs_by"]["version"] == before
+
+
+def test_an_unchanged_rebuild_writes_no_new_versions_and_the_release_stands(tmp_path):
+    lake = Lake(root=str(tmp_path / "lake"))
+    defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        versions = {t: lake.table(("gold", t)).version() for t in GOLD}
+        silver = lake.table(("silver", "conversations")).version()
+        materialize_everything(defs, instance)
+    assert {t: lake.table(("gold", t)).version() for t in GOLD} == versions
+    assert lake.table(("silver", "conversations")).version() == silver
+    assert len(list((tmp_path / "lake" / "releases").iterdir())) == 1
+
+
+def test_a_table_is_read_at_a_version_or_a_release_not_both(built_lake: Lake):
+    with pytest.raises(ValueError, match="give a version or a release"):
+        read_table("gold/prefs_by", version=0, release="x", root=built_lake.root)
