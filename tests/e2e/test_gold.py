@@ -130,7 +130,7 @@ def test_reading_a_release_after_further_materializations_returns_the_identical_
         )
         assert not reuse.success
         (failure,) = reuse.get_step_failure_events()
-        assert "holds other rows" in failure.event_specific_data.error.message
+        assert "holds other rows" in failure.event_specific_data.error.to_string()
     latest = read_table("gold/prefs_by", root=lake.root).collect()
     assert lake.table(("gold", "prefs_by")).version() > before
     assert latest.height > pinned.height  # three policies now, one before
