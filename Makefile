@@ -11,18 +11,16 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint samples bench install clean
+.PHONY: demo test ui lint samples bench install clean dagster-home
 
-demo: install
-	@mkdir -p "$(DAGSTER_HOME)"
+demo: install dagster-home
 	$(BIN)/python -m orchestration.demo
 
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-ui: install
-	@mkdir -p "$(DAGSTER_HOME)"
+ui: install dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 lint: install
@@ -33,6 +31,11 @@ samples: install
 	$(BIN)/python sources/generate_samples.py
 
 install: $(VENV)/.synced
+
+# A local instance for run history; telemetry off (this lake runs offline).
+dagster-home:
+	@mkdir -p "$(DAGSTER_HOME)"
+	@test -f "$(DAGSTER_HOME)/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

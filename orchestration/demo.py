@@ -3,34 +3,39 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+import polars as pl
 from dagster import DagsterInstance
 
 from orchestration import config
 from orchestration.definitions import build_definitions
+from orchestration.read import table_keys
 from orchestration.resources import lake_resource
 from orchestration.runner import materialize_everything
 
 
 def main() -> int:
-    defs = build_definitions()
     lake = lake_resource()
+    defs = build_definitions(lake=lake)
     print(f"sources: {config.lake_sources()}   lake: {lake.root}")
     with DagsterInstance.get() as instance:
         for run in materialize_everything(defs, instance):
             print(f"  materialized {run}")
-    print("\nTables (Delta), rows at their latest version:")
-    for key in sorted(defs.resolve_asset_graph().get_all_asset_keys()):
-        table = lake.table(key.path)
-        if table is None:
-            continue
-        rows = lake.scan(key.path).select("dataset").collect().height
-        name = key.to_user_string()
-        print(f"  {name:36s} v{table.version():<4d} {rows:>8,d} rows  {lake.uri(key.path)}")
+    print("\nDelta tables (latest version, rows):")
+    for key in table_keys(lake.root):
+        version = lake.table(key).version()
+        rows = lake.scan(key).select(pl.len()).collect().item()
+        print(f"  {'/'.join(key):32s} v{version:<4d} {rows:>8,d} rows  {lake.uri(key)}")
+    releases = sorted((Path(lake.root) / "releases").glob("*/manifest.json"))
+    for manifest in releases:
+        print(f"\nRelease: {manifest.parent}  (manifest.json, README.md dataset card)")
     print(
-        '\nRead one:  .venv/bin/python -c "import polars as pl; '
-        f"print(pl.scan_delta('{lake.uri(['bronze', 'ultrachat'])}').head().collect())\""
-        "\nBrowse:    make ui   (http://127.0.0.1:3000)"
+        '\nRead:   .venv/bin/python -c "from orchestration.read import read_table; '
+        "print(read_table('gold/prefs_by').head().collect())\""
+        '\nSQL:    .venv/bin/python -c "from orchestration.read import sql; '
+        "print(sql('SELECT dataset, count(*) n FROM gold_sft_by GROUP BY dataset'))\""
+        "\nBrowse: make ui   (http://127.0.0.1:3000)"
     )
     return 0
 

@@ -11,6 +11,7 @@ and SQL over the lake's tables (Polars SQL, or DuckDB over Arrow).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -26,7 +27,7 @@ def read_table(
     table: str, *, version: int | None = None, release: str | None = None, root: str | None = None
 ) -> pl.LazyFrame:
     """`table` is `<layer>/<name>`. With `release`, the version that release pinned."""
-    root = root or lake_root()
+    root = resolve_root(root)
     if release is not None:
         if version is not None:
             raise ValueError("give a version or a release, not both")
@@ -42,24 +43,36 @@ def read_table(
 
 def release_manifest(tag: str, *, root: str | None = None) -> dict:
     filesystem, path = pafs.FileSystem.from_uri(
-        f"{root or lake_root()}/releases/{tag}/manifest.json"
+        f"{resolve_root(root)}/releases/{tag}/manifest.json"
     )
     with filesystem.open_input_stream(path) as stream:
         return json.loads(stream.read())
 
 
-def lake_tables(root: str | None = None) -> dict[str, str]:
-    """SQL name (`<layer>_<table>`) -> table URI, for every Delta table in the lake."""
-    root = root or lake_root()
-    filesystem, base = pafs.FileSystem.from_uri(root)
-    tables = {}
+def resolve_root(root: str | None) -> str:
+    """The lake root as a URI or an absolute path (default: LAKE_ROOT)."""
+    if root is None:
+        return lake_root()
+    return root.rstrip("/") if "://" in root else str(Path(root).resolve())
+
+
+def table_keys(root: str | None = None) -> list[tuple[str, str]]:
+    """(layer, table) of every Delta table in the lake, sorted."""
+    filesystem, base = pafs.FileSystem.from_uri(resolve_root(root))
+    keys = []
     for layer in LAYERS:
         selector = pafs.FileSelector(f"{base}/{layer}", allow_not_found=True)
         for info in filesystem.get_file_info(selector):
             log = filesystem.get_file_info(f"{info.path}/_delta_log")
             if info.type == pafs.FileType.Directory and log.type == pafs.FileType.Directory:
-                tables[f"{layer}_{info.base_name}"] = f"{root}/{layer}/{info.base_name}"
-    return tables
+                keys.append((layer, info.base_name))
+    return sorted(keys)
+
+
+def lake_tables(root: str | None = None) -> dict[str, str]:
+    """SQL name (`<layer>_<table>`) -> table URI, for every Delta table in the lake."""
+    root = resolve_root(root)
+    return {f"{layer}_{name}": f"{root}/{layer}/{name}" for layer, name in table_keys(root)}
 
 
 def sql(query: str, *, engine: str = "polars", root: str | None = None) -> pl.DataFrame:
