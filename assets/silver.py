@@ -1,25 +1,31 @@
 """Silver: one clean, language-tagged, PII-scrubbed shape for conversations and comparisons."""
 
 import os
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
     AssetSpec,
+    AutomationCondition,
     Config,
+    DagsterLogManager,
     MaterializeResult,
     MetadataValue,
+    StaticPartitionMapping,
+    StaticPartitionsDefinition,
     asset,
 )
 
 from assets.bronze import preview_markdown
-from assets.lake import Lake
+from assets.lake import Lake, TableWrite
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
@@ -29,6 +35,7 @@ from transforms.silver import (
     SILVER_QUARANTINE_SCHEMA,
     Stage,
     clean_conversations,
+    deduplicate_across_datasets,
     language_agreement,
     pairwise_comparisons,
     ultrachat_200k_dialogues,
@@ -44,6 +51,7 @@ from transforms.text_engines import (
     settings_fingerprint,
 )
 
+DIALOGUES = ("silver", "dialogues")
 CONVERSATIONS = ("silver", "conversations")
 COMPARISONS = ("silver", "comparisons")
 PII_AUDIT = ("silver", "pii_audit")
@@ -68,8 +76,8 @@ ledger_specs = [
         description=(
             "Where PII was found. Grain: one row per detected entity: table, row_key, "
             "dataset, field, turn_index, entity_type, start, end (offsets in the cleaned, "
-            "unredacted text), score, recognizer. Never the matched value. Written by each "
-            "silver table, replacing its own slice."
+            "unredacted text), score, recognizer. Never the matched value, so it holds no "
+            "licensed text. Written by each silver table, replacing its own slice."
         ),
     ),
     AssetSpec(
@@ -79,7 +87,8 @@ ledger_specs = [
         description=(
             "Bronze rows silver rejected. Grain: one row per rejected row: table, dataset, "
             "split, source_file, source_row, reason (the rule), detail and the raw payload. "
-            "Payloads are unscrubbed source text: read access as for bronze."
+            "Payloads are unscrubbed source text under the source's licence: read access "
+            "as for bronze."
         ),
     ),
     AssetSpec(
@@ -87,9 +96,10 @@ ledger_specs = [
         group_name="silver",
         kinds={"delta"},
         description=(
-            "Text-engine results by content: one row per (engine configuration, distinct "
-            "text), keyed by sha256. Holds findings offsets and language labels, never text. "
-            "A rerun on unchanged input analyses nothing."
+            "Text-engine results by content. Grain: one row per (engine configuration, "
+            "distinct text), keyed by sha256. Holds findings offsets and language labels, "
+            "never text. A rerun on unchanged input analyses nothing. Licence: holds no "
+            "source text."
         ),
     ),
 ]
@@ -138,8 +148,8 @@ class SilverTable:
     language_column: str
 
 
-CONVERSATIONS_TABLE = SilverTable(
-    CONVERSATIONS, "conversation_id", (TextField("messages", "content"),), "messages"
+DIALOGUES_TABLE = SilverTable(
+    DIALOGUES, "conversation_id", (TextField("messages", "content"),), "messages"
 )
 COMPARISONS_TABLE = SilverTable(
     COMPARISONS,
@@ -156,49 +166,101 @@ COMPARISONS_TABLE = SilverTable(
 )
 
 
+CONVERSATION_SOURCES: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
+    "ultrachat": ultrachat_dialogues,
+    "ultrachat_200k": ultrachat_200k_dialogues,
+}
+COMPARISON_SOURCES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
+    "ultrafeedback": ultrafeedback_comparisons,
+    "chatbot_arena_conversations": pairwise_comparisons,
+    "mt_bench_human_judgments": pairwise_comparisons,
+}
+
+
+def bronze_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> list[AssetDep]:
+    """Each silver partition (a dataset) depends on every split of that dataset's bronze only."""
+    return [
+        AssetDep(
+            AssetKey(["bronze", dataset]),
+            partition_mapping=StaticPartitionMapping(
+                {s: dataset for s in catalogue[dataset].splits}
+            ),
+        )
+        for dataset in datasets
+    ]
+
+
 def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
-    """The two silver tables, reading the bronze tables of the datasets they cover."""
+    """Silver tables: per-dataset partitions for the heavy work, one deduplicated union."""
     rank = {key: i for i, key in enumerate(catalogue)}
+
+    @asset(
+        key=list(DIALOGUES),
+        group_name="silver",
+        partitions_def=StaticPartitionsDefinition(list(CONVERSATION_SOURCES)),
+        deps=bronze_deps(catalogue, list(CONVERSATION_SOURCES)),
+        kinds={"delta", "polars"},
+        automation_condition=AutomationCondition.eager(),
+    )
+    def dialogues(
+        context: AssetExecutionContext, config: SilverConfig, lake: Lake
+    ) -> MaterializeResult:
+        """SFT dialogues of one dataset (the partition), cleaned, tagged and scrubbed.
+
+        Grain: one row per distinct dialogue within its dataset (conversation_id = hash of
+        the cleaned messages, before PII redaction). Columns: messages
+        list<struct<role, content>> with PII replaced by typed placeholders, lineage,
+        source_id, lang/lang_prob, pii_count. This is where the text engines run; a change
+        to one dataset re-runs only its partition. Licence: MIT (both sources), in
+        `license` / `license_class` on every row.
+        """
+        dataset = context.partition_key
+        bronze = read_bronze(lake, catalogue[dataset])
+        stage = clean_conversations(CONVERSATION_SOURCES[dataset](bronze), rank)
+        return finish(context, config, lake, DIALOGUES_TABLE, stage, bronze.height, dataset)
 
     @asset(
         key=list(CONVERSATIONS),
         group_name="silver",
-        deps=[AssetKey(["bronze", k]) for k in ("ultrachat", "ultrachat_200k")],
+        deps=[AssetKey(list(DIALOGUES))],
         kinds={"delta", "polars"},
+        automation_condition=AutomationCondition.eager(),
     )
-    def conversations(
-        context: AssetExecutionContext, config: SilverConfig, lake: Lake
-    ) -> MaterializeResult:
-        """SFT dialogues from UltraChat and UltraChat 200k in one shape.
+    def conversations(context: AssetExecutionContext, lake: Lake) -> MaterializeResult:
+        """Every SFT dialogue in one table, each exactly once across datasets.
 
-        Grain: one row per distinct dialogue (conversation_id = hash of the cleaned
-        messages; duplicates within and across datasets keep the first by catalogue order,
-        split, file, row). Columns: messages list<struct<role, content>> (PII replaced by
-        typed placeholders), lineage, source_id, lang/lang_prob, pii_count. Licence: MIT
-        (both sources), `license` and `license_class` on every row.
+        Grain: one row per distinct dialogue (conversation_id); a dialogue present in
+        several datasets keeps the row of the first by catalogue order, then split, file
+        and row: the same survivor on every run. Columns as silver/dialogues. Licence:
+        MIT, per row in `license` / `license_class`.
         """
-        frames = [
-            ultrachat_dialogues(read_bronze(lake, catalogue["ultrachat"])),
-            ultrachat_200k_dialogues(read_bronze(lake, catalogue["ultrachat_200k"])),
-        ]
-        rows_in = sum(f.height for f in frames)
-        stage = clean_conversations(pl.concat(frames), rank)
-        return finish(context, config, lake, CONVERSATIONS_TABLE, stage, rows_in)
+        rows = lake.scan(DIALOGUES).collect()
+        survivors, dropped = deduplicate_across_datasets(rows, rank)
+        written = lake.write(CONVERSATIONS, survivors)
+        return MaterializeResult(
+            metadata={
+                "rows_in": rows.height,
+                "rows_out": survivors.height,
+                "dropped_duplicate_across_datasets": dropped,
+                "by_dataset": MetadataValue.json(dict(Counter(survivors["dataset"].to_list()))),
+                "languages": MetadataValue.md(bar_chart(Counter(survivors["lang"].to_list()))),
+                **write_metadata(written),
+            }
+        )
 
     @asset(
         key=list(COMPARISONS),
         group_name="silver",
-        deps=[
-            AssetKey(["bronze", k])
-            for k in ("ultrafeedback", "chatbot_arena_conversations", "mt_bench_human_judgments")
-        ],
+        partitions_def=StaticPartitionsDefinition(list(COMPARISON_SOURCES)),
+        deps=bronze_deps(catalogue, list(COMPARISON_SOURCES)),
         kinds={"delta", "polars"},
+        automation_condition=AutomationCondition.eager(),
     )
     def comparisons(
         context: AssetExecutionContext, config: SilverConfig, lake: Lake
     ) -> MaterializeResult:
         """Judged responses: UltraFeedback prompts with their rated completions, and Arena
-        and MT-bench pairwise votes.
+        and MT-bench pairwise votes; one dataset per partition.
 
         Grain: one row per UltraFeedback prompt (all completions and ratings kept, so any
         binarization policy can run in gold), and one row per Arena / MT-bench vote (both
@@ -208,18 +270,12 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         (`prompt_license`, `response_license`): Arena prompts are CC-BY-4.0, its model
         outputs CC-BY-NC-4.0; UltraFeedback MIT; MT-bench CC-BY-4.0.
         """
-        stages: list[tuple[int, Stage]] = []
-        for key, build in (
-            ("ultrafeedback", ultrafeedback_comparisons),
-            ("chatbot_arena_conversations", pairwise_comparisons),
-            ("mt_bench_human_judgments", pairwise_comparisons),
-        ):
-            bronze = read_bronze(lake, catalogue[key])
-            stages.append((bronze.height, build(bronze, catalogue[key])))
-        stage = merge_stages([s for _, s in stages], row_key="comparison_id")
-        return finish(context, config, lake, COMPARISONS_TABLE, stage, sum(n for n, _ in stages))
+        dataset = context.partition_key
+        bronze = read_bronze(lake, catalogue[dataset])
+        stage = COMPARISON_SOURCES[dataset](bronze, catalogue[dataset])
+        return finish(context, config, lake, COMPARISONS_TABLE, stage, bronze.height, dataset)
 
-    return [conversations, comparisons, *ledger_specs]
+    return [dialogues, conversations, comparisons, *ledger_specs]
 
 
 def read_bronze(lake: Lake, spec: DatasetSpec) -> pl.DataFrame:
@@ -229,17 +285,6 @@ def read_bronze(lake: Lake, spec: DatasetSpec) -> pl.DataFrame:
     return lake.scan(key).collect()
 
 
-def merge_stages(stages: Sequence[Stage], row_key: str) -> Stage:
-    """Stages of several datasets as one (ids do not collide across datasets' shapes)."""
-    counts: Counter[str] = Counter()
-    for stage in stages:
-        counts.update(stage.counts)
-    rows = pl.concat([s.rows for s in stages])
-    if rows[row_key].n_unique() != rows.height:
-        raise ValueError(f"{row_key} repeats across datasets")
-    return Stage(rows, pl.concat([s.rejected for s in stages]), counts)
-
-
 def finish(
     context: AssetExecutionContext,
     config: SilverConfig,
@@ -247,15 +292,17 @@ def finish(
     table: SilverTable,
     stage: Stage,
     rows_in: int,
+    dataset: str,
 ) -> MaterializeResult:
-    """Language, PII, then write the table and its ledger slices; reconcile the counts."""
+    """Language, PII, then write the dataset's slice and its ledger slices; reconcile."""
     name = "/".join(table.key)
     rows = stage.rows
     language_texts = rows.select(
         user_text(table.language_column, config.language_user_turns, config.language_max_chars)
     ).to_series()
+    workers = config.worker_count()
     languages, language_stats = cached_engine_results(
-        context, lake, "language", language_texts.unique(maintain_order=True), config
+        context.log, lake, language_texts.unique(maintain_order=True), config.language(), workers
     )
     rows = (
         rows.with_columns(__lang_text=language_texts)
@@ -264,36 +311,39 @@ def finish(
     )
 
     texts = distinct_texts(rows, table.fields)
-    findings, pii_stats = cached_engine_results(context, lake, "pii", texts, config)
+    findings, pii_stats = cached_engine_results(context.log, lake, texts, config.pii(), workers)
     scrubbed, audit = apply_scan(rows, table.fields, findings, table=name, row_key=table.row_key)
 
     dropped = stage.counts["dropped_duplicate"]
     quarantined = stage.rejected.height
     if rows_in != scrubbed.height + dropped + quarantined:
         raise RuntimeError(
-            f"{name}: {rows_in} rows in, {scrubbed.height} out + {dropped} duplicates + "
-            f"{quarantined} quarantined"
+            f"{name}/{dataset}: {rows_in} rows in, {scrubbed.height} out + {dropped} "
+            f"duplicates + {quarantined} quarantined"
         )
-    written = lake.write(table.key, scrubbed)
-    log_ledger(context, lake, PII_AUDIT, audit, name)
-    log_ledger(context, lake, QUARANTINE, stage.rejected.cast(dict(SILVER_QUARANTINE_SCHEMA)), name)
+    slice_of = {"dataset": dataset}
+    written = lake.write(table.key, scrubbed, partition_by=["dataset"], replace=slice_of)
+    log_ledger(context, lake, PII_AUDIT, audit, name, dataset)
+    rejected = stage.rejected.cast(dict(SILVER_QUARANTINE_SCHEMA))
+    log_ledger(context, lake, QUARANTINE, rejected, name, dataset)
 
     return MaterializeResult(
         metadata={
             "rows_in": rows_in,
             "rows_out": scrubbed.height,
             "rows_quarantined": quarantined,
+            "reconciled": (
+                f"{rows_in} in = {scrubbed.height} out + {dropped} duplicates "
+                f"+ {quarantined} quarantined"
+            ),
             **{k: v for k, v in sorted(stage.counts.items()) if v},
             **language_stats,
             **pii_stats,
             "pii_found": audit.height,
             **{f"pii_{t.lower()}": n for t, n in sorted(Counter(audit["entity_type"]).items())},
-            "languages": MetadataValue.json(
-                dict(Counter(scrubbed["lang"].to_list()).most_common())
-            ),
+            "languages": MetadataValue.md(bar_chart(Counter(scrubbed["lang"].to_list()))),
             **source_language_agreement(scrubbed),
-            "delta_version": written.version,
-            "path": MetadataValue.path(written.uri),
+            **write_metadata(written),
             "preview": MetadataValue.md(
                 preview_markdown(
                     scrubbed.select(
@@ -303,6 +353,25 @@ def finish(
             ),
         }
     )
+
+
+def write_metadata(written: TableWrite) -> dict:
+    return {
+        "delta_version": written.version,
+        "new_version": written.committed,
+        "path": MetadataValue.path(written.uri),
+    }
+
+
+def bar_chart(counts: Counter[str], width: int = 30) -> str:
+    """A distribution as a markdown table with text bars (most common first)."""
+    total = sum(counts.values()) or 1
+    top = max(counts.values(), default=1)
+    lines = ["| value | rows | share | |", "|---|---:|---:|---|"]
+    for value, n in counts.most_common():
+        bar = "█" * max(1, round(width * n / top))
+        lines.append(f"| {value} | {n} | {n / total:.1%} | {bar} |")
+    return "\n".join(lines)
 
 
 def source_language_agreement(rows: pl.DataFrame) -> dict[str, float | int]:
@@ -316,41 +385,60 @@ def source_language_agreement(rows: pl.DataFrame) -> dict[str, float | int]:
 
 
 def log_ledger(
-    context: AssetExecutionContext, lake: Lake, key: tuple[str, str], rows: pl.DataFrame, table: str
+    context: AssetExecutionContext,
+    lake: Lake,
+    key: tuple[str, str],
+    rows: pl.DataFrame,
+    table: str,
+    dataset: str,
 ) -> None:
-    """Replace `table`'s slice of a shared ledger table and report it in the UI."""
-    written = lake.write(key, rows, partition_by=["table"], replace={"table": table})
+    """Replace the (table, dataset) slice of a shared ledger table and report it in the UI."""
+    written = lake.write(
+        key, rows, partition_by=["table"], replace={"table": table, "dataset": dataset}
+    )
     context.log_event(
         AssetMaterialization(
             asset_key=list(key),
-            description=f"slice written by {table}",
-            metadata={"table": table, "rows": rows.height, "delta_version": written.version},
+            description=f"slice written by {table} for {dataset}",
+            metadata={
+                "table": table,
+                "dataset": dataset,
+                "rows": rows.height,
+                **write_metadata(written),
+            },
         )
     )
 
 
 def cached_engine_results(
-    context: AssetExecutionContext,
+    log: DagsterLogManager,
     lake: Lake,
-    engine: str,
     texts: pl.Series,
-    config: SilverConfig,
+    settings: PiiSettings | LanguageSettings,
+    workers: int,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Engine results for distinct `texts`, analysing only those the cache lacks.
 
-    `pii` returns (text, redacted, findings); `language` returns (text, lang, lang_prob).
+    PII settings return (text, redacted, findings); language settings (text, lang,
+    lang_prob). New results are appended to the cache, keyed by settings and text.
     """
-    settings = config.pii() if engine == "pii" else config.language()
+    engine = "pii" if isinstance(settings, PiiSettings) else "language"
     keyed = pl.DataFrame({"text": texts}).with_columns(
         cache_keys(texts, settings_fingerprint(settings))
     )
     cached = cached_rows(lake, engine, keyed["cache_key"])
     keyed = keyed.join(cached, on="cache_key", how="left")
     missing = keyed.filter(pl.col("cached_at").is_null())
-    context.log.info(f"{engine}: {missing.height} of {keyed.height} distinct texts to analyse")
-    now = datetime.now(UTC)
+    log.info(f"{engine}: {missing.height} of {keyed.height} distinct texts to analyse")
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        rate = done / max(time.monotonic() - started, 1e-9)
+        log.info(f"{engine}: {done:,}/{total:,} texts analysed ({rate:,.0f} texts/s)")
+
+    texts_to_run = missing["text"].to_list()
     if engine == "pii":
-        found = find_pii(missing["text"].to_list(), config.pii(), config.worker_count())
+        found = find_pii(texts_to_run, settings, workers, progress)
         new = missing.select("cache_key").with_columns(
             engine=pl.lit("pii"),
             findings=pl.Series(found, dtype=FINDINGS),
@@ -358,14 +446,14 @@ def cached_engine_results(
             lang_prob=pl.lit(None, pl.Float64),
         )
     else:
-        labels = detect(missing["text"].to_list(), config.language(), config.worker_count())
+        labels = detect(texts_to_run, settings, workers, progress)
         new = missing.select("cache_key").with_columns(
             engine=pl.lit("language"),
             findings=pl.lit(None, FINDINGS),
             lang=pl.Series([lang for lang, _ in labels], dtype=pl.String),
             lang_prob=pl.Series([prob for _, prob in labels], dtype=pl.Float64),
         )
-    new = new.with_columns(cached_at=pl.lit(now, pl.Datetime("us", "UTC"))).select(
+    new = new.with_columns(cached_at=pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC"))).select(
         TEXT_CACHE_SCHEMA.names()
     )
     if new.height:

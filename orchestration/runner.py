@@ -1,53 +1,48 @@
 """Materialize the whole lake in dependency order: what `make demo` and the e2e tests run.
 
-Partitioned assets run one partition per run (Dagster runs a single partition key at a
-time); every unpartitioned asset then runs together in one run.
+Dagster runs one partition key per run, so each partition of a partitioned asset gets its
+own run; consecutive unpartitioned assets run together in one run.
 """
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetsDefinition, DagsterInstance, Definitions, materialize
+from dagster import AssetKey, DagsterInstance, Definitions, materialize
 
 
 def materialize_everything(defs: Definitions, instance: DagsterInstance) -> list[str]:
-    """Run every materializable asset; returns a line per run, raising on a failed run."""
+    """Run every materializable asset (and its checks); returns a line per run.
+
+    Raises on the first failed run, so a half-built lake is never reported as built.
+    """
     graph = defs.resolve_asset_graph()
-    assets = [
-        a for a in defs.assets or [] if isinstance(a, AssetsDefinition) and a.is_materializable
-    ]
-    resources = defs.resources or {}
+    definitions = [*(defs.assets or []), *(defs.asset_checks or [])]
     runs: list[str] = []
-    for assets_def in assets:
-        if assets_def.partitions_def is None:
+    batch: list[AssetKey] = []
+
+    def run(selection: list[AssetKey], partition: str | None) -> None:
+        materialize(
+            definitions,
+            selection=selection,
+            resources=defs.resources,
+            instance=instance,
+            partition_key=partition,
+            raise_on_error=True,
+        )
+        names = ", ".join(k.to_user_string() for k in selection)
+        runs.append(f"{names} [{partition}]" if partition else names)
+
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        if not node.is_materializable:
             continue
-        for partition in assets_def.partitions_def.get_partition_keys():
-            _run(assets, [assets_def.key], resources, instance, partition)
-            runs.append(f"{assets_def.key.to_user_string()} [{partition}]")
-    unpartitioned = [
-        key
-        for key in graph.toposorted_asset_keys
-        if graph.get(key).is_materializable and graph.get(key).partitions_def is None
-    ]
-    if unpartitioned:
-        _run(assets, unpartitioned, resources, instance, None)
-        runs.append(", ".join(k.to_user_string() for k in unpartitioned))
+        if node.partitions_def is None:
+            batch.append(key)
+            continue
+        if batch:
+            run(batch, None)
+            batch = []
+        for partition in node.partitions_def.get_partition_keys():
+            run([key], partition)
+    if batch:
+        run(batch, None)
     return runs
-
-
-def _run(
-    assets: list[AssetsDefinition],
-    selection: list[AssetKey],
-    resources: dict,
-    instance: DagsterInstance,
-    partition: str | None,
-) -> None:
-    result = materialize(
-        assets,
-        selection=selection,
-        resources=resources,
-        instance=instance,
-        partition_key=partition,
-        raise_on_error=True,
-    )
-    if not result.success:
-        raise RuntimeError(f"run {result.run_id} failed for {selection} [{partition}]")

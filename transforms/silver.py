@@ -110,23 +110,34 @@ def clean_conversations(dialogues: pl.DataFrame, dataset_rank: Mapping[str, int]
             "conversation_id",
             [conversation_id(m) for m in cleaned.rows["messages"].to_list()],
             dtype=pl.String,
-        ),
-        pl.col("dataset").replace_strict(dataset_rank, return_dtype=pl.Int64).alias("__rank"),
+        )
     )
-    survivors, duplicates = deduplicate(
-        rows, "conversation_id", ["__rank", "split", "source_file", "source_row"]
-    )
+    survivors, duplicates = deduplicate_across_datasets(rows, dataset_rank)
     counts = Counter(cleaned.repairs)
     counts["dropped_duplicate"] = duplicates
     counts.update(f"quarantined_{r}" for r in cleaned.rejected["reason"].to_list())
     return Stage(
-        survivors.drop("__rank").with_columns(
+        survivors.with_columns(
             content_hash=pl.col("conversation_id"),
             license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
         ),
-        rejected_rows(cleaned.rejected, "silver/conversations", ["source_id", "messages"]),
+        rejected_rows(cleaned.rejected, "silver/dialogues", ["source_id", "messages"]),
         counts,
     )
+
+
+def deduplicate_across_datasets(
+    dialogues: pl.DataFrame, dataset_rank: Mapping[str, int]
+) -> tuple[pl.DataFrame, int]:
+    """One row per conversation_id over all datasets: the first by (catalogue order of its
+    dataset, split, source_file, source_row). Returns the survivors and how many dropped."""
+    ranked = dialogues.with_columns(
+        pl.col("dataset").replace_strict(dataset_rank, return_dtype=pl.Int64).alias("__rank")
+    )
+    survivors, dropped = deduplicate(
+        ranked, "conversation_id", ["__rank", "split", "source_file", "source_row"]
+    )
+    return survivors.drop("__rank"), dropped
 
 
 # --- comparisons -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from importlib.metadata import version
@@ -26,6 +26,7 @@ PARALLEL_MIN_CHARS = 2_000_000
 CHUNK_TEXTS = 2_000
 
 _engine: PiiEngine | None = None
+Progress = Callable[[int, int], None]  # (texts done, texts in all)
 
 
 def settings_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
@@ -46,15 +47,18 @@ def cache_keys(texts: pl.Series, fingerprint: str) -> pl.Series:
     return pl.Series("cache_key", keys, dtype=pl.String)
 
 
-def find_pii(texts: Sequence[str], settings: PiiSettings, workers: int) -> list[list[dict]]:
+def find_pii(
+    texts: Sequence[str], settings: PiiSettings, workers: int, progress: Progress | None = None
+) -> list[list[dict]]:
     """Findings per text, as plain dicts (entity_type, start, end, score, recognizer)."""
-    return _run(texts, workers, _find_pii_chunk, settings)
+    return _run(texts, workers, _find_pii_chunk, settings, progress)
 
 
 def detect(
-    texts: Sequence[str], settings: LanguageSettings, workers: int
+    texts: Sequence[str], settings: LanguageSettings, workers: int, progress: Progress | None = None
 ) -> list[tuple[str, float]]:
-    return _run(texts, workers, _detect_chunk, settings)
+    """(ISO 639-1 code or "und", probability) per text."""
+    return _run(texts, workers, _detect_chunk, settings, progress)
 
 
 def redaction_results(texts: pl.Series, findings: Sequence[Sequence[dict]]) -> pl.DataFrame:
@@ -72,16 +76,34 @@ def redaction_results(texts: pl.Series, findings: Sequence[Sequence[dict]]) -> p
     )
 
 
-def _run(texts: Sequence[str], workers: int, chunk_fn: Callable, settings: Any) -> list:
+def _run(
+    texts: Sequence[str],
+    workers: int,
+    chunk_fn: Callable[[list[str], Any], list],
+    settings: Any,
+    progress: Progress | None,
+) -> list:
+    """`chunk_fn` over chunks of `texts`, in worker processes when the batch is large."""
     texts = list(texts)
-    total_chars = sum(len(t) for t in texts)
-    if workers <= 1 or total_chars < PARALLEL_MIN_CHARS:
-        return chunk_fn(texts, settings)
     chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+    results: list = []
+    if workers <= 1 or sum(len(t) for t in texts) < PARALLEL_MIN_CHARS:
+        outputs = (chunk_fn(chunk, settings) for chunk in chunks)
+        return _collect(outputs, len(texts), progress)
     context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = pool.map(chunk_fn, chunks, [settings] * len(chunks))
-        return [item for chunk in results for item in chunk]
+        outputs = pool.map(chunk_fn, chunks, [settings] * len(chunks))
+        results = _collect(outputs, len(texts), progress)
+    return results
+
+
+def _collect(outputs: Iterable[list], total: int, progress: Progress | None) -> list:
+    results: list = []
+    for output in outputs:
+        results.extend(output)
+        if progress is not None:
+            progress(len(results), total)
+    return results
 
 
 def _find_pii_chunk(texts: list[str], settings: PiiSettings) -> list[list[dict]]:

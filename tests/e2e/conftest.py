@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterable
 
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
 from assets.lake import Lake, Sources
@@ -62,3 +62,17 @@ def built_lake(tmp_path_factory) -> Lake:
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(build_definitions(lake, sources), instance)
     return lake
+
+
+def latest_metadata(
+    instance: DagsterInstance, key: tuple[str, ...], partition: str | None = None
+) -> dict:
+    """The metadata of an asset's (or one partition's) latest materialization."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(
+            asset_key=AssetKey(list(key)), asset_partitions=[partition] if partition else None
+        ),
+        limit=1,
+    ).records
+    materialization = records[0].asset_materialization
+    return {k: v.value for k, v in materialization.metadata.items()}
