@@ -6,9 +6,6 @@ from collections.abc import Iterator
 
 import polars as pl
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -19,6 +16,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
 from assets.lake import Lake
 from assets.silver import COMPARISONS, CONVERSATIONS
@@ -29,7 +27,7 @@ from transforms.binarize import (
     binarize_mt_bench,
     binarize_ultrafeedback,
 )
-from transforms.catalogue import DatasetSpec, split_license
+from transforms.catalogue import DatasetSpec
 from transforms.decontaminate import evaluation_index
 from transforms.gold import (
     counts_metadata,
@@ -52,7 +50,6 @@ SFT_LICENCE_NOTE = {
     "by": "MIT / CC-BY rows only",
     "by_nc": "rows holding non-commercial text (Arena model outputs)",
 }
-_NC_IDS = ("CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-ND-4.0")
 
 
 class GoldConfig(Config):
@@ -115,6 +112,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["gold", f"prefs_{cls}"],
                 group_name="gold",
                 deps=[AssetKey(list(COMPARISONS))],
+                automation_condition=FOLLOW_UPSTREAM,
                 kinds={"delta", "polars"},
                 description=(
                     "Preference pairs in TRL's DPO format: prompt (messages), chosen and "
@@ -125,10 +123,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "against MT-bench; MT-bench pairs only when include_mt_bench is set."
                 ),
             )
-            for cls in LICENCE_CLASSES
-        ],
-        check_specs=[
-            AssetCheckSpec("licence_purity", asset=["gold", f"prefs_{cls}"], blocking=True)
             for cls in LICENCE_CLASSES
         ],
     )
@@ -180,7 +174,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 },
                 ["pair_id", "dataset", "policy", "lang", "score_chosen", "score_rejected"],
             )
-            yield licence_check(["gold", f"prefs_{cls}"], frame, cls)
 
     @multi_asset(
         specs=[
@@ -188,6 +181,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["gold", f"sft_{cls}"],
                 group_name="gold",
                 deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
+                automation_condition=FOLLOW_UPSTREAM,
                 kinds={"delta", "polars"},
                 description=(
                     "SFT dialogues: messages list<struct<role, content>>, scrubbed and "
@@ -197,10 +191,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "; decontaminated against MT-bench."
                 ),
             )
-            for cls in LICENCE_CLASSES
-        ],
-        check_specs=[
-            AssetCheckSpec("licence_purity", asset=["gold", f"sft_{cls}"], blocking=True)
             for cls in LICENCE_CLASSES
         ],
     )
@@ -223,14 +213,13 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 counts_metadata("decontaminated_", removed),
                 ["example_id", "dataset", "lang", "license"],
             )
-            yield licence_check(["gold", f"sft_{cls}"], frame, cls)
 
     @asset(
         key=["gold", "prompts_by"],
         group_name="gold",
         deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
         kinds={"delta", "polars"},
-        check_specs=[AssetCheckSpec("licence_purity", asset=["gold", "prompts_by"], blocking=True)],
+        automation_condition=FOLLOW_UPSTREAM,
     )
     def prompts_by(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
         """User prompts only, for generating new responses.
@@ -260,26 +249,5 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             counts_metadata("decontaminated_", removed),
             ["prompt_id", "dataset", "lang", "license", "prompt"],
         )
-        yield licence_check(["gold", "prompts_by"], parts["by"], "by")
 
     return [prefs, sft, prompts_by]
-
-
-def licence_check(key: list[str], frame: pl.DataFrame, cls: str) -> AssetCheckResult:
-    """Every row of a `_by` table is `by` and names no NC licence; of a `_by_nc` table, `by_nc`."""
-    wrong_class = frame.filter(pl.col("license_class") != cls).height
-    nc_ids = sum(
-        any(spdx in _NC_IDS for spdx in split_license(expr)) for expr in frame["license"].to_list()
-    )
-    offending = wrong_class + (nc_ids if cls == "by" else 0)
-    return AssetCheckResult(
-        asset_key=AssetKey(key),
-        check_name="licence_purity",
-        passed=offending == 0,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "rows": frame.height,
-            "rows_of_other_class": wrong_class,
-            "rows_naming_nc_licence": nc_ids,
-        },
-    )

@@ -10,6 +10,7 @@ from assets.lake import Lake, Sources
 from assets.releases import release_assets
 from assets.silver import silver_assets
 from orchestration.catalogue import load_catalogue
+from orchestration.checks import lake_checks
 from orchestration.resources import lake_resource, sources_resource
 
 
@@ -24,6 +25,7 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
             *gold_assets(catalogue),
             *release_assets(catalogue),
         ],
+        asset_checks=lake_checks(),
         resources={"lake": lake or lake_resource(), "sources": sources or sources_resource()},
     )
 
