@@ -2,7 +2,8 @@
 
 from dagster import AutomationCondition
 
-# Follow upstream changes, but never build on data whose blocking checks failed.
+# Gold follows silver's changes, but never builds on silver whose blocking checks failed.
+# (Silver follows bronze with plain eager(): bronze has no blocking checks.)
 FOLLOW_UPSTREAM = (
     AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("follow upstream, checks passed")

@@ -1,12 +1,14 @@
 """Bronze: one asset per catalogue dataset, generated from sources/catalogue.yaml."""
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetMaterialization,
+    AssetObservation,
     AssetsDefinition,
     AssetSpec,
     Config,
@@ -60,6 +62,7 @@ def bronze_asset(spec: DatasetSpec) -> AssetsDefinition:
         group_name="bronze",
         partitions_def=StaticPartitionsDefinition(list(spec.splits)),
         kinds={"delta", "polars"},
+        output_required=False,
         metadata={
             "hub_repo": spec.hub_repo,
             "revision": spec.revision,
@@ -77,8 +80,14 @@ def bronze_asset(spec: DatasetSpec) -> AssetsDefinition:
     )
     def _bronze(
         context: AssetExecutionContext, config: BronzeConfig, lake: Lake, sources: Sources
-    ) -> MaterializeResult:
-        return ingest_split(context, spec, context.partition_key, lake, sources, config.force)
+    ) -> Iterator[MaterializeResult]:
+        # Nothing new to ingest is an observation, not a materialization: downstream assets
+        # that follow their upstreams see no update and do not run.
+        result = ingest_split(context, spec, context.partition_key, lake, sources, config.force)
+        if isinstance(result, AssetObservation):
+            context.log_event(result)
+        else:
+            yield result
 
     return _bronze
 
@@ -90,17 +99,17 @@ def ingest_split(
     lake: Lake,
     sources: Sources,
     force: bool,
-) -> MaterializeResult:
+) -> MaterializeResult | AssetObservation:
+    """Ingest one split: a MaterializeResult when the table changed, else an observation."""
     key = ("bronze", spec.key)
     files = sources.files(spec, split)
     if not files:
         context.log.warning(f"{spec.key}/{split}: no source files in {sources.describe()}")
-        if lake.table(key) is None:
-            empty = pl.DataFrame(schema=bronze_schema(spec))
-            lake.write(key, empty, partition_by=["split"])
-        return MaterializeResult(
-            metadata={"status": "source files missing", "sources": sources.describe()}
-        )
+        missing = {"status": "source files missing", "sources": sources.describe()}
+        if lake.table(key) is None:  # an empty table, so downstream assets can still read it
+            lake.write(key, pl.DataFrame(schema=bronze_schema(spec)), partition_by=["split"])
+            return MaterializeResult(metadata=missing)
+        return AssetObservation(asset_key=list(key), partition=split, metadata=missing)
 
     fingerprint = sources_fingerprint(files)
     partition = {"partition": f"split={split}"}
@@ -108,12 +117,14 @@ def ingest_split(
     if not force and previous is not None and previous.get("sources") == fingerprint:
         table = lake.table(key)
         context.log.info(f"{spec.key}/{split}: sources unchanged, nothing written")
-        return MaterializeResult(
+        return AssetObservation(
+            asset_key=list(key),
+            partition=split,
             metadata={
                 "status": "unchanged",
                 "delta_version": table.version() if table else -1,
                 "path": lake.uri(key),
-            }
+            },
         )
 
     ingested_at = datetime.now(UTC)

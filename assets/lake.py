@@ -198,6 +198,22 @@ class Sources(ConfigurableResource):
                     )
         return [found[p] for p in sorted(found)]
 
+    def listing(self, spec: DatasetSpec, split: str) -> list[tuple[str, int, int]]:
+        """(path, size, mtime) of a split's files: a cheap look for whether anything changed.
+
+        Hub mode cannot list without network; it reports the pinned globs, so a changed
+        revision in the catalogue is a change.
+        """
+        if self.mode == "hub":
+            return [(hub_file(spec, p).uri, 0, 0) for p in spec.splits[split]]
+        root = self.root() / spec.hub_repo
+        paths = sorted({p for pattern in spec.splits[split] for p in root.glob(pattern)})
+        return [
+            (p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in paths
+            if p.is_file()
+        ]
+
     def read_lines(self, file: SourceFile) -> Iterator[tuple[int, bytes]]:
         if self.mode == "hub":
             lines = pl.read_lines(file.uri)["line"]

@@ -14,6 +14,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetSpec,
+    AutomationCondition,
     Config,
     DagsterLogManager,
     MaterializeResult,
@@ -23,7 +24,6 @@ from dagster import (
     asset,
 )
 
-from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
 from assets.lake import Lake, TableWrite
 from transforms.bronze import bronze_schema
@@ -200,7 +200,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         partitions_def=StaticPartitionsDefinition(list(CONVERSATION_SOURCES)),
         deps=bronze_deps(catalogue, list(CONVERSATION_SOURCES)),
         kinds={"delta", "polars"},
-        automation_condition=FOLLOW_UPSTREAM,
+        automation_condition=AutomationCondition.eager(),
     )
     def dialogues(
         context: AssetExecutionContext, config: SilverConfig, lake: Lake
@@ -224,7 +224,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         group_name="silver",
         deps=[AssetKey(list(DIALOGUES))],
         kinds={"delta", "polars"},
-        automation_condition=FOLLOW_UPSTREAM,
+        automation_condition=AutomationCondition.eager(),
     )
     def conversations(context: AssetExecutionContext, lake: Lake) -> MaterializeResult:
         """Every SFT dialogue in one table, each exactly once across datasets.
@@ -254,7 +254,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         partitions_def=StaticPartitionsDefinition(list(COMPARISON_SOURCES)),
         deps=bronze_deps(catalogue, list(COMPARISON_SOURCES)),
         kinds={"delta", "polars"},
-        automation_condition=FOLLOW_UPSTREAM,
+        automation_condition=AutomationCondition.eager(),
     )
     def comparisons(
         context: AssetExecutionContext, config: SilverConfig, lake: Lake

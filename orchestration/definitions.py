@@ -11,12 +11,16 @@ from assets.releases import release_assets
 from assets.silver import silver_assets
 from orchestration.catalogue import load_catalogue
 from orchestration.checks import lake_checks
+from orchestration.jobs import bronze_jobs, release_job
 from orchestration.resources import lake_resource, sources_resource
+from orchestration.schedules import refresh_schedules
+from orchestration.sensors import mirror_sensor
 
 
 def build_definitions(lake: Lake | None = None, sources: Sources | None = None) -> Definitions:
     """The lake's definitions; resources default to the environment's (LAKE_ROOT, LAKE_SOURCES)."""
     catalogue = load_catalogue()
+    jobs = bronze_jobs(catalogue)
     return Definitions(
         assets=[
             *(bronze_asset(spec) for spec in catalogue.values()),
@@ -26,6 +30,9 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
             *release_assets(catalogue),
         ],
         asset_checks=lake_checks(),
+        jobs=[*jobs.values(), release_job],
+        schedules=refresh_schedules(catalogue, jobs),
+        sensors=[mirror_sensor(catalogue, jobs)],
         resources={"lake": lake or lake_resource(), "sources": sources or sources_resource()},
     )
 

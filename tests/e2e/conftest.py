@@ -46,9 +46,17 @@ def run_bronze(
 
 
 def materialization_metadata(result, key: AssetKey) -> dict:
-    """The metadata a run reported for one asset key (plain values)."""
-    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == key]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+    """The metadata a run reported for one asset key, materialized or only observed."""
+    materialized = [
+        e.materialization for e in result.get_asset_materialization_events() if e.asset_key == key
+    ]
+    observed = [
+        e.asset_observation_data.asset_observation
+        for e in result.get_asset_observation_events()
+        if e.asset_key == key
+    ]
+    (event,) = materialized or observed
+    return {k: v.value for k, v in event.metadata.items()}
 
 
 @pytest.fixture(scope="session")
