@@ -11,12 +11,12 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint samples bench install clean dagster-home
+.PHONY: demo test ui lint samples bench install clean dagster-home browser
 
 demo: install dagster-home
 	$(BIN)/python -m orchestration.demo
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -32,10 +32,16 @@ samples: install
 
 install: $(VENV)/.synced
 
-# A local instance for run history; telemetry off (this lake runs offline).
+# Debian's Chromium for the UI test (tests/e2e/test_ui.py); skipped there if absent.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium could not be installed: the UI test will be skipped"
+
+# A local instance for run history; telemetry and the welcome pop-up off (runs offline).
 dagster-home:
 	@mkdir -p "$(DAGSTER_HOME)"
-	@test -f "$(DAGSTER_HOME)/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
+	@test -f "$(DAGSTER_HOME)/dagster.yaml" || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

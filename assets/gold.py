@@ -19,7 +19,7 @@ from dagster import (
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
 from assets.lake import Lake
-from assets.silver import COMPARISONS, CONVERSATIONS
+from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart
 from transforms.binarize import (
     PAIR_SCHEMA,
     UF_POLICIES,
@@ -92,9 +92,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 "rows": frame.height,
                 **extra,
                 "by_dataset": MetadataValue.json(dict(Counter(frame["dataset"].to_list()))),
-                "languages": MetadataValue.json(
-                    dict(Counter(frame["lang"].to_list()).most_common())
-                ),
+                "languages": MetadataValue.md(bar_chart(Counter(frame["lang"].to_list()))),
                 "attribution": MetadataValue.md(attributions(frame)),
                 "delta_version": written.version,
                 "path": MetadataValue.path(written.uri),
