@@ -94,12 +94,15 @@ def _normalise_nested(value: Any) -> Any:
     return value
 
 
-def conform(value: Any, dtype: pl.DataType, path: str, *, json_text: bool = False) -> Any:
+def conform(
+    value: Any, dtype: pl.DataType, path: str, *, json_text: bool = False, top_level: bool = False
+) -> Any:
     """Return `value` as the declared type would hold it, or raise SchemaMismatch.
 
-    Tolerated on purpose (DATASETS.md): a number where a string is declared becomes its
-    text (UltraChat's integer ids). Nothing else is coerced: a list where a string is
-    declared, a string where a list is, or a bool where a number is, is a mismatch.
+    Tolerated on purpose (DATASETS.md): a number in a top-level string field becomes its
+    text (UltraChat's integer ids). Nothing else is coerced: a number inside a dialogue
+    is not text, and a list where a string is declared, a string where a list is, or a
+    bool where a number is, is a mismatch.
     """
     if value is None:
         return None
@@ -110,7 +113,7 @@ def conform(value: Any, dtype: pl.DataType, path: str, *, json_text: bool = Fals
     if isinstance(dtype, pl.String):
         if isinstance(value, str):
             return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if top_level and isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         raise SchemaMismatch(f"{path}: expected string, got {type(value).__name__}")
     if isinstance(dtype, pl.Int64):
@@ -149,7 +152,7 @@ def conform_record(
     if not isinstance(record, Mapping):
         raise SchemaMismatch(f"record: expected object, got {type(record).__name__}")
     row = {
-        name: conform(record.get(name), dtype, name, json_text=schema[name] == JSON)
+        name: conform(record.get(name), dtype, name, json_text=schema[name] == JSON, top_level=True)
         for name, dtype in polars_schema.items()
     }
     for name in required:
