@@ -1,0 +1,105 @@
+"""Crashes and concurrent runs: a killed write leaves the table readable at its previous
+version; the next run, or two runs at once, end with exactly the expected rows."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from assets.lake import Lake
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = "HuggingFaceH4/ultrachat_200k/data"
+KEY = ("bronze", "ultrachat_200k")
+
+
+def big_split(mirror: Path, split: str, rows: int) -> int:
+    """A split file of `rows` distinct dialogues, large enough that writing it takes a while."""
+    (mirror / DATA).mkdir(parents=True, exist_ok=True)
+    text = "Explain how a lighthouse lens focuses light, step by step, with an example. " * 20
+    prompts = [f"{i}: {text}" for i in range(rows)]
+    pl.DataFrame(
+        {
+            "prompt": prompts,
+            "prompt_id": [str(i) for i in range(rows)],
+            "messages": [
+                [{"content": p, "role": "user"}, {"content": "Sure.", "role": "assistant"}]
+                for p in prompts
+            ],
+        }
+    ).write_parquet(mirror / DATA / f"{split}-00000-of-00001-dddddddddddddddd.parquet")
+    return rows
+
+
+def start(mirror: Path, lake: Lake, split: str) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "tests.reliability.materialize_split",
+        str(mirror),
+        lake.root,
+        "ultrachat_200k",
+        split,
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def data_files(lake: Lake) -> set[Path]:
+    """Every file under the table's partitions, including ones still being written
+    (the local object store writes `<name>#<n>` and renames it when complete)."""
+    return {
+        p for p in Path(lake.root, *KEY).rglob("*") if p.is_file() and "_delta_log" not in p.parts
+    }
+
+
+def rows_by_split(lake: Lake, version: int | None = None) -> dict[str, int]:
+    frame = lake.scan(KEY, version=version).group_by("split").len().collect()
+    return dict(frame.iter_rows())
+
+
+def test_a_write_killed_midway_leaves_the_previous_version_and_the_rerun_is_exact(mirror, lake):
+    expected_small = big_split(mirror, "train_sft", 50)
+    assert start(mirror, lake, "train_sft").wait(timeout=300) == 0
+    version = lake.table(KEY).version()
+    before = data_files(lake)
+
+    expected = big_split(mirror, "train_sft", 60_000)
+    child = start(mirror, lake, "train_sft")
+    deadline = time.monotonic() + 300
+    while not (data_files(lake) - before) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.killpg(child.pid, signal.SIGKILL)  # data files are being written; no commit yet
+    child.wait()
+    assert lake.table(KEY).version() == version, "the killed run must not have committed"
+    assert data_files(lake) - before, "the kill must have come in the middle of writing"
+    assert rows_by_split(lake) == {"train_sft": expected_small}
+
+    assert start(mirror, lake, "train_sft").wait(timeout=300) == 0
+    table = lake.scan(KEY).collect()
+    assert table.height == expected
+    assert table["source_row"].n_unique() == expected  # no duplicates, no gaps
+    assert rows_by_split(lake, version) == {"train_sft": expected_small}  # history intact
+
+
+def test_two_runs_writing_the_same_table_at_once_lose_nothing(mirror, lake):
+    sizes = {"train_sft": 20_000, "test_sft": 15_000}
+    for split, rows in sizes.items():
+        big_split(mirror, split, rows)
+    # Four runs at once: two per split, both splits being replaced in the same table.
+    children = [start(mirror, lake, split) for split in sizes for _ in range(2)]
+    assert [child.wait(timeout=600) for child in children] == [0, 0, 0, 0]
+    assert rows_by_split(lake) == sizes
+    table = lake.scan(KEY).collect()
+    for split, rows in sizes.items():
+        assert table.filter(pl.col("split") == split)["source_row"].n_unique() == rows
+    assert table["content_hash"].null_count() == 0
