@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,18 +43,24 @@ class Lake(ConfigurableResource):
 
     root: str
     storage_options: dict[str, str] = {}
+    """Non-secret object-store options (endpoint, region...). Credentials are never config:
+    they are read from the environment (AWS_*, AZURE_*, GOOGLE_*) when a table is opened,
+    so they appear in no run config, resource page, log or metadata."""
+
+    def options(self) -> dict[str, str]:
+        return {**credentials_from_environment(), **self.storage_options}
 
     def uri(self, key: Sequence[str]) -> str:
         return "/".join([self.root.rstrip("/"), *key])
 
     def table(self, key: Sequence[str]) -> deltalake.DeltaTable | None:
         try:
-            return deltalake.DeltaTable(self.uri(key), storage_options=self.storage_options)
+            return deltalake.DeltaTable(self.uri(key), storage_options=self.options())
         except TableNotFoundError:
             return None
 
     def scan(self, key: Sequence[str], version: int | None = None) -> pl.LazyFrame:
-        return pl.scan_delta(self.uri(key), version=version, storage_options=self.storage_options)
+        return pl.scan_delta(self.uri(key), version=version, storage_options=self.options())
 
     def write(
         self,
@@ -95,7 +102,7 @@ class Lake(ConfigurableResource):
                     partition_by=list(partition_by) or None,
                     predicate=predicate if exists else None,
                     schema_mode=None if (predicate and exists) else "overwrite",
-                    storage_options=self.storage_options,
+                    storage_options=self.options(),
                     commit_properties=properties,
                 )
                 break
@@ -111,7 +118,7 @@ class Lake(ConfigurableResource):
             self.uri(key),
             frame.to_arrow(compat_level=pl.CompatLevel.oldest()),
             mode="append",
-            storage_options=self.storage_options,
+            storage_options=self.options(),
         )
         return TableWrite(self.uri(key), self._version(key), frame.height)
 
@@ -138,6 +145,10 @@ def arrow_digest(table: pa.Table) -> str:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return hashlib.sha256(sink.getvalue()).hexdigest()
+
+
+def credentials_from_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "AZURE_", "GOOGLE_"))}
 
 
 def _sql_literal(value: str) -> str:

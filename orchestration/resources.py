@@ -7,7 +7,7 @@ from orchestration import config
 
 
 def lake_resource() -> Lake:
-    return Lake(root=config.lake_root(), storage_options=config.storage_options())
+    return Lake(root=config.lake_root())
 
 
 def sources_resource() -> Sources:

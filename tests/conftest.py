@@ -1,5 +1,6 @@
 """Shared fixtures: a temporary lake, the bundled samples, an ephemeral Dagster instance."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,9 @@ def catalogue():
 def instance():
     with DagsterInstance.ephemeral() as ephemeral:
         yield ephemeral
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict:
+    """What the sample generator planted (sources/samples/manifest.json)."""
+    return json.loads((SAMPLES_DIR / "manifest.json").read_text(encoding="utf-8"))

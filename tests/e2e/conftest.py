@@ -1,6 +1,5 @@
 """Helpers for whole-pipeline runs on a temporary lake."""
 
-import json
 from collections.abc import Iterable
 
 import pytest
@@ -9,11 +8,6 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 from assets.bronze import bronze_asset, bronze_quarantine_spec
 from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
-
-
-@pytest.fixture(scope="session")
-def manifest() -> dict:
-    return json.loads((SAMPLES_DIR / "manifest.json").read_text(encoding="utf-8"))
 
 
 def run_bronze(
