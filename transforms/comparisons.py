@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms.cleaning import MESSAGES, CleanedDialogue, clean_dialogue
+from transforms.cleaning import CleanedDialogue, clean_dialogue
 from transforms.records import content_hash, normalise_text
 
 ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness")
@@ -142,6 +142,3 @@ def comparison_id(parts: Mapping[str, Any]) -> str:
     """Equal judged content (prompt, responses, models, verdict, judge) shares one id."""
     return content_hash(dict(parts))
 
-
-def messages_series(name: str, values: list[list[dict] | None]) -> pl.Series:
-    return pl.Series(name, values, dtype=MESSAGES)
