@@ -36,3 +36,14 @@ def instance():
 def manifest() -> dict:
     """What the sample generator planted (sources/samples/manifest.json)."""
     return json.loads((SAMPLES_DIR / "manifest.json").read_text(encoding="utf-8"))
+
+
+def strings_in(value) -> list[str]:
+    """Every string inside a row value (nested lists and structs included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in strings_in(item)]
+    return []

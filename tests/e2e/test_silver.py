@@ -11,6 +11,7 @@ from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from tests.conftest import strings_in
 from tests.e2e.conftest import latest_metadata
 from transforms.records import normalise_text
 
@@ -51,16 +52,6 @@ def silver_text(lake: Lake) -> str:
         for row in lake.scan(("silver", table)).collect().iter_rows():
             parts.extend(strings_in(row))
     return "\n".join(parts)
-
-
-def strings_in(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        return [s for item in value for s in strings_in(item)]
-    return []
 
 
 def test_every_planted_pii_value_is_gone_from_silver(silver_run, manifest):

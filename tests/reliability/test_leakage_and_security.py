@@ -17,20 +17,11 @@ from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.resources import lake_resource
 from orchestration.runner import materialize_everything
+from tests.conftest import strings_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY-marker"
 VISIBLE_LAYERS = {"silver": {"quarantine"}, "gold": set()}  # layer -> tables users may not see
-
-
-def strings_in(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        return [s for item in value for s in strings_in(item)]
-    return []
 
 
 @pytest.fixture(scope="module")
