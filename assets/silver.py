@@ -120,6 +120,9 @@ class SilverConfig(Config):
     """Exact strings never treated as PII."""
     pii_deny_list: list[str] = []
     """Exact strings always redacted (as DENY_LIST)."""
+    pii_ner_model: str | None = None
+    """An installed spaCy pipeline (e.g. en_core_web_lg) adding NER for PERSON and LOCATION;
+    never downloaded. Without one, PERSON comes from self-introduction patterns."""
     workers: int = 0
     """Processes for the text engines; 0 means one per core."""
 
@@ -134,6 +137,7 @@ class SilverConfig(Config):
             score_threshold=self.pii_score_threshold,
             allow_list=tuple(self.pii_allow_list),
             deny_list=tuple(self.pii_deny_list),
+            ner_model=self.pii_ner_model,
         )
 
     def worker_count(self) -> int:

@@ -82,7 +82,9 @@ IBAN_CODE = "IBAN_CODE"
 IP_ADDRESS = "IP_ADDRESS"
 US_SSN = "US_SSN"
 PERSON = "PERSON"
+LOCATION = "LOCATION"  # found only by an installed NER model
 DENY_LIST = "DENY_LIST"
+NER_ENTITIES = (PERSON, LOCATION)
 
 SUPPORTED_ENTITIES: tuple[str, ...] = (
     EMAIL_ADDRESS,
@@ -92,6 +94,7 @@ SUPPORTED_ENTITIES: tuple[str, ...] = (
     IP_ADDRESS,
     US_SSN,
     PERSON,
+    LOCATION,
 )
 
 # Regions whose national formats are recognised; "+<country code>" numbers are found whatever
@@ -660,7 +663,8 @@ class SelfIntroductionRecognizer(LocalRecognizer):
 
 
 def build_recognizers(settings: PiiSettings, ner_active: bool) -> list[EntityRecognizer]:
-    """One recognizer per requested entity (two for PERSON when NER is active)."""
+    """One recognizer per requested pattern entity, plus spaCy NER for PERSON and LOCATION
+    when a model is installed (without one, LOCATION is not looked for)."""
     factories = {
         EMAIL_ADDRESS: OfflineEmailRecognizer,
         PHONE_NUMBER: lambda: MultilingualPhoneRecognizer(settings.phone_regions),
@@ -670,9 +674,12 @@ def build_recognizers(settings: PiiSettings, ner_active: bool) -> list[EntityRec
         US_SSN: BoundaryFreeUsSsnRecognizer,
         PERSON: SelfIntroductionRecognizer,
     }
-    recognizers: list[EntityRecognizer] = [factories[entity]() for entity in settings.entities]
-    if ner_active and PERSON in settings.entities:
-        recognizers.append(SpacyRecognizer(supported_entities=[PERSON]))
+    recognizers: list[EntityRecognizer] = [
+        factories[entity]() for entity in settings.entities if entity in factories
+    ]
+    by_ner = [entity for entity in NER_ENTITIES if entity in settings.entities]
+    if ner_active and by_ner:
+        recognizers.append(SpacyRecognizer(supported_entities=by_ner))
     if settings.deny_list:
         recognizers.append(DenyListRecognizer(settings.deny_list))
     return recognizers
@@ -777,6 +784,8 @@ def candidate_entities(text: str, entities: Iterable[str], ner_active: bool = Fa
         found.add(EMAIL_ADDRESS)
     if PERSON in wanted and (ner_active or person_hint(text)):
         found.add(PERSON)
+    if LOCATION in wanted and ner_active:
+        found.add(LOCATION)
     if IP_ADDRESS in wanted and (
         "::" in text or text.count(":") >= 7 or (text.count(".") >= 3 and _IPV4_HINT.search(text))
     ):
@@ -879,7 +888,7 @@ class PiiEngine:
             entity for recognizer in recognizers if recognizer.context
             for entity in recognizer.supported_entities
         )  # fmt: skip
-        self._needs_nlp = frozenset({PERSON} if self.ner_active else ())
+        self._needs_nlp = frozenset(NER_ENTITIES if self.ner_active else ())
         self._allow_list = list(settings.allow_list) or None
 
     def __reduce__(self) -> tuple[type[PiiEngine], tuple[PiiSettings]]:
