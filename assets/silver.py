@@ -110,7 +110,7 @@ class SilverConfig(Config):
 
     language_user_turns: int = 1
     """How many user turns the language is detected on."""
-    language_max_chars: int = 400
+    language_max_chars: int = 200
     """Only this many characters of that text are examined."""
     language_min_chars: int = 20
     """Shorter text is `und` (undetermined)."""

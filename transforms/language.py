@@ -67,7 +67,8 @@ class LanguageSettings:
     short CJK messages (``"你好"``) are ``"und"`` too.
 
     ``max_chars``: only the first ``max_chars`` cleaned characters are given to the detector
-    (cost is linear in length; 400 characters are plenty for a confident answer).
+    (cost is linear in length; 200 characters keep full accuracy on the labelled set at
+    half the cost of 400).
 
     ``min_prob``: if the winning language's probability is below this, the result is
     ``"und"``. langdetect's probability is an average over 7 randomised trials, so a top value
@@ -79,7 +80,7 @@ class LanguageSettings:
     """
 
     min_chars: int = 20
-    max_chars: int = 400
+    max_chars: int = 200
     min_prob: float = 0.5
     seed: int = 0
 
