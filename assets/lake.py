@@ -19,7 +19,7 @@ import deltalake
 import polars as pl
 import pyarrow as pa
 from dagster import ConfigurableResource
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from transforms.catalogue import DatasetSpec
 from transforms.records import split_jsonl
@@ -92,16 +92,17 @@ class Lake(ConfigurableResource):
             return TableWrite(self.uri(key), self._version(key), frame.height, committed=False)
         metadata = {**(commit_metadata or {}), "slice": slice_name, "content_sha256": digest}
         properties = deltalake.CommitProperties(custom_metadata=metadata)
+        if predicate is not None:
+            self._create_if_missing(key, data.schema, partition_by)
         for attempt in range(_WRITE_ATTEMPTS):
-            exists = self.table(key) is not None
             try:
                 deltalake.write_deltalake(
                     self.uri(key),
                     data,
                     mode="overwrite",
                     partition_by=list(partition_by) or None,
-                    predicate=predicate if exists else None,
-                    schema_mode=None if (predicate and exists) else "overwrite",
+                    predicate=predicate,
+                    schema_mode=None if predicate else "overwrite",
                     storage_options=self.options(),
                     commit_properties=properties,
                 )
@@ -111,6 +112,26 @@ class Lake(ConfigurableResource):
                     raise
                 time.sleep(0.2 * 2**attempt)
         return TableWrite(self.uri(key), self._version(key), frame.height)
+
+    def _create_if_missing(
+        self, key: Sequence[str], schema: pa.Schema, partition_by: Sequence[str]
+    ) -> None:
+        """Create an empty table first, so that writers racing to create it each replace
+        only their own slice (a first write that overwrote the whole table could erase a
+        slice another writer had just committed)."""
+        if self.table(key) is not None:
+            return
+        try:
+            deltalake.DeltaTable.create(
+                self.uri(key),
+                schema=schema,
+                mode="ignore",
+                partition_by=list(partition_by) or None,
+                storage_options=self.options(),
+            )
+        except (CommitFailedError, DeltaError):
+            if self.table(key) is None:  # not a lost race: a real failure
+                raise
 
     def append(self, key: Sequence[str], frame: pl.DataFrame) -> TableWrite:
         """Add rows in one commit (for append-only tables such as the text cache)."""

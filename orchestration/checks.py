@@ -234,14 +234,23 @@ def purity(lake: Lake, key: tuple[str, str]) -> AssetCheckResult:
 def reconciled(
     context: AssetCheckExecutionContext, lake: Lake, key: tuple[str, str]
 ) -> AssetCheckResult:
-    """Per dataset: bronze rows = silver rows + duplicates dropped + rows quarantined."""
-    table = lake.scan(key).group_by("dataset").len().collect()
-    silver_rows = dict(table.iter_rows())
+    """Per dataset: bronze rows = silver rows + duplicates dropped + rows quarantined.
+
+    In a run of one partition, that dataset is judged; otherwise every dataset whose
+    materialization this instance recorded (the dropped counts come from its metadata).
+    """
+    rows = run_slice(context, lake, key)
+    silver_rows = dict(rows.group_by("dataset").len().collect().iter_rows())
     quarantine = lake.scan(("silver", "quarantine")).filter(pl.col("table") == "/".join(key))
     quarantined = dict(quarantine.group_by("dataset").len().collect().iter_rows())
+    partition = context.run.tags.get("dagster/partition")
+    datasets = {partition} if partition else silver_rows.keys() | quarantined.keys()
     problems, judged = [], {}
-    for dataset in silver_rows.keys() | quarantined.keys():
+    for dataset in sorted(datasets):
         meta = latest_metadata(context, key, dataset)
+        if not meta:
+            judged[dataset] = "no materialization recorded: not judged"
+            continue
         bronze = lake.scan(("bronze", dataset)).select(pl.len()).collect().item()
         dropped = sum(v for k, v in meta.items() if k.startswith("dropped_"))
         out, rejected = silver_rows.get(dataset, 0), quarantined.get(dataset, 0)

@@ -24,7 +24,9 @@ def test_partitioned_write_read_replace_and_time_travel(lake: Lake):
         KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"}
     )
     v1 = lake.write(KEY, frame("test", ["c"]), partition_by=["split"], replace={"split": "test"})
-    assert (v0.version, v1.version) == (0, 1)
+    # Version 0 is the empty table, created first so racing writers never erase each other.
+    assert (v0.version, v1.version) == (1, 2)
+    assert lake.scan(KEY, version=0).collect().height == 0
     assert sorted(lake.scan(KEY).collect()["text"]) == ["a", "b", "c"]
 
     # Replacing one partition leaves the other alone and never duplicates rows.
@@ -32,9 +34,9 @@ def test_partitioned_write_read_replace_and_time_travel(lake: Lake):
     assert sorted(lake.scan(KEY).collect()["text"]) == ["a2", "c"]
 
     # Time travel: each earlier version reads back exactly as it was.
-    assert sorted(lake.scan(KEY, version=0).collect()["text"]) == ["a", "b"]
-    assert sorted(lake.scan(KEY, version=1).collect()["text"]) == ["a", "b", "c"]
-    assert v2.version == 2
+    assert sorted(lake.scan(KEY, version=1).collect()["text"]) == ["a", "b"]
+    assert sorted(lake.scan(KEY, version=2).collect()["text"]) == ["a", "b", "c"]
+    assert v2.version == 3
 
 
 def test_tables_are_readable_through_pyarrow_dataset_filters_and_duckdb(lake: Lake):
