@@ -11,12 +11,12 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint samples bench install clean dagster-home browser
+.PHONY: demo test ui lint samples bench install clean dagster-home browser postgres
 
 demo: install dagster-home
 	$(BIN)/python -m orchestration.demo
 
-test: install browser
+test: install browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -30,6 +30,11 @@ lint: install
 samples: install
 	$(BIN)/python sources/generate_samples.py
 
+# Performance benchmark (bench/, results in docs/performance.md); not part of `make test`.
+# Quick run at 10 % scale by default; BENCH_ARGS="--scale 1.0" for the full-size corpus.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 install: $(VENV)/.synced
 
 # Debian's Chromium for the UI test (tests/e2e/test_ui.py); skipped there if absent.
@@ -37,6 +42,18 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium could not be installed: the UI test will be skipped"
+
+# Debian's PostgreSQL server for tests/scale/test_postgres_instance.py, which starts its own
+# throwaway cluster (skipped there if absent). No default cluster is created or started.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { mkdir -p /etc/postgresql-common && \
+	    { test -f /etc/postgresql-common/createcluster.conf || \
+	      echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf; } && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1 \
+	    apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold \
+	      postgresql >/dev/null; } || \
+	  echo "postgresql could not be installed: the PostgreSQL instance test will be skipped"
 
 # A local instance for run history; telemetry and the welcome pop-up off (runs offline).
 dagster-home:

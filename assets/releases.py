@@ -2,6 +2,7 @@
 optional export in the Hub layout."""
 
 import json
+import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,7 +154,7 @@ def write_text(filesystem: pafs.FileSystem, path: str, text: str) -> None:
 
 
 def git_commit() -> str:
-    """The code's commit, or `unknown` outside a git checkout."""
+    """The code's commit: from git, else GIT_COMMIT (set in the image), else `unknown`."""
     try:
         return subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -163,4 +164,4 @@ def git_commit() -> str:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return os.environ.get("GIT_COMMIT", "unknown")

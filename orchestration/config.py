@@ -31,3 +31,9 @@ def storage_options() -> dict[str, str]:
     return {
         key: value for key, value in os.environ.items() if key.startswith(_STORAGE_OPTION_PREFIXES)
     }
+
+
+def executor_name() -> str:
+    """LAKE_EXECUTOR: `multiprocess` (default) or `k8s` (steps as Kubernetes jobs; needs the
+    `distributed` extra)."""
+    return os.environ.get("LAKE_EXECUTOR", "multiprocess")

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, ExecutorDefinition
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
 from assets.gold import gold_assets
 from assets.lake import Lake, Sources
 from assets.releases import release_assets
 from assets.silver import silver_assets
+from orchestration import config
 from orchestration.catalogue import load_catalogue
 from orchestration.checks import lake_checks
 from orchestration.jobs import bronze_jobs, release_job
 from orchestration.resources import lake_resource, sources_resource
 from orchestration.schedules import refresh_schedules
 from orchestration.sensors import mirror_sensor
+
+
+def executor() -> ExecutorDefinition | None:
+    """Dagster's default (multiprocess) unless LAKE_EXECUTOR=k8s asks for step pods."""
+    if config.executor_name() == "k8s":
+        from dagster_k8s import k8s_job_executor  # the `distributed` extra
+
+        return k8s_job_executor
+    return None
 
 
 def build_definitions(lake: Lake | None = None, sources: Sources | None = None) -> Definitions:
@@ -34,6 +44,7 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
         schedules=refresh_schedules(catalogue, jobs),
         sensors=[mirror_sensor(catalogue, jobs)],
         resources={"lake": lake or lake_resource(), "sources": sources or sources_resource()},
+        executor=executor(),
     )
 
 
