@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
@@ -980,3 +980,14 @@ def _finding(result: RecognizerResult) -> PiiFinding:
         score=float(result.score),
         recognizer=str(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, "")),
     )
+
+
+_engines: dict[PiiSettings, PiiEngine] = {}
+
+
+def analyze_chunk(texts: list[str], settings: PiiSettings) -> list[list[dict]]:
+    """Findings of each text as plain dicts: what worker processes send back. The engine
+    is built once per process and settings."""
+    if settings not in _engines:
+        _engines[settings] = PiiEngine(settings)
+    return [[asdict(f) for f in found] for found in _engines[settings].analyze_many(texts)]

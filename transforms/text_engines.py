@@ -7,10 +7,12 @@ once. Results are in input order and identical either way.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from importlib.metadata import version
 from typing import Any
@@ -18,14 +20,13 @@ from typing import Any
 import polars as pl
 
 from transforms.language import LanguageSettings, detect_languages
-from transforms.pii import PiiEngine, PiiSettings
+from transforms.pii import PiiSettings, analyze_chunk
 from transforms.scrub import FINDINGS, SCAN_RESULTS_SCHEMA, redact_dicts
 
 # Below this many characters in a batch, starting worker processes costs more than it saves.
 PARALLEL_MIN_CHARS = 2_000_000
 CHUNK_TEXTS = 2_000
 
-_engine: PiiEngine | None = None
 Progress = Callable[[int, int], None]  # (texts done, texts in all)
 
 
@@ -51,14 +52,14 @@ def find_pii(
     texts: Sequence[str], settings: PiiSettings, workers: int, progress: Progress | None = None
 ) -> list[list[dict]]:
     """Findings per text, as plain dicts (entity_type, start, end, score, recognizer)."""
-    return _run(texts, workers, _find_pii_chunk, settings, progress)
+    return _run(texts, workers, analyze_chunk, settings, progress)
 
 
 def detect(
     texts: Sequence[str], settings: LanguageSettings, workers: int, progress: Progress | None = None
 ) -> list[tuple[str, float]]:
     """(ISO 639-1 code or "und", probability) per text."""
-    return _run(texts, workers, _detect_chunk, settings, progress)
+    return _run(texts, workers, detect_languages, settings, progress)
 
 
 def redaction_results(texts: pl.Series, findings: Sequence[Sequence[dict]]) -> pl.DataFrame:
@@ -86,15 +87,34 @@ def _run(
     """`chunk_fn` over chunks of `texts`, in worker processes when the batch is large."""
     texts = list(texts)
     chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
-    results: list = []
     if workers <= 1 or sum(len(t) for t in texts) < PARALLEL_MIN_CHARS:
-        outputs = (chunk_fn(chunk, settings) for chunk in chunks)
+        return _collect((chunk_fn(chunk, settings) for chunk in chunks), len(texts), progress)
+    try:
+        outputs = worker_pool(workers).map(chunk_fn, chunks, [settings] * len(chunks))
         return _collect(outputs, len(texts), progress)
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        outputs = pool.map(chunk_fn, chunks, [settings] * len(chunks))
-        results = _collect(outputs, len(texts), progress)
-    return results
+    except BrokenProcessPool:  # a worker died (e.g. killed): start afresh once
+        _pools.pop(workers, None)
+        outputs = worker_pool(workers).map(chunk_fn, chunks, [settings] * len(chunks))
+        return _collect(outputs, len(texts), progress)
+
+
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """One pool per process, kept for every later batch: starting workers costs seconds
+    (each imports its engine), so a run pays it once, not once per table and engine."""
+    if workers not in _pools:
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return _pools[workers]
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    for pool in _pools.values():
+        pool.shutdown(cancel_futures=True)
+    _pools.clear()
 
 
 def _collect(outputs: Iterable[list], total: int, progress: Progress | None) -> list:
@@ -104,14 +124,3 @@ def _collect(outputs: Iterable[list], total: int, progress: Progress | None) -> 
         if progress is not None:
             progress(len(results), total)
     return results
-
-
-def _find_pii_chunk(texts: list[str], settings: PiiSettings) -> list[list[dict]]:
-    global _engine
-    if _engine is None or _engine.settings != settings:
-        _engine = PiiEngine(settings)
-    return [[asdict(f) for f in found] for found in _engine.analyze_many(texts)]
-
-
-def _detect_chunk(texts: list[str], settings: LanguageSettings) -> list[tuple[str, float]]:
-    return detect_languages(texts, settings)
