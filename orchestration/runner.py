@@ -9,8 +9,11 @@ from __future__ import annotations
 from dagster import AssetKey, DagsterInstance, Definitions, materialize
 
 
-def materialize_everything(defs: Definitions, instance: DagsterInstance) -> list[str]:
-    """Run every materializable asset (and its checks); returns a line per run.
+def materialize_everything(
+    defs: Definitions, instance: DagsterInstance, log_level: str = "INFO"
+) -> list[str]:
+    """Run every materializable asset (and its checks); returns a line per run. The console
+    shows step logs at `log_level` (INFO: progress and counts; DEBUG: every event).
 
     Raises on the first failed run, so a half-built lake is never reported as built.
     """
@@ -27,6 +30,7 @@ def materialize_everything(defs: Definitions, instance: DagsterInstance) -> list
             instance=instance,
             partition_key=partition,
             raise_on_error=True,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
         names = ", ".join(k.to_user_string() for k in selection)
         runs.append(f"{names} [{partition}]" if partition else names)
