@@ -1,0 +1,118 @@
+"""Peak memory of this process and every process it started, sampled from /proc.
+
+`resource.getrusage` only knows the largest single child that has exited, and the text
+engines' worker processes run beside the parent, so the benchmark samples the resident
+set of the whole process tree instead (VmRSS of this process plus all its descendants,
+summed) a few times a second, and keeps the peak per phase. A cap stops a run that would
+exhaust the machine before the kernel's OOM killer picks a victim at random.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, their children, ...)."""
+    children, found, stack = _children_map(), [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        return int((Path(f"/proc/{pid}/statm")).read_text().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_rss(pid: int | None = None) -> int:
+    """Resident bytes of `pid` (default: this process) and all its descendants."""
+    root = pid or os.getpid()
+    return rss_bytes(root) + sum(rss_bytes(child) for child in descendants(root))
+
+
+def getrusage_peak() -> dict[str, int]:
+    """Kernel high-water marks (bytes): this process, and its largest reaped child."""
+    return {
+        "self_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+    }
+
+
+class MemorySampler:
+    """Samples the process tree's RSS in a daemon thread; `phase()` starts a new peak."""
+
+    def __init__(
+        self,
+        interval: float = 0.25,
+        cap_bytes: int | None = None,
+        on_cap: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.interval = interval
+        self.cap_bytes = cap_bytes
+        self.on_cap = on_cap
+        self.peaks: dict[str, int] = {}
+        self.current = "idle"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def phase(self, name: str) -> None:
+        with self._lock:
+            self.current = name
+            self.peaks[name] = tree_rss()
+
+    def peak(self, name: str) -> int:
+        with self._lock:
+            return self.peaks.get(name, 0)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            rss = tree_rss()
+            with self._lock:
+                name = self.current
+                self.peaks[name] = max(self.peaks.get(name, 0), rss)
+            if self.cap_bytes and rss > self.cap_bytes and self.on_cap:
+                self.on_cap(name, rss)
+                return
+
+
+def kill_descendants() -> None:
+    """SIGKILL every process this one started (worker pools), by pid."""
+    for pid in reversed(descendants(os.getpid())):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,383 @@
+"""The benchmark's results: machine description, per-phase tables, targets, JSON and Markdown."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import platform
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+LIBRARIES = (
+    "dagster", "polars", "deltalake", "pyarrow", "presidio-analyzer", "presidio-anonymizer",
+    "spacy", "langdetect", "phonenumbers", "numpy",
+)  # fmt: skip
+GB = 1e9
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
+        platform.processor() or "unknown",
+    )
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8").split()
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2, 1),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "libraries": {lib: _version(lib) for lib in LIBRARIES},
+        "code": code_version(),
+    }
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+CODE_DIRS = ("assets", "transforms", "orchestration")
+
+
+def code_version(root: Path = PROJECT) -> dict[str, str]:
+    """Which pipeline code was measured: the checked-out commit (read from .git, no git
+    command) and a digest of the pipeline's source files, which also covers edits not yet
+    committed."""
+    digest = hashlib.sha256()
+    for path in sorted(p for d in CODE_DIRS for p in (root / d).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return {"git_head": _git_head(root / ".git"), "code_sha256": digest.hexdigest()[:16]}
+
+
+def _git_head(git: Path) -> str:
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head.removeprefix("ref: ")
+        if (git / ref).is_file():
+            return (git / ref).read_text(encoding="utf-8").strip()
+        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
+            if line.endswith(f" {ref}"):
+                return line.split()[0]
+    except OSError:
+        pass
+    return "unknown"
+
+
+def load_average() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def _version(lib: str) -> str:
+    try:
+        return version(lib)
+    except PackageNotFoundError:
+        return "absent"
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: str
+    goal: str
+    met: bool | None  # None: not measurable in this run
+
+    @property
+    def status(self) -> str:
+        return {True: "met", False: "MISSED", None: "n/a"}[self.met]
+
+
+PIPELINE_CALL = "ours_pipeline_call"
+
+
+def pipeline_call(timings: dict[str, dict]) -> dict | None:
+    return next((t for name, t in timings.items() if name.startswith(PIPELINE_CALL)), None)
+
+
+def cold_pass(results: dict, engine: str) -> dict[str, float] | None:
+    """The cold run's own pass of `engine` over every distinct text (silver steps only)."""
+    cold = results.get("cold") or {}
+    seconds = cold.get("silver_engines", {}).get(engine)
+    texts = cold.get("metadata", {}).get(f"{engine}_texts_analysed")
+    if not seconds or not texts:
+        return None
+    corpus = results["corpus"]
+    chars = texts * corpus["text_chars"] / corpus["texts"]  # estimate: corpus mean length
+    return {"texts": texts, "chars": chars, "seconds": seconds}
+
+
+def speedups(results: dict, section: str) -> dict[str, float]:
+    """Our throughput over naive: the cold run's pass, the same-texts call, the engine alone."""
+    timings = results.get(section, {}).get("throughput")
+    if not timings:
+        return {}
+    naive = timings["naive"]
+    unit = "chars" if section == "pii" else "texts"  # language texts are cut, lengths differ
+    per_second = naive[unit] / naive["seconds"]
+    found = {}
+    whole = cold_pass(results, section)
+    if whole:
+        found["cold run pass"] = whole[unit] / whole["seconds"] / per_second
+    call = pipeline_call(timings)
+    if call:
+        found["same texts, pipeline call"] = call[unit] / call["seconds"] / per_second
+    engine = timings.get("ours_engine_1_process")
+    if engine:
+        found["same texts, engine, 1 process"] = engine[unit] / engine["seconds"] / per_second
+    return found
+
+
+def _speedup_text(found: dict[str, float]) -> str:
+    return "; ".join(f"{name} {value:.1f}x" for name, value in found.items())
+
+
+def targets(results: dict) -> list[Target]:
+    """Each issue target; a text engine's ratio is judged on the cold run's pass (throughput
+    at scale), the same-texts figures are shown beside it."""
+    found: list[Target] = []
+    pii = speedups(results, "pii")
+    quality = results.get("pii", {}).get("quality")
+    if pii and quality:
+        ours, naive = quality["ours"]["recall"], quality["naive"]["recall"]
+        decisive = pii.get("cold run pass", min(pii.values()))
+        found.append(
+            Target(
+                "PII scrub vs naive Presidio loop (MB/s)",
+                f"{_speedup_text(pii)}; recall {ours:.1%} vs {naive:.1%}",
+                ">= 10x, recall not lower",
+                decisive >= 10 and ours >= naive,
+            )
+        )
+    language = speedups(results, "language")
+    quality = results.get("language", {}).get("quality", {}).get("generated")
+    if language and quality:
+        ours, naive = quality["ours"]["accuracy"], quality["naive"]["accuracy"]
+        decisive = language.get("cold run pass", min(language.values()))
+        found.append(
+            Target(
+                "Language detection vs naive langdetect loop (texts/s)",
+                f"{_speedup_text(language)}; accuracy {ours:.1%} vs {naive:.1%}",
+                ">= 5x, accuracy within 1 point",
+                decisive >= 5 and ours >= naive - 0.01,
+            )
+        )
+    found += run_targets(results)
+    return found
+
+
+def run_targets(results: dict) -> list[Target]:
+    scale = results["params"]["scale"]
+    found: list[Target] = []
+    cold = results.get("cold")
+    if cold and cold.get("wall_seconds"):
+        wall = cold["wall_seconds"]
+        if scale >= 1:
+            found.append(
+                Target("Full cold run", f"{wall / 60:.1f} min", "< 20 min", wall < 20 * 60)
+            )
+        else:
+            estimate = wall / scale
+            found.append(
+                Target(
+                    "Full cold run (linear extrapolation)",
+                    f"{wall / 60:.1f} min at {scale:g} -> ~{estimate / 60:.0f} min at 1.0",
+                    "< 20 min",
+                    estimate < 20 * 60,
+                )
+            )
+    incremental = results.get("incremental")
+    if cold and incremental and incremental.get("wall_seconds"):
+        share = incremental["wall_seconds"] / cold["wall_seconds"]
+        found.append(
+            Target(
+                "Incremental run after +1 % rows",
+                f"{incremental['wall_seconds']:.0f} s = {share:.1%} of cold",
+                "< 5 % of cold",
+                share < 0.05,
+            )
+        )
+    memory = results.get("memory", {})
+    if memory.get("peak_rss"):
+        peak = memory["peak_rss"]
+        found.append(
+            Target(
+                f"Peak RSS (process tree) at scale {scale:g}",
+                f"{peak / GB:.2f} GB",
+                "< 4 GB",
+                peak < 4 * GB,
+            )
+        )
+        reference = memory.get("reference")
+        if reference and reference.get("peak_rss"):
+            growth = peak / reference["peak_rss"]
+            found.append(
+                Target(
+                    f"Memory flat: scale {reference['scale']:g} -> {scale:g}",
+                    f"{reference['peak_rss'] / GB:.2f} -> {peak / GB:.2f} GB ({growth:.2f}x)",
+                    "<= 1.5x for 10x input",
+                    growth <= 1.5,
+                )
+            )
+    return found
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A Markdown table (also readable as plain text)."""
+    cells = [header, *rows]
+    widths = [max(len(str(row[i])) for row in cells) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        return "| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def run_section(name: str, run: dict, corpus: dict) -> str:
+    wall = run["wall_seconds"]
+    rows = [
+        ["wall time", f"{wall:,.1f} s ({wall / 60:.1f} min)"],
+        ["rows in sources", f"{corpus['rows']:,}"],
+        ["rows/s", f"{corpus['rows'] / wall:,.0f}"],
+        ["source MB/s (files on disk)", f"{corpus['bytes'] / 1e6 / wall:,.2f}"],
+        ["text MB/s (characters)", f"{corpus['text_chars'] / 1e6 / wall:,.2f}"],
+        ["peak RSS, process tree", f"{run['peak_rss'] / GB:.2f} GB"],
+        ["Dagster runs", str(run["runs"])],
+    ]
+    if "new_rows" in run:
+        rows.insert(1, ["new rows", f"{run['new_rows']:,}"])
+    layers = [
+        [layer, f"{seconds:,.1f}", f"{seconds / wall:.0%}"]
+        for layer, seconds in sorted(run["by_layer"].items(), key=lambda kv: -kv[1])
+    ]
+    engines = [
+        [f"  of which {engine} pass", f"{seconds:,.1f}", f"{seconds / wall:.0%}"]
+        for engine, seconds in sorted(run["engines"].items())
+    ]
+    slowest = sorted(run["steps"], key=lambda s: -s["seconds"])[:12]
+    steps = [
+        [
+            f"{s['step']} [{s['partition'] or '-'}]",
+            f"{s['seconds']:,.1f}",
+            _share(s["seconds"], wall),
+        ]
+        for s in slowest
+    ]
+    engine_counts = [
+        [key, f"{value:,.0f}"]
+        for key, value in sorted(run["metadata"].items())
+        if "_texts_" in key or key == "pii_found"
+    ]
+    return "\n\n".join(
+        [
+            f"### {name}",
+            table(rows, ["measure", "value"]),
+            table(layers + engines, ["stage", "seconds", "share"]),
+            "Slowest steps:\n\n" + table(steps, ["step [partition]", "seconds", "share"]),
+            table(engine_counts, ["text-engine counter", "value"]),
+        ]
+    )
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.0%}"
+
+
+def throughput_section(name: str, timings: dict[str, dict], whole: dict | None, unit: str) -> str:
+    """Throughput per path and its ratio to the naive loop's, in `unit` per second (chars
+    for PII; texts for language, whose inputs we cut, so MB/s would flatter the naive loop)."""
+    naive = timings["naive"]
+    rows = [_throughput_row(label, t, naive, unit) for label, t in timings.items()]
+    if whole:
+        rows.append(_throughput_row("cold run pass (all distinct texts)", whole, naive, unit))
+    per = "MB/s" if unit == "chars" else "texts/s"
+    header = ["path", "texts", "seconds", "texts/s", "MB/s", f"vs naive ({per})"]
+    return f"### {name}\n\n" + table(rows, header)
+
+
+def _throughput_row(label: str, t: dict, naive: dict, unit: str) -> list[str]:
+    speedup = (t[unit] / t["seconds"]) / (naive[unit] / naive["seconds"])
+    mb_s = t["chars"] / 1e6 / t["seconds"]
+    return [
+        label,
+        f"{t['texts']:,.0f}",
+        f"{t['seconds']:,.2f}",
+        f"{t['texts'] / t['seconds']:,.0f}",
+        "-" if math.isnan(mb_s) else f"{mb_s:,.2f}",
+        f"{speedup:.1f}x",
+    ]
+
+
+def pii_quality_section(quality: dict) -> str:
+    types = sorted(quality["ours"]["recall_by_type"])
+    rows = [
+        [
+            who,
+            f"{q['planted']:,}",
+            f"{q['found']:,}",
+            f"{q['recall']:.1%}",
+            f"{q['precision']:.1%}",
+            *(f"{q['recall_by_type'].get(t, 0):.0%}" for t in types),
+        ]
+        for who, q in quality.items()
+    ]
+    header = ["engine", "planted", "found", "recall", "precision", *types]
+    return "### PII quality (labelled set)\n\n" + table(rows, header)
+
+
+def language_quality_section(quality: dict[str, dict]) -> str:
+    rows = [
+        [name, who, f"{q['texts']:,}", f"{q['accuracy']:.1%}", str(q["undetermined"])]
+        for name, both in quality.items()
+        for who, q in both.items()
+    ]
+    header = ["set", "engine", "texts", "accuracy", "und"]
+    return "### Language accuracy (labelled sets)\n\n" + table(rows, header)
+
+
+def render(results: dict) -> str:
+    """The whole report as Markdown (what `make bench` prints and saves)."""
+    m = results["machine"]
+    p = results["params"]
+    corpus = results["corpus"]
+    parts = [
+        f"## Benchmark at scale {p['scale']:g} (original UltraChat at {p['ultrachat_scale']:g})",
+        f"Machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gb']} GB RAM, Python "
+        f"{m['python']}; load average at start {p['load_start']}, at end {p['load_end']}. "
+        f"Code: commit {m.get('code', {}).get('git_head', '?')[:12]}, pipeline sources "
+        f"digest {m.get('code', {}).get('code_sha256', '?')}.",
+        f"Corpus: {corpus['rows']:,} rows, {corpus['texts']:,} texts, "
+        f"{corpus['text_chars'] / 1e6:,.0f} M characters, {corpus['bytes'] / 1e6:,.0f} MB "
+        f"of files (generated in {results['corpus_seconds']} s).",
+        table(
+            [[t.name, t.measured, t.goal, t.status] for t in targets(results)],
+            ["target", "measured", "goal", "status"],
+        ),
+    ]
+    if results.get("cold"):
+        parts.append(run_section("Cold run", results["cold"], corpus))
+    if results.get("incremental"):
+        parts.append(run_section("Incremental run (+1 % rows)", results["incremental"], corpus))
+    if results.get("pii", {}).get("throughput"):
+        timings, whole = results["pii"]["throughput"], cold_pass(results, "pii")
+        parts.append(throughput_section("PII scrub throughput", timings, whole, "chars"))
+        parts.append(pii_quality_section(results["pii"]["quality"]))
+    if results.get("language", {}).get("throughput"):
+        timings = results["language"]["throughput"]
+        whole = cold_pass(results, "language")
+        if whole:  # its characters are not counted: show texts only
+            whole = {**whole, "chars": float("nan")}
+        section = throughput_section("Language detection throughput", timings, whole, "texts")
+        parts.append(section)
+        parts.append(language_quality_section(results["language"]["quality"]))
+    for note in results.get("notes", []):
+        parts.append(f"Note: {note}")
+    return "\n\n".join(parts) + "\n"
