@@ -30,7 +30,7 @@ from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
 from transforms.pii import PiiSettings
-from transforms.scrub import FINDINGS, TextField, apply_scan, distinct_texts
+from transforms.scrub import FINDINGS, TextField, apply_scan, distinct_texts, findings_series
 from transforms.silver import (
     SILVER_QUARANTINE_SCHEMA,
     Stage,
@@ -445,7 +445,7 @@ def cached_engine_results(
         found = find_pii(texts_to_run, settings, workers, progress)
         new = missing.select("cache_key").with_columns(
             engine=pl.lit("pii"),
-            findings=pl.Series(found, dtype=FINDINGS),
+            findings=findings_series(found),
             lang=pl.lit(None, pl.String),
             lang_prob=pl.lit(None, pl.Float64),
         )

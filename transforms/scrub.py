@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
+import pyarrow as pa
 
 from transforms.pii import PiiFinding, redact
 
@@ -41,8 +42,15 @@ AUDIT_SCHEMA = pl.Schema(
     }
 )
 _ROW = "__row"
+_FINDINGS_ARROW = pl.DataFrame(schema={"findings": FINDINGS}).to_arrow().schema.field(0).type
 # Entity types whose value, once found in a row, is redacted wherever else it occurs there.
 CONSISTENT_ENTITIES = ("PERSON",)
+
+
+def findings_series(values: Sequence[Sequence[dict] | None], name: str = "findings") -> pl.Series:
+    """Lists of finding dicts as a Series, built through Arrow: tens of times faster than
+    letting Polars infer nested Python objects row by row."""
+    return pl.Series(name, pa.array(list(values), type=_FINDINGS_ARROW))
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,7 @@ def redact_consistently(texts: pl.DataFrame, entity_types: Sequence[str]) -> pl.
         extended_findings.append(merged)
         redacted.append(redact_dicts(text, merged))
     updated = affected.with_columns(
-        pl.Series("findings", extended_findings, dtype=FINDINGS),
+        findings_series(extended_findings),
         pl.Series("redacted", redacted, dtype=pl.String),
     )
     return pl.concat([texts.filter(~pl.col(_ROW).is_in(rows.implode())), updated]).sort(

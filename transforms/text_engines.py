@@ -21,7 +21,7 @@ import polars as pl
 
 from transforms.language import LanguageSettings, detect_languages
 from transforms.pii import PiiSettings, analyze_chunk
-from transforms.scrub import FINDINGS, SCAN_RESULTS_SCHEMA, redact_dicts
+from transforms.scrub import SCAN_RESULTS_SCHEMA, findings_series, redact_dicts
 
 # Below this many characters in a batch, starting worker processes costs more than it saves.
 PARALLEL_MIN_CHARS = 2_000_000
@@ -71,7 +71,7 @@ def redaction_results(texts: pl.Series, findings: Sequence[Sequence[dict]]) -> p
         {
             "text": texts,
             "redacted": redacted,
-            "findings": pl.Series(list(findings), dtype=FINDINGS),
+            "findings": findings_series(findings),
         },
         schema=SCAN_RESULTS_SCHEMA,
     )
