@@ -170,6 +170,17 @@ def targets(results: dict) -> list[Target]:
     return found
 
 
+def extrapolate(wall: float, scale: float, reference: dict | None) -> tuple[float, str]:
+    """Cold-run seconds at scale 1.0: on the line through this run and the reference run at
+    a tenth of the scale (fixed costs excluded), else proportional to the scale."""
+    if reference and reference.get("wall_seconds") and reference["scale"] < scale:
+        slope = (wall - reference["wall_seconds"]) / (scale - reference["scale"])
+        return wall + slope * (
+            1 - scale
+        ), f"extrapolated from scales {reference['scale']:g}, {scale:g}"
+    return wall / scale, "extrapolated in proportion to scale"
+
+
 def run_targets(results: dict) -> list[Target]:
     scale = results["params"]["scale"]
     found: list[Target] = []
@@ -181,10 +192,10 @@ def run_targets(results: dict) -> list[Target]:
                 Target("Full cold run", f"{wall / 60:.1f} min", "< 20 min", wall < 20 * 60)
             )
         else:
-            estimate = wall / scale
+            estimate, how = extrapolate(wall, scale, results.get("memory", {}).get("reference"))
             found.append(
                 Target(
-                    "Full cold run (linear extrapolation)",
+                    f"Full cold run ({how})",
                     f"{wall / 60:.1f} min at {scale:g} -> ~{estimate / 60:.0f} min at 1.0",
                     "< 20 min",
                     estimate < 20 * 60,

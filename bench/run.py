@@ -197,7 +197,8 @@ def memory_reference(args: argparse.Namespace, spec: CorpusSpec) -> dict[str, An
         return None
     earlier = json.loads(path.read_text(encoding="utf-8"))
     peak = earlier.get("memory", {}).get("peak_rss")
-    return {"scale": reference.scale, "peak_rss": peak} if peak else None
+    wall = (earlier.get("cold") or {}).get("wall_seconds")
+    return {"scale": reference.scale, "peak_rss": peak, "wall_seconds": wall} if peak else None
 
 
 def results_path(out: Path, spec: CorpusSpec) -> Path:
