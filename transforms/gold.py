@@ -12,7 +12,12 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.catalogue import LICENSE_CLASS_BY, LICENSE_CLASS_BY_NC, license_class
+from transforms.catalogue import (
+    LICENSE_CLASS_BY,
+    LICENSE_CLASS_BY_NC,
+    join_licenses,
+    license_class,
+)
 from transforms.cleaning import MESSAGES, conversation_id
 from transforms.decontaminate import EvaluationIndex, is_contaminated
 from transforms.records import content_hash
@@ -70,7 +75,7 @@ def sft_from_votes(comparisons: pl.DataFrame) -> pl.DataFrame:
         for side in ("a", "b")
     ]
     frame = pl.concat(sides).with_columns(
-        pl.col("license").map_elements(_normalised_license, return_dtype=pl.String)
+        pl.col("license").map_elements(lambda e: join_licenses([e]), return_dtype=pl.String)
     )
     frame = frame.with_columns(
         pl.Series(
@@ -79,11 +84,6 @@ def sft_from_votes(comparisons: pl.DataFrame) -> pl.DataFrame:
         license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
     )
     return frame.unique("example_id", keep="first", maintain_order=True).select(SFT_SCHEMA.names())
-
-
-def _normalised_license(expression: str) -> str:
-    ids = sorted({part.strip() for part in expression.split(" AND ") if part.strip()})
-    return " AND ".join(ids)
 
 
 def prompts_from_silver(conversations: pl.DataFrame, comparisons: pl.DataFrame) -> pl.DataFrame:
