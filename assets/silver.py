@@ -1,11 +1,15 @@
 """Silver: one clean, language-tagged, PII-scrubbed shape for conversations and comparisons."""
 
+import hashlib
+import json
 import os
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 from dagster import (
@@ -13,6 +17,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    AssetObservation,
     AssetSpec,
     AutomationCondition,
     Config,
@@ -24,18 +29,28 @@ from dagster import (
     asset,
 )
 
+import transforms
 from assets.bronze import preview_markdown
 from assets.lake import Lake, TableWrite
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
 from transforms.pii import PiiSettings
-from transforms.scrub import FINDINGS, TextField, apply_scan, distinct_texts, findings_series
+from transforms.scrub import (
+    AUDIT_SCHEMA,
+    FINDINGS,
+    TextField,
+    apply_scan,
+    distinct_texts,
+    findings_series,
+)
 from transforms.silver import (
     SILVER_QUARANTINE_SCHEMA,
+    SOURCE_POSITION,
     Stage,
     clean_conversations,
     deduplicate_across_datasets,
+    duplicate_survivors,
     language_agreement,
     pairwise_comparisons,
     ultrachat_200k_dialogues,
@@ -105,7 +120,13 @@ ledger_specs = [
 ]
 
 
-class SilverConfig(Config):
+class BatchConfig(Config):
+    batch_rows: int = 10_000
+    """Rows processed at a time: memory is bounded by one batch, whatever the size of the
+    dataset, and the result does not depend on it."""
+
+
+class SilverConfig(BatchConfig):
     """Text-engine settings; the defaults are the documented behaviour."""
 
     language_user_turns: int = 1
@@ -125,6 +146,9 @@ class SilverConfig(Config):
     never downloaded. Without one, PERSON comes from self-introduction patterns."""
     workers: int = 0
     """Processes for the text engines; 0 means one per core."""
+    force: bool = False
+    """Rebuild even when the bronze table, the settings and the transforms are unchanged
+    since this slice was last written."""
 
     def language(self) -> LanguageSettings:
         return LanguageSettings(
@@ -204,24 +228,32 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         partitions_def=StaticPartitionsDefinition(list(CONVERSATION_SOURCES)),
         deps=bronze_deps(catalogue, list(CONVERSATION_SOURCES)),
         kinds={"delta", "polars"},
+        output_required=False,
         automation_condition=AutomationCondition.eager(),
     )
     def dialogues(
         context: AssetExecutionContext, config: SilverConfig, lake: Lake
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         """SFT dialogues of one dataset (the partition), cleaned, tagged and scrubbed.
 
         Grain: one row per distinct dialogue within its dataset (conversation_id = hash of
         the cleaned messages, before PII redaction). Columns: messages
         list<struct<role, content>> with PII replaced by typed placeholders, lineage,
-        source_id, lang/lang_prob, pii_count. This is where the text engines run; a change
-        to one dataset re-runs only its partition. Licence: MIT (both sources), in
-        `license` / `license_class` on every row.
+        source_id, lang/lang_prob, pii_count. This is where the text engines run, one
+        batch of bronze rows at a time; a change to one dataset re-runs only its
+        partition, and a partition whose inputs are unchanged writes nothing. Licence: MIT
+        (both sources), in `license` / `license_class` on every row.
         """
         dataset = context.partition_key
-        bronze = read_bronze(lake, catalogue[dataset])
-        stage = clean_conversations(CONVERSATION_SOURCES[dataset](bronze), rank)
-        return finish(context, config, lake, DIALOGUES_TABLE, stage, bronze.height, dataset)
+        shape = CONVERSATION_SOURCES[dataset]
+        yield from build_slice(
+            context,
+            config,
+            lake,
+            DIALOGUES_TABLE,
+            catalogue[dataset],
+            lambda bronze: clean_conversations(shape(bronze)),
+        )
 
     @asset(
         key=list(CONVERSATIONS),
@@ -230,20 +262,39 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         kinds={"delta", "polars"},
         automation_condition=AutomationCondition.eager(),
     )
-    def conversations(context: AssetExecutionContext, lake: Lake) -> MaterializeResult:
+    def conversations(
+        context: AssetExecutionContext, config: BatchConfig, lake: Lake
+    ) -> MaterializeResult:
         """Every SFT dialogue in one table, each exactly once across datasets.
 
         Grain: one row per distinct dialogue (conversation_id); a dialogue present in
         several datasets keeps the row of the first by catalogue order, then split, file
-        and row: the same survivor on every run. Columns as silver/dialogues. Licence:
-        MIT, per row in `license` / `license_class`.
+        and row: the same survivor on every run. Columns as silver/dialogues. Streamed in
+        batches: the survivors are chosen from the ids alone. Licence: MIT, per row in
+        `license` / `license_class`.
         """
-        rows = lake.scan(DIALOGUES).collect()
-        survivors, dropped = deduplicate_across_datasets(rows, rank)
-        written = lake.write(CONVERSATIONS, survivors)
+        source = lake.table(DIALOGUES)
+        if source is None:
+            raise RuntimeError("silver/dialogues does not exist yet: materialize it first")
+        version = source.version()
+        dialogues_now = lake.scan(DIALOGUES, version=version)
+        keys = dialogues_now.select(
+            "conversation_id", "dataset", *SOURCE_POSITION, "lang"
+        ).collect()
+        survivors, dropped = deduplicate_across_datasets(keys, rank)
+        position = ["dataset", *SOURCE_POSITION]
+
+        def surviving_rows() -> Iterator[pl.DataFrame]:
+            yield pl.DataFrame(schema=dialogues_now.collect_schema())
+            for batch in lake.batches(DIALOGUES, config.batch_rows, version=version):
+                yield batch.join(
+                    survivors.select(position), on=position, how="semi", maintain_order="left"
+                )
+
+        written = lake.write_batches(CONVERSATIONS, surviving_rows())
         return MaterializeResult(
             metadata={
-                "rows_in": rows.height,
+                "rows_in": keys.height,
                 "rows_out": survivors.height,
                 "dropped_duplicate_across_datasets": dropped,
                 "by_dataset": MetadataValue.json(dict(Counter(survivors["dataset"].to_list()))),
@@ -258,11 +309,12 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         partitions_def=StaticPartitionsDefinition(list(COMPARISON_SOURCES)),
         deps=bronze_deps(catalogue, list(COMPARISON_SOURCES)),
         kinds={"delta", "polars"},
+        output_required=False,
         automation_condition=AutomationCondition.eager(),
     )
     def comparisons(
         context: AssetExecutionContext, config: SilverConfig, lake: Lake
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         """Judged responses: UltraFeedback prompts with their rated completions, and Arena
         and MT-bench pairwise votes; one dataset per partition.
 
@@ -274,89 +326,261 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         (`prompt_license`, `response_license`): Arena prompts are CC-BY-4.0, its model
         outputs CC-BY-NC-4.0; UltraFeedback MIT; MT-bench CC-BY-4.0.
         """
-        dataset = context.partition_key
-        bronze = read_bronze(lake, catalogue[dataset])
-        stage = COMPARISON_SOURCES[dataset](bronze, catalogue[dataset])
-        return finish(context, config, lake, COMPARISONS_TABLE, stage, bronze.height, dataset)
+        spec = catalogue[context.partition_key]
+        shape = COMPARISON_SOURCES[spec.key]
+        yield from build_slice(
+            context, config, lake, COMPARISONS_TABLE, spec, lambda bronze: shape(bronze, spec)
+        )
 
     return [dialogues, conversations, comparisons, *ledger_specs]
 
 
-def read_bronze(lake: Lake, spec: DatasetSpec) -> pl.DataFrame:
-    key = ("bronze", spec.key)
-    if lake.table(key) is None:
-        return pl.DataFrame(schema=bronze_schema(spec))
-    return lake.scan(key).collect()
-
-
-def finish(
+def build_slice(
     context: AssetExecutionContext,
     config: SilverConfig,
     lake: Lake,
     table: SilverTable,
-    stage: Stage,
-    rows_in: int,
-    dataset: str,
-) -> MaterializeResult:
-    """Language, PII, then write the dataset's slice and its ledger slices; reconcile."""
+    spec: DatasetSpec,
+    shape: Callable[[pl.DataFrame], Stage],
+) -> Iterator[MaterializeResult]:
+    """Build one dataset's slice of a silver table from its bronze table, in batches.
+
+    Pass 1 shapes and cleans each batch of bronze rows and spools the result to local
+    disk, keeping only ids and source positions in memory; the duplicate survivors are
+    then chosen over the whole dataset. Pass 2 runs language and PII on each spooled
+    batch and streams the scrubbed rows into one atomic write. The ledger slices are
+    written first and the table's commit records its inputs, so a slice whose inputs are
+    unchanged is skipped (an observation, not a materialization) and a run stopped
+    half-way is redone in full.
+    """
     name = "/".join(table.key)
-    rows = stage.rows
-    language_texts = rows.select(
-        user_text(table.language_column, config.language_user_turns, config.language_max_chars)
-    ).to_series()
-    workers = config.worker_count()
-    languages, language_stats = cached_engine_results(
-        context.log, lake, language_texts.unique(maintain_order=True), config.language(), workers
-    )
-    rows = (
-        rows.with_columns(__lang_text=language_texts)
-        .join(languages.rename({"text": "__lang_text"}), on="__lang_text", how="left")
-        .drop("__lang_text")
-    )
-
-    texts = distinct_texts(rows, table.fields)
-    findings, pii_stats = cached_engine_results(context.log, lake, texts, config.pii(), workers)
-    scrubbed, audit = apply_scan(rows, table.fields, findings, table=name, row_key=table.row_key)
-
-    dropped = stage.counts["dropped_duplicate"]
-    quarantined = stage.rejected.height
-    if rows_in != scrubbed.height + dropped + quarantined:
-        raise RuntimeError(
-            f"{name}/{dataset}: {rows_in} rows in, {scrubbed.height} out + {dropped} "
-            f"duplicates + {quarantined} quarantined"
-        )
+    dataset = spec.key
+    bronze_key = ("bronze", dataset)
+    bronze_table = lake.table(bronze_key)
+    inputs = slice_inputs(bronze_table.version() if bronze_table else -1, config)
     slice_of = {"dataset": dataset}
-    written = lake.write(table.key, scrubbed, partition_by=["dataset"], replace=slice_of)
-    log_ledger(context, lake, PII_AUDIT, audit, name, dataset)
-    rejected = stage.rejected.cast(dict(SILVER_QUARANTINE_SCHEMA))
-    log_ledger(context, lake, QUARANTINE, rejected, name, dataset)
+    previous = lake.last_slice_commit(table.key, slice_of)
+    if not config.force and previous is not None and previous.get("inputs") == inputs:
+        context.log.info(f"{name}/{dataset}: bronze, settings and transforms unchanged")
+        context.log_event(
+            AssetObservation(
+                asset_key=list(table.key),
+                partition=dataset,
+                metadata={"status": "unchanged", "inputs": inputs, "path": lake.uri(table.key)},
+            )
+        )
+        return
 
-    return MaterializeResult(
+    workers = config.worker_count()
+    with tempfile.TemporaryDirectory(prefix="silver-spool-") as spool_dir:
+        cleaned = CleanedSpool(Path(spool_dir), table.row_key)
+        version = bronze_table.version() if bronze_table else None
+        for bronze in lake.batches(bronze_key, config.batch_rows, version=version):
+            cleaned.add(bronze.height, shape(bronze))
+            context.log.info(f"{name}/{dataset}: {cleaned.rows_in:,} bronze rows cleaned")
+        if cleaned.batches == 0:  # an empty slice still has a schema
+            cleaned.add(0, shape(pl.DataFrame(schema=bronze_schema(spec))))
+        survivors, dropped = duplicate_survivors(cleaned.keys(), table.row_key)
+        survivors = survivors.select(SOURCE_POSITION)
+        quarantined = cleaned.rejected.height
+        if cleaned.rows_in != survivors.height + dropped + quarantined:
+            raise RuntimeError(
+                f"{name}/{dataset}: {cleaned.rows_in} rows in, {survivors.height} out + "
+                f"{dropped} duplicates + {quarantined} quarantined"
+            )
+
+        tally = SliceTally()
+
+        def scrubbed_batches() -> Iterator[pl.DataFrame]:
+            for index, rows in enumerate(cleaned.read(), start=1):
+                kept = rows.join(survivors, on=SOURCE_POSITION, how="semi", maintain_order="left")
+                scrubbed = tally.add(
+                    *tag_and_scrub(context.log, config, lake, table, kept, workers)
+                )
+                context.log.info(
+                    f"{name}/{dataset}: batch {index}/{cleaned.batches} tagged and scrubbed "
+                    f"({tally.rows:,} of {survivors.height:,} rows)"
+                )
+                yield scrubbed
+            if tally.rows != survivors.height:
+                raise RuntimeError(
+                    f"{name}/{dataset}: {tally.rows} rows scrubbed, {survivors.height} expected"
+                )
+
+        def write_ledgers() -> None:
+            # Before the table's commit, which is what marks the slice done.
+            log_ledger(context, lake, PII_AUDIT, tally.audit(), name, dataset)
+            rejected = cleaned.rejected.cast(dict(SILVER_QUARANTINE_SCHEMA))
+            log_ledger(context, lake, QUARANTINE, rejected, name, dataset)
+
+        written = lake.write_batches(
+            table.key,
+            scrubbed_batches(),
+            partition_by=["dataset"],
+            replace=slice_of,
+            commit_metadata={"inputs": inputs},
+            before_commit=write_ledgers,
+        )
+
+    yield MaterializeResult(
         metadata={
-            "rows_in": rows_in,
-            "rows_out": scrubbed.height,
+            "rows_in": cleaned.rows_in,
+            "rows_out": survivors.height,
             "rows_quarantined": quarantined,
             "reconciled": (
-                f"{rows_in} in = {scrubbed.height} out + {dropped} duplicates "
+                f"{cleaned.rows_in} in = {survivors.height} out + {dropped} duplicates "
                 f"+ {quarantined} quarantined"
             ),
-            **{k: v for k, v in sorted(stage.counts.items()) if v},
-            **language_stats,
-            **pii_stats,
-            "pii_found": audit.height,
-            **{f"pii_{t.lower()}": n for t, n in sorted(Counter(audit["entity_type"]).items())},
-            "languages": MetadataValue.md(bar_chart(Counter(scrubbed["lang"].to_list()))),
-            **source_language_agreement(scrubbed),
+            "dropped_duplicate": dropped,
+            "batches": cleaned.batches,
+            **{k: v for k, v in sorted(cleaned.counts.items()) if v},
+            **dict(sorted(tally.engine_stats.items())),
+            "pii_found": tally.audit_rows,
+            **{f"pii_{t.lower()}": n for t, n in sorted(tally.entities.items())},
+            "languages": MetadataValue.md(bar_chart(tally.languages)),
+            **tally.agreement(),
             **write_metadata(written),
             "preview": MetadataValue.md(
                 preview_markdown(
-                    scrubbed.select(
+                    tally.preview.select(
                         table.row_key, "dataset", "lang", "pii_count", table.language_column
                     )
                 )
             ),
         }
     )
+
+
+def tag_and_scrub(
+    log: DagsterLogManager,
+    config: SilverConfig,
+    lake: Lake,
+    table: SilverTable,
+    rows: pl.DataFrame,
+    workers: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
+    """Language and PII for one batch of cleaned rows: scrubbed rows, audit rows, and
+    how many texts each engine analysed or reused from the cache."""
+    language_texts = rows.select(
+        user_text(table.language_column, config.language_user_turns, config.language_max_chars)
+    ).to_series()
+    languages, language_stats = cached_engine_results(
+        log, lake, language_texts.unique(maintain_order=True), config.language(), workers
+    )
+    tagged = (
+        rows.with_columns(__lang_text=language_texts)
+        .join(languages.rename({"text": "__lang_text"}), on="__lang_text", how="left")
+        .drop("__lang_text")
+    )
+    texts = distinct_texts(tagged, table.fields)
+    findings, pii_stats = cached_engine_results(log, lake, texts, config.pii(), workers)
+    scrubbed, audit = apply_scan(
+        tagged, table.fields, findings, table="/".join(table.key), row_key=table.row_key
+    )
+    return scrubbed, audit, {**language_stats, **pii_stats}
+
+
+class CleanedSpool:
+    """Pass 1 of a silver slice: cleaned batches on local disk; their ids and source
+    positions, rejected rows and rule counts in memory."""
+
+    def __init__(self, directory: Path, row_key: str) -> None:
+        self.directory = directory
+        self.row_key = row_key
+        self.rows_in = 0
+        self.batches = 0
+        self.counts: Counter[str] = Counter()
+        self._keys: list[pl.DataFrame] = []
+        self._rejected: list[pl.DataFrame] = []
+
+    def add(self, rows_in: int, stage: Stage) -> None:
+        stage.rows.write_ipc(self.directory / f"cleaned-{self.batches:06d}.arrow")
+        self.batches += 1
+        self.rows_in += rows_in
+        self.counts.update(stage.counts)
+        self._keys.append(stage.rows.select(self.row_key, *SOURCE_POSITION))
+        self._rejected.append(stage.rejected)
+
+    def keys(self) -> pl.DataFrame:
+        return pl.concat(self._keys)
+
+    @property
+    def rejected(self) -> pl.DataFrame:
+        return pl.concat(self._rejected)
+
+    def read(self) -> Iterator[pl.DataFrame]:
+        for index in range(self.batches):
+            yield pl.read_ipc(self.directory / f"cleaned-{index:06d}.arrow")
+
+
+class SliceTally:
+    """Pass 2 of a silver slice: what its scrubbed batches add up to, for the metadata."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.audit_rows = 0
+        self.entities: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()
+        self.engine_stats: Counter[str] = Counter()
+        self.preview = pl.DataFrame()
+        self._audits: list[pl.DataFrame] = []
+        self._agreeing = 0.0
+        self._compared = 0
+
+    def add(
+        self, scrubbed: pl.DataFrame, audit: pl.DataFrame, engine_stats: dict[str, int]
+    ) -> pl.DataFrame:
+        self.rows += scrubbed.height
+        self.audit_rows += audit.height
+        self._audits.append(audit)
+        self.entities.update(audit["entity_type"].to_list())
+        self.languages.update(scrubbed["lang"].to_list())
+        self.engine_stats.update(engine_stats)
+        if self.preview.is_empty():
+            self.preview = scrubbed.head(5)
+        if "source_language" in scrubbed.columns:
+            rate, compared = language_agreement(
+                scrubbed.filter(pl.col("source_language").is_not_null())
+            )
+            self._agreeing += (rate or 0.0) * compared
+            self._compared += compared
+        return scrubbed
+
+    def audit(self) -> pl.DataFrame:
+        return pl.concat(self._audits) if self._audits else pl.DataFrame(schema=AUDIT_SCHEMA)
+
+    def agreement(self) -> dict[str, float | int]:
+        """For tables with a source language label (Arena): how often it agrees with ours."""
+        if not self._compared:
+            return {}
+        return {
+            "arena_language_agreement": round(self._agreeing / self._compared, 4),
+            "arena_language_compared": self._compared,
+        }
+
+
+def slice_inputs(bronze_version: int, config: SilverConfig) -> str:
+    """Names everything a silver slice is computed from: the bronze table's version, the
+    text-engine settings and the source of the transforms. Equal inputs, equal slice."""
+    described = json.dumps(
+        {
+            "bronze_version": bronze_version,
+            "language": settings_fingerprint(config.language()),
+            "language_user_turns": config.language_user_turns,
+            "pii": settings_fingerprint(config.pii()),
+            "transforms": transforms_digest(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+
+
+def transforms_digest() -> str:
+    """sha256 over the source of the transforms package: a changed rule rebuilds silver."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(transforms.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_metadata(written: TableWrite) -> dict:
@@ -376,16 +600,6 @@ def bar_chart(counts: Counter[str], width: int = 30) -> str:
         bar = "█" * max(1, round(width * n / top))
         lines.append(f"| {value} | {n} | {n / total:.1%} | {bar} |")
     return "\n".join(lines)
-
-
-def source_language_agreement(rows: pl.DataFrame) -> dict[str, float | int]:
-    """For tables with a source language label (Arena): how often it agrees with ours."""
-    if "source_language" not in rows.columns:
-        return {}
-    rate, compared = language_agreement(rows.filter(pl.col("source_language").is_not_null()))
-    if rate is None:
-        return {}
-    return {"arena_language_agreement": round(rate, 4), "arena_language_compared": compared}
 
 
 def log_ledger(

@@ -34,6 +34,7 @@ from transforms.scrub import TextField, distinct_texts
 
 ROW_DROP_WARNING = 0.5  # warn when a table loses more than half its rows at once
 LANGUAGE_SHIFT_WARNING = 0.25  # total variation distance between language distributions
+CHECK_BATCH_ROWS = 10_000  # rows a re-scan holds in memory at a time
 
 
 @dataclass(frozen=True)
@@ -150,26 +151,43 @@ def run_slice(
     """The rows a check judges: in a run of one partition (a dataset) of a partitioned
     silver table, that dataset's slice; otherwise the whole table."""
     frame = lake.scan(key)
-    partition = context.run.tags.get("dagster/partition")
-    if partition is not None and key in PARTITIONED_BY_DATASET:
-        frame = frame.filter(pl.col("dataset") == partition)
+    where = slice_filter(context, key)
+    for column, value in where.items():
+        frame = frame.filter(pl.col(column) == value)
     return frame
 
 
+def slice_filter(context: AssetCheckExecutionContext, key: tuple[str, str]) -> dict[str, str]:
+    partition = context.run.tags.get("dagster/partition")
+    if partition is not None and key in PARTITIONED_BY_DATASET:
+        return {"dataset": partition}
+    return {}
+
+
 def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) -> AssetCheckResult:
-    """Re-scan every text with the default PII settings: nothing may be found."""
-    frame = run_slice(context, lake, contract.key).collect()
-    texts = distinct_texts(frame, contract.fields)
-    results, stats = cached_engine_results(
-        context.log, lake, texts, PiiSettings(), os.cpu_count() or 1
-    )
-    found = results.filter(pl.col("findings").list.len() > 0)
-    types = Counter(f["entity_type"] for row in found["findings"].to_list() for f in row)
+    """Re-scan every text with the default PII settings: nothing may be found.
+
+    The table is read in batches of CHECK_BATCH_ROWS rows, so memory stays bounded."""
+    texts_scanned = texts_with_pii = 0
+    types: Counter[str] = Counter()
+    stats: Counter[str] = Counter()
+    for batch in lake.batches(
+        contract.key, CHECK_BATCH_ROWS, where=slice_filter(context, contract.key)
+    ):
+        texts = distinct_texts(batch, contract.fields)
+        results, batch_stats = cached_engine_results(
+            context.log, lake, texts, PiiSettings(), os.cpu_count() or 1
+        )
+        found = results.filter(pl.col("findings").list.len() > 0)
+        texts_scanned += texts.len()
+        texts_with_pii += found.height
+        types.update(f["entity_type"] for row in found["findings"].to_list() for f in row)
+        stats.update(batch_stats)
     return AssetCheckResult(
-        passed=found.height == 0,
+        passed=texts_with_pii == 0,
         metadata={
-            "texts_scanned": texts.len(),
-            "texts_with_pii": found.height,
+            "texts_scanned": texts_scanned,
+            "texts_with_pii": texts_with_pii,
             **{f"found_{t.lower()}": n for t, n in sorted(types.items())},
             **stats,
         },

@@ -141,4 +141,3 @@ def user_turns(messages: Sequence[Mapping[str, str]]) -> list[str]:
 def comparison_id(parts: Mapping[str, Any]) -> str:
     """Equal judged content (prompt, responses, models, verdict, judge) shares one id."""
     return content_hash(dict(parts))
-

@@ -22,6 +22,13 @@ Design notes (why it looks like this):
   every text towards English, so they are removed first. Digits, punctuation, symbols and
   emoji carry no language signal, so they do not count towards ``min_chars`` (but are still
   handed to the detector: see :func:`clean_for_detection`).
+* English fast path: langdetect costs ~1.7 ms per text and ~90 % of the corpus is English, so
+  a text that is *plainly* English (:func:`plainly_english`: ASCII letters only, 8+ words, 20 %+
+  of them very frequent English function words, some of them not also Romance/Germanic words)
+  is answered ``"en"`` without langdetect. Measured with bench/whatif.py (before the
+  English-only-words guard, which changes no labelled English decision): it answers 87.5 % of
+  the corpus, langdetect says "en" for 100 % of those, and labelled accuracy is unchanged.
+  ``LanguageSettings.english_fast_path=False`` restores the langdetect-only behaviour.
 """
 
 from __future__ import annotations
@@ -56,6 +63,40 @@ _NON_LETTERS = regex.compile(r"[^\p{L}\p{M}]+")
 _HAN = regex.compile(r"\p{Han}")
 _HANGUL = regex.compile(r"\p{Hangul}")
 
+# The English fast path (see plainly_english). These are 37 of the most frequent English
+# words, all function words: they occur in English prose whatever its topic, so 20 % or more
+# of the words of almost any English text of 8+ words are among them (92.6 % of the labelled
+# English texts). No Spanish, German, French, Italian, Portuguese or Dutch labelled text
+# reaches 15 % (most: 11.8 %, Dutch; texts with an accent never get this far).
+ENGLISH_FUNCTION_WORDS = frozenset(
+    (
+        "the", "and", "of", "to", "a", "in", "is", "that", "it", "for", "you", "on", "with",
+        "as", "are", "this", "be", "or", "was", "can", "i", "your", "have", "not", "but", "by",
+        "from", "at", "an", "they", "we", "what", "how", "will", "do", "if", "my",
+    )
+)  # fmt: skip
+# ...but 10 of them are also frequent words of those languages: "a" (es/fr/it/pt), "i" (it),
+# "in" (de/it/nl), "is" (nl), "an" (de), "on" (fr), "was" (de/nl), "will" (de), "do" and "as"
+# (pt). People often type without accents, and accent-free Italian or Portuguese made of
+# these can pass 20 % ("Ho portato i bambini a scuola in macchina e poi ..." 31 %; the
+# labelled pt/it texts with accents stripped reach 23.5 % / 17.6 %). So at least 5 % of the
+# words must also be English-only ones (the other 27): every labelled English text over 20 %
+# has 6.5 %+, and no accent-stripped labelled non-English text has more than 3.4 %.
+_ALSO_FOREIGN_WORDS = frozenset(("a", "i", "in", "is", "an", "on", "was", "will", "do", "as"))
+_ENGLISH_ONLY_WORDS = ENGLISH_FUNCTION_WORDS - _ALSO_FOREIGN_WORDS
+ENGLISH_MIN_WORDS = 8
+ENGLISH_MIN_FUNCTION_WORD_SHARE = 0.2
+ENGLISH_MIN_ENGLISH_ONLY_SHARE = 0.05
+# The probability reported with a fast-path answer. It is a fast-path answer, not a
+# langdetect average (langdetect itself says ~0.99999 for such texts); a fixed value keeps
+# results deterministic and lets callers tell the two apart.
+ENGLISH_FAST_PATH_PROB = 0.99
+_ENGLISH_FAST_PATH_RESULT: tuple[str, float] = ("en", ENGLISH_FAST_PATH_PROB)
+_WORD = regex.compile(r"[a-z]+(?:'[a-z]+)?")
+# Any letter or combining mark other than A-Z/a-z: an accent (precomposed "é" or "e" plus a
+# combining U+0301), "ß", "ñ", or a letter of another script.
+_NON_ASCII_LETTER = regex.compile(r"(?![A-Za-z])[\p{L}\p{M}]")
+
 
 @dataclass(frozen=True)
 class LanguageSettings:
@@ -77,12 +118,19 @@ class LanguageSettings:
     we decline rather than guess.
 
     ``seed``: the PRNG seed for langdetect's n-gram sampling; fixed for reproducibility.
+
+    ``english_fast_path``: answer plainly English texts (:func:`plainly_english`) with
+    ``("en", ENGLISH_FAST_PATH_PROB)`` without running langdetect (~10x faster on English).
+    Not taken when ``min_prob`` exceeds ``ENGLISH_FAST_PATH_PROB``: such texts go to
+    langdetect as before. ``False`` gives exactly the langdetect-only behaviour. Being a
+    field, it is part of the engine cache's settings fingerprint.
     """
 
     min_chars: int = 20
     max_chars: int = 200
     min_prob: float = 0.5
     seed: int = 0
+    english_fast_path: bool = True
 
     def __post_init__(self) -> None:
         if self.min_chars < 1 or self.max_chars < self.min_chars:
@@ -136,6 +184,27 @@ def letter_count(text: str) -> int:
     return len(_NON_LETTERS.sub(" ", text).strip())
 
 
+def plainly_english(cleaned: str) -> bool:
+    """True if ``cleaned`` (from :func:`clean_for_detection`) is plainly English.
+
+    That is: no letter outside A-Z/a-z, at least ``ENGLISH_MIN_WORDS`` words, at least
+    ``ENGLISH_MIN_FUNCTION_WORD_SHARE`` of them in ``ENGLISH_FUNCTION_WORDS`` (ignoring case)
+    and at least ``ENGLISH_MIN_ENGLISH_ONLY_SHARE`` of them English-only function words. The
+    first condition excludes every text with an accent or a non-Latin script; the others need
+    enough words and enough of English's commonest ones (see the lists' comments).
+    """
+    if _NON_ASCII_LETTER.search(cleaned):
+        return False
+    words = _WORD.findall(cleaned.lower())
+    if len(words) < ENGLISH_MIN_WORDS:
+        return False
+    common = sum(word in ENGLISH_FUNCTION_WORDS for word in words) / len(words)
+    english_only = sum(word in _ENGLISH_ONLY_WORDS for word in words) / len(words)
+    return (
+        common >= ENGLISH_MIN_FUNCTION_WORD_SHARE and english_only >= ENGLISH_MIN_ENGLISH_ONLY_SHARE
+    )
+
+
 def _korean_is_impossible(cleaned: str) -> bool:
     """True for ideographic text without a single Hangul character.
 
@@ -174,11 +243,18 @@ def detect_language(
 
     ``"und"`` (undetermined) covers: too little text after cleaning, only digits /
     punctuation / emoji / code, a top probability below ``settings.min_prob``, and any
-    langdetect failure. Deterministic for a given ``settings.seed``.
+    langdetect failure. Deterministic for a given ``settings.seed``. Plainly English texts
+    get ``("en", ENGLISH_FAST_PATH_PROB)`` without langdetect (``settings.english_fast_path``).
     """
     cleaned = clean_for_detection(text, settings.max_chars)
     if letter_count(cleaned) < settings.min_chars:
         return _UNDETERMINED_RESULT
+    if (
+        settings.english_fast_path
+        and settings.min_prob <= ENGLISH_FAST_PATH_PROB
+        and plainly_english(cleaned)
+    ):
+        return _ENGLISH_FAST_PATH_RESULT
     try:
         merged = _merged_probabilities(cleaned, settings.seed)
     except LangDetectException:  # e.g. letters of a script no profile knows: no features

@@ -98,11 +98,11 @@ def ultrachat_200k_dialogues(bronze: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def clean_conversations(dialogues: pl.DataFrame, dataset_rank: Mapping[str, int]) -> Stage:
-    """Clean every dialogue, give it its content id, and keep one of each duplicate.
+def clean_conversations(dialogues: pl.DataFrame) -> Stage:
+    """Clean every dialogue and give it its content id (the hash of its cleaned messages).
 
-    The survivor of a duplicate group is the first by (catalogue order of its dataset,
-    split, source_file, source_row): the same row on every run.
+    Duplicates are kept here: which copy survives is decided over the whole dataset
+    (`duplicate_survivors`), which may arrive in several batches.
     """
     cleaned = clean_messages_column(dialogues)
     rows = cleaned.rows.with_columns(
@@ -112,18 +112,28 @@ def clean_conversations(dialogues: pl.DataFrame, dataset_rank: Mapping[str, int]
             dtype=pl.String,
         )
     )
-    survivors, duplicates = deduplicate_across_datasets(rows, dataset_rank)
     counts = Counter(cleaned.repairs)
-    counts["dropped_duplicate"] = duplicates
     counts.update(f"quarantined_{r}" for r in cleaned.rejected["reason"].to_list())
     return Stage(
-        survivors.with_columns(
+        rows.with_columns(
             content_hash=pl.col("conversation_id"),
             license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
         ),
         rejected_rows(cleaned.rejected, "silver/dialogues", ["source_id", "messages"]),
         counts,
     )
+
+
+SOURCE_POSITION = ["split", "source_file", "source_row"]
+
+
+def duplicate_survivors(keys: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int]:
+    """Within one dataset, which row of each group of equal `key` is kept: the first by
+    (split, source_file, source_row), the same row on every run and in any batch order.
+
+    `keys` holds `key` and the source position of every row; returns the survivors'
+    positions and how many rows are duplicates."""
+    return deduplicate(keys.select(key, *SOURCE_POSITION), key, SOURCE_POSITION)
 
 
 def deduplicate_across_datasets(
@@ -178,7 +188,8 @@ COMPARISON_SCHEMA = pl.Schema(
 
 
 def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
-    """One row per UltraFeedback prompt, its completions parsed and kept whole."""
+    """One row per UltraFeedback prompt, its completions parsed and kept whole (duplicates
+    kept: see `duplicate_survivors`)."""
     rows, rejected = [], []
     for record in bronze.iter_rows(named=True):
         try:
@@ -215,7 +226,8 @@ def _clean_prompt(instruction: str | None) -> list[dict[str, str]]:
 
 
 def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
-    """One row per Arena / MT-bench vote: both dialogues up to the judged turn."""
+    """One row per Arena / MT-bench vote: both dialogues up to the judged turn (duplicates
+    kept: see `duplicate_survivors`)."""
     rows, rejected = [], []
     is_arena = "openai_moderation" in bronze.columns
     for record in bronze.iter_rows(named=True):
@@ -293,13 +305,10 @@ def _comparison_stage(
     rejects = pl.DataFrame(
         rejected, schema={**bronze.schema, "reason": pl.String, "detail": pl.String}, orient="row"
     )
-    survivors, duplicates = deduplicate(
-        frame, "comparison_id", ["dataset", "split", "source_file", "source_row"]
-    )
-    counts: Counter[str] = Counter({"dropped_duplicate": duplicates})
+    counts: Counter[str] = Counter()
     counts.update(f"quarantined_{r}" for r in rejects["reason"].to_list())
     return Stage(
-        survivors.with_columns(
+        frame.with_columns(
             content_hash=pl.col("comparison_id"),
             license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
         ),

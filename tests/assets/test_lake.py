@@ -3,6 +3,7 @@
 import duckdb
 import polars as pl
 import pyarrow.dataset as pds
+import pytest
 
 from assets.lake import Lake
 
@@ -66,3 +67,57 @@ def test_commit_metadata_records_what_a_partition_was_built_from(lake: Lake):
     )
     assert lake.last_commit_metadata(KEY, {"partition": "split=train"})["sources"] == "fp1"
     assert lake.last_commit_metadata(KEY, {"partition": "split=none"}) is None
+
+
+def test_a_write_of_many_batches_is_one_commit(lake: Lake):
+    batches = [frame("train", [f"t{i}", f"u{i}"]) for i in range(5)]
+    written = lake.write_batches(KEY, iter(batches), partition_by=["split"])
+    assert written.rows == 10
+    assert [c["operation"] for c in lake.table(KEY).history()] == ["WRITE"]
+    assert sorted(lake.scan(KEY).collect()["text"]) == sorted(t for b in batches for t in b["text"])
+
+
+def test_a_failure_while_producing_batches_leaves_the_table_as_it_was(lake: Lake):
+    lake.write(KEY, frame("train", ["kept"]), partition_by=["split"], replace={"split": "train"})
+    version = lake.table(KEY).version()
+
+    def failing():
+        yield frame("train", ["new"])
+        raise RuntimeError("worker died")
+
+    with pytest.raises(RuntimeError, match="worker died"):
+        lake.write_batches(KEY, failing(), partition_by=["split"], replace={"split": "train"})
+    assert lake.table(KEY).version() == version
+    assert lake.scan(KEY).collect()["text"].to_list() == ["kept"]
+
+
+def test_before_commit_runs_once_everything_is_produced_and_nothing_is_committed_yet(lake: Lake):
+    seen = []
+    lake.write_batches(
+        KEY,
+        iter([frame("train", ["a"]), frame("train", ["b"])]),
+        before_commit=lambda: seen.append(lake.table(KEY)),
+    )
+    assert seen == [None]  # the table did not exist yet when the callback ran
+    assert lake.scan(KEY).collect().height == 2
+
+
+def test_the_same_rows_in_other_batches_are_the_same_content(lake: Lake):
+    """Unchanged rows make no new version, however they were batched."""
+    texts = [f"t{i}" for i in range(9)]
+    first = lake.write(KEY, frame("train", texts))
+    again = lake.write_batches(KEY, (frame("train", texts[i : i + 2]) for i in range(0, 9, 2)))
+    changed = lake.write_batches(KEY, iter([frame("train", [*texts[:8], "other"])]))
+    assert (first.committed, again.committed, changed.committed) == (True, False, True)
+    assert again.version == first.version
+
+
+def test_batches_read_a_slice_in_bounded_frames(lake: Lake):
+    lake.write(KEY, frame("train", [f"a{i}" for i in range(25)]), partition_by=["split"])
+    lake.write(KEY, frame("test", ["b0", "b1"]), partition_by=["split"], replace={"split": "test"})
+    frames = list(lake.batches(KEY, 10, where={"split": "train"}))
+    assert all(f.height <= 20 for f in frames) and len(frames) >= 2
+    assert sorted(pl.concat(frames)["text"]) == sorted(f"a{i}" for i in range(25))
+    assert list(lake.batches(KEY, 10, where={"split": "missing"})) == []
+    pinned = list(lake.batches(KEY, 100, version=lake.table(KEY).version() - 1))
+    assert sorted(pl.concat(pinned)["text"]) == sorted(f"a{i}" for i in range(25))

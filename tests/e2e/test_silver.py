@@ -5,7 +5,7 @@ import re
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 
 from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
@@ -27,22 +27,53 @@ SILVER_PARTITIONS = {
 
 @pytest.fixture(scope="module")
 def silver_run(tmp_path_factory):
-    """The lake built twice from the samples: (lake, first run metadata, second run metadata),
-    metadata keyed by (silver table, dataset partition)."""
+    """The lake built from the samples, then run again as it is, then its silver slices
+    rebuilt by force: (lake, metadata of the first build, of the forced rebuild, the
+    observations of the second run), keyed by (silver table, dataset partition)."""
     lake = Lake(root=str(tmp_path_factory.mktemp("silver") / "lake"))
     defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
-    runs = []
     with DagsterInstance.ephemeral() as instance:
-        for _ in range(2):
-            materialize_everything(defs, instance)
-            runs.append(
-                {
-                    (table, dataset): latest_metadata(instance, ("silver", table), dataset)
-                    for table, datasets in SILVER_PARTITIONS.items()
-                    for dataset in datasets
-                }
-            )
-    return lake, runs[0], runs[1]
+        materialize_everything(defs, instance)
+        first = silver_metadata(instance)
+        materialize_everything(defs, instance)
+        unchanged = silver_observations(instance)
+        for table, datasets in SILVER_PARTITIONS.items():
+            for dataset in datasets:
+                materialize(
+                    [*defs.assets, *defs.asset_checks],
+                    selection=[AssetKey(["silver", table])],
+                    partition_key=dataset,
+                    resources=defs.resources,
+                    instance=instance,
+                    run_config={"ops": {f"silver__{table}": {"config": {"force": True}}}},
+                )
+        forced = silver_metadata(instance)
+    return lake, first, forced, unchanged
+
+
+def silver_metadata(instance: DagsterInstance) -> dict[tuple[str, str], dict]:
+    return {
+        (table, dataset): latest_metadata(instance, ("silver", table), dataset)
+        for table, datasets in SILVER_PARTITIONS.items()
+        for dataset in datasets
+    }
+
+
+def silver_observations(instance: DagsterInstance) -> dict[tuple[str, str], list[dict]]:
+    """Every observation of each silver partition (a skipped rebuild is one)."""
+    return {
+        (table, dataset): [
+            {k: v.value for k, v in record.asset_observation.metadata.items()}
+            for record in instance.fetch_observations(
+                AssetRecordsFilter(
+                    asset_key=AssetKey(["silver", table]), asset_partitions=[dataset]
+                ),
+                limit=10,
+            ).records
+        ]
+        for table, datasets in SILVER_PARTITIONS.items()
+        for dataset in datasets
+    }
 
 
 def silver_text(lake: Lake) -> str:
@@ -123,7 +154,7 @@ def test_benign_look_alikes_survive(silver_run, manifest):
 
 
 def test_every_bronze_row_is_reconciled(silver_run):
-    lake, first, _ = silver_run
+    lake, first, *_ = silver_run
     quarantined = 0
     for (table, dataset), meta in first.items():
         dropped = sum(v for k, v in meta.items() if k.startswith("dropped_"))
@@ -138,7 +169,7 @@ def test_every_bronze_row_is_reconciled(silver_run):
 
 
 def test_duplicates_keep_exactly_one_row_per_dialogue_across_datasets(silver_run, manifest):
-    lake, first, _ = silver_run
+    lake, first, *_ = silver_run
     dialogues = lake.scan(("silver", "dialogues")).collect()
     conversations = lake.scan(("silver", "conversations")).collect()
     assert conversations["conversation_id"].is_unique().all()
@@ -186,7 +217,7 @@ def test_every_row_has_a_language_and_labelled_rows_get_theirs(silver_run, manif
 
 
 def test_arena_keeps_its_own_language_label_beside_ours(silver_run):
-    lake, first, _ = silver_run
+    lake, first, *_ = silver_run
     arena = (
         lake.scan(("silver", "comparisons"))
         .filter(pl.col("dataset") == "chatbot_arena_conversations")
@@ -209,10 +240,20 @@ def test_arena_rows_license_prompts_and_outputs_separately(silver_run):
     ].unique().to_list() == ["by"]
 
 
-def test_a_second_run_on_unchanged_input_analyses_nothing(silver_run):
-    _, first, second = silver_run
+def test_a_second_run_on_unchanged_input_rebuilds_nothing(silver_run):
+    """Bronze, settings and transforms unchanged: each slice is observed as unchanged,
+    not materialized, so nothing downstream is told it changed."""
+    _, first, _, unchanged = silver_run
+    for key, observations in unchanged.items():
+        assert [o["status"] for o in observations] == ["unchanged"], key
+    assert all(meta["new_version"] is True for meta in first.values())
+
+
+def test_a_forced_rebuild_analyses_no_text_again(silver_run):
+    """The content-hash cache: every text was analysed in the first build, none again."""
+    _, first, forced, _ = silver_run
     assert sum(meta["pii_texts_analysed"] for meta in first.values()) > 0
-    for key, meta in second.items():
+    for key, meta in forced.items():
         assert meta["pii_texts_analysed"] == 0, key
         assert meta["language_texts_analysed"] == 0, key
         assert (
@@ -221,3 +262,29 @@ def test_a_second_run_on_unchanged_input_analyses_nothing(silver_run):
         )
         assert meta["rows_out"] == first[key]["rows_out"]
         assert meta["new_version"] is False, key
+
+
+def test_the_batch_size_bounds_memory_and_changes_nothing_else(silver_run):
+    """Silver works through bronze in batches (`batch_rows`); duplicates are judged over
+    the whole dataset, so batches of 7 rows rebuild every slice row for row: the writes
+    find the same content and commit nothing."""
+    lake, first, *_ = silver_run
+    defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
+    with DagsterInstance.ephemeral() as instance:
+        for table, datasets in SILVER_PARTITIONS.items():
+            for dataset in datasets:
+                materialize(
+                    [*defs.assets, *defs.asset_checks],
+                    selection=[AssetKey(["silver", table])],
+                    partition_key=dataset,
+                    resources=defs.resources,
+                    instance=instance,
+                    run_config={
+                        "ops": {f"silver__{table}": {"config": {"force": True, "batch_rows": 7}}}
+                    },
+                )
+                meta = latest_metadata(instance, ("silver", table), dataset)
+                assert meta["batches"] > 1, (table, dataset)
+                assert meta["rows_out"] == first[(table, dataset)]["rows_out"]
+                assert meta["dropped_duplicate"] == first[(table, dataset)]["dropped_duplicate"]
+                assert meta["new_version"] is False, (table, dataset)

@@ -15,16 +15,24 @@ from tests.transforms.multilingual_samples import (
     UNDETERMINED_TEXTS,
 )
 from transforms.language import (
+    ENGLISH_FAST_PATH_PROB,
     UNDETERMINED,
     LanguageSettings,
     clean_for_detection,
     detect_language,
     detect_languages,
     letter_count,
+    plainly_english,
     to_iso639_1,
 )
+from transforms.text_engines import settings_fingerprint
 
 TEXTS = [text for _, text in LANGUAGE_SAMPLES]
+LANGDETECT_ONLY = LanguageSettings(english_fast_path=False)
+
+
+def _fast_path_takes(text: str) -> bool:
+    return plainly_english(clean_for_detection(text, LanguageSettings().max_chars))
 
 
 def test_the_labelled_sample_set_is_big_and_varied_enough_to_measure_accuracy() -> None:
@@ -150,3 +158,91 @@ def test_settings_are_validated() -> None:
         LanguageSettings(min_chars=500, max_chars=400)
     with pytest.raises(ValueError):
         LanguageSettings(min_prob=1.5)
+
+
+# English fast path: plainly English texts are answered without langdetect.
+
+ENGLISH_PROSE = (
+    "Can you help me plan a birthday party for my son? He is turning ten and loves dinosaurs."
+)
+
+
+def test_plainly_english_prose_is_answered_by_the_fast_path() -> None:
+    assert _fast_path_takes(ENGLISH_PROSE)
+    assert detect_language(ENGLISH_PROSE) == ("en", ENGLISH_FAST_PATH_PROB)
+    # langdetect agrees, with its own (averaged) probability.
+    code, probability = detect_language(ENGLISH_PROSE, LANGDETECT_ONLY)
+    assert code == "en" and probability != ENGLISH_FAST_PATH_PROB
+
+
+def test_a_min_prob_above_the_fast_path_probability_sends_english_to_langdetect() -> None:
+    strict = LanguageSettings(min_prob=0.995)
+    assert detect_language(ENGLISH_PROSE, strict) == detect_language(
+        ENGLISH_PROSE, LanguageSettings(min_prob=0.995, english_fast_path=False)
+    )
+    assert detect_language(ENGLISH_PROSE, strict)[1] >= 0.995
+
+
+# Written without accents, as people often type. The Italian and Portuguese ones are 22-35 %
+# words of ENGLISH_FUNCTION_WORDS ("i", "a", "in", "as", "do" are their words too): the
+# fast path needs some English-only function words as well, and they have none.
+ACCENT_FREE_FOREIGN = (
+    ("es", "Me puedes decir como hacer una tortilla de patatas para cuatro personas"),
+    ("es", "Voy a ir a la playa con mi familia el fin de semana si no llueve"),
+    ("de", "Ich habe ein Problem mit meinem Computer, er startet seit gestern nicht mehr"),
+    ("de", "Was ist der Unterschied zwischen einer Liste und einem Tupel in Python"),
+    ("fr", "Bonjour, pourrais tu m'aider a ecrire une lettre de motivation pour un stage"),
+    ("fr", "Il a mis le livre sur la table et il est parti a la gare avec son frere"),
+    ("it", "Ciao, mi puoi aiutare a scrivere una lettera di presentazione per un lavoro"),
+    ("it", "Ho portato i bambini a scuola in macchina e poi sono andato a lavorare in ufficio"),
+    ("it", "Sono andata a Roma in treno con i miei genitori e i nonni a vedere i musei"),
+    ("pt", "Ola, voce pode me ajudar a escrever uma carta de apresentacao para uma vaga"),
+    ("pt", "Eu fui a praia com as minhas amigas e depois fomos a casa do meu tio para jantar"),
+    ("pt", "A menina deu as flores a mae dela e foi a escola do bairro com as primas"),
+    ("nl", "Kun je me helpen met het schrijven van een brief aan mijn huisbaas"),
+    ("nl", "Het is mooi weer in Amsterdam en ik ga met mijn vriend in het park wandelen"),
+)
+
+
+@pytest.mark.parametrize(("language", "text"), ACCENT_FREE_FOREIGN)
+def test_accent_free_romance_and_germanic_sentences_go_to_langdetect(
+    language: str, text: str
+) -> None:
+    assert text.isascii() and len(text.split()) >= 8
+    assert not _fast_path_takes(text)
+    assert detect_language(text) == detect_language(text, LANGDETECT_ONLY)
+    assert detect_language(text)[0] == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could you summarise this article for me?",  # 7 words: one too few
+        "I love the café on the corner of my street and the people there too.",  # an accent
+    ],
+)
+def test_short_or_accented_english_goes_to_langdetect(text: str) -> None:
+    assert not _fast_path_takes(text)
+    assert detect_language(text) == detect_language(text, LANGDETECT_ONLY)
+    assert detect_language(text)[1] != ENGLISH_FAST_PATH_PROB
+
+
+def test_the_fast_path_agrees_with_langdetect_on_the_labelled_set() -> None:
+    fast = [language for language, text in LANGUAGE_SAMPLES if _fast_path_takes(text)]
+    english = sum(language == "en" for language, _ in LANGUAGE_SAMPLES)
+    assert set(fast) == {"en"} and len(fast) >= 0.8 * english
+    with_fast_path = detect_languages(TEXTS)
+    without = detect_languages(TEXTS, LANGDETECT_ONLY)
+    assert [code for code, _ in with_fast_path] == [code for code, _ in without]
+    correct = sum(
+        got == expected
+        for (expected, _), (got, _) in zip(LANGUAGE_SAMPLES, with_fast_path, strict=True)
+    )
+    assert correct / len(LANGUAGE_SAMPLES) >= 0.95
+
+
+def test_the_fast_path_setting_is_part_of_the_engine_fingerprint() -> None:
+    assert settings_fingerprint(LanguageSettings()) != settings_fingerprint(LANGDETECT_ONLY)
+    assert settings_fingerprint(LanguageSettings()) == settings_fingerprint(
+        LanguageSettings(english_fast_path=True)
+    )

@@ -14,6 +14,7 @@ def test_worker_processes_give_exactly_the_in_process_results(monkeypatch):
     alone = text_engines.find_pii(texts, PiiSettings(), workers=1)
     languages_alone = text_engines.detect(texts, LanguageSettings(), workers=1)
     monkeypatch.setattr(text_engines, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(text_engines, "LANGUAGE_PARALLEL_MIN_CHARS", 0)
     monkeypatch.setattr(text_engines, "CHUNK_TEXTS", 25)
     progress: list[tuple[int, int]] = []
     spread = text_engines.find_pii(
