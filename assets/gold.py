@@ -3,6 +3,7 @@ licence class, decontaminated against MT-bench."""
 
 from collections import Counter
 from collections.abc import Iterator
+from itertools import chain
 
 import polars as pl
 from dagster import (
@@ -18,7 +19,7 @@ from dagster import (
 
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
-from assets.lake import Lake
+from assets.lake import Lake, TableWrite
 from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart
 from transforms.binarize import (
     PAIR_SCHEMA,
@@ -30,6 +31,7 @@ from transforms.binarize import (
 from transforms.catalogue import DatasetSpec
 from transforms.decontaminate import evaluation_index
 from transforms.gold import (
+    SFT_SCHEMA,
     counts_metadata,
     decontaminate,
     decontaminate_text,
@@ -41,6 +43,9 @@ from transforms.gold import (
 )
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
+PROMPT_SOURCE_COLUMNS = [
+    "dataset", "split", "source_file", "source_row", "source_id", "lang", "prompt", "prompt_license"
+]  # fmt: skip
 LICENCE_CLASSES = ("by", "by_nc")
 PREFS_LICENCE_NOTE = {
     "by": "commercially usable (MIT, CC-BY)",
@@ -55,6 +60,8 @@ SFT_LICENCE_NOTE = {
 class GoldConfig(Config):
     """How training views are made; defaults reproduce the well-known recipes."""
 
+    batch_rows: int = 10_000
+    """Conversations processed at a time (memory is bounded by one batch)."""
     ultrafeedback_policies: list[str] = ["max_overall_random_other"]
     """Any of max_overall_random_other, max_mean_rating_drop_ties, all_pairs_margin."""
     seed: int = 42
@@ -71,13 +78,53 @@ class GoldConfig(Config):
     """MT-bench is evaluation data: its pairs enter training views only if set."""
 
 
+class GoldTally:
+    """What a gold table's rows add up to (for its metadata), counted batch by batch."""
+
+    def __init__(self, preview: list[str]) -> None:
+        self.columns = preview
+        self.rows = 0
+        self.datasets: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()
+        self.sources: Counter[tuple[str, str]] = Counter()
+        self.preview = pl.DataFrame()
+        self.policies: Counter[str] = Counter()
+
+    def add(self, frame: pl.DataFrame) -> pl.DataFrame:
+        self.rows += frame.height
+        self.datasets.update(frame["dataset"].to_list())
+        self.languages.update(frame["lang"].to_list())
+        self.sources.update(frame.select("dataset", "license").iter_rows())
+        if "policy" in frame.columns:
+            self.policies.update(frame["policy"].to_list())
+        if self.preview.height == 0:
+            self.preview = frame.select(self.columns).head(5)
+        return frame
+
+    def result(
+        self, name: str, written: TableWrite, extra: dict, attribution: str
+    ) -> MaterializeResult:
+        return MaterializeResult(
+            asset_key=AssetKey(["gold", name]),
+            metadata={
+                "rows": self.rows,
+                **extra,
+                **({"by_policy": MetadataValue.json(dict(self.policies))} if self.policies else {}),
+                "by_dataset": MetadataValue.json(dict(self.datasets)),
+                "languages": MetadataValue.md(bar_chart(self.languages)),
+                "attribution": MetadataValue.md(attribution),
+                "delta_version": written.version,
+                "path": MetadataValue.path(written.uri),
+                "preview": MetadataValue.md(preview_markdown(self.preview.head(5))),
+            },
+        )
+
+
 def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
-    def attributions(frame: pl.DataFrame) -> str:
+    def attributions(sources: Counter[tuple[str, str]]) -> str:
         """Markdown: every source dataset in the table, with its Hub repo and licences."""
         lines = ["| dataset | source | licence | rows |", "|---|---|---|---|"]
-        for (dataset, licence), n in sorted(
-            Counter(frame.select("dataset", "license").iter_rows()).items()
-        ):
+        for (dataset, licence), n in sorted(sources.items()):
             url = f"https://huggingface.co/datasets/{catalogue[dataset].hub_repo}"
             lines.append(f"| {dataset} | {url} | {licence} | {n} |")
         return "\n".join(lines)
@@ -85,24 +132,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
     def table_result(
         lake: Lake, name: str, frame: pl.DataFrame, extra: dict, preview: list[str]
     ) -> MaterializeResult:
-        written = lake.write(("gold", name), frame)
-        return MaterializeResult(
-            asset_key=AssetKey(["gold", name]),
-            metadata={
-                "rows": frame.height,
-                **extra,
-                "by_dataset": MetadataValue.json(dict(Counter(frame["dataset"].to_list()))),
-                "languages": MetadataValue.md(bar_chart(Counter(frame["lang"].to_list()))),
-                "attribution": MetadataValue.md(attributions(frame)),
-                "delta_version": written.version,
-                "path": MetadataValue.path(written.uri),
-                "preview": MetadataValue.md(preview_markdown(frame.select(preview))),
-            },
-        )
+        tally = GoldTally(preview)
+        written = lake.write(("gold", name), tally.add(frame))
+        return tally.result(name, written, extra, attributions(tally.sources))
 
     def index(lake: Lake, config: GoldConfig):
-        comparisons = lake.scan(COMPARISONS).collect()
-        return evaluation_index(evaluation_questions(comparisons, EVALUATION_DATASET), config.ngram)
+        evaluation = lake.scan(COMPARISONS).filter(pl.col("dataset") == EVALUATION_DATASET)
+        return evaluation_index(
+            evaluation_questions(evaluation.collect(), EVALUATION_DATASET), config.ngram
+        )
 
     @multi_asset(
         specs=[
@@ -125,13 +163,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ],
     )
     def prefs(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
-        comparisons = lake.scan(COMPARISONS).collect()
+        def dataset(name: str) -> pl.DataFrame:  # one partition in memory at a time
+            return lake.scan(COMPARISONS).filter(pl.col("dataset") == name).collect()
+
         frames, counts = [], Counter()
         for policy in config.ultrafeedback_policies:
             if policy not in UF_POLICIES:
                 raise ValueError(f"unknown policy {policy!r}; choose from {UF_POLICIES}")
             pairs, dropped = binarize_ultrafeedback(
-                comparisons.filter(pl.col("dataset") == "ultrafeedback"),
+                dataset("ultrafeedback"),
                 policy,
                 seed=config.seed,
                 exclude_sources=config.exclude_sources,
@@ -139,15 +179,11 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             )
             frames.append(pairs)
             counts.update({f"{policy}_{k}": v for k, v in dropped.items()})
-        pairs, dropped = binarize_arena(
-            comparisons.filter(pl.col("dataset") == "chatbot_arena_conversations")
-        )
+        pairs, dropped = binarize_arena(dataset("chatbot_arena_conversations"))
         frames.append(pairs)
         counts.update({f"arena_{k}": v for k, v in dropped.items()})
         if config.include_mt_bench:
-            pairs, dropped = binarize_mt_bench(
-                comparisons.filter(pl.col("dataset") == EVALUATION_DATASET)
-            )
+            pairs, dropped = binarize_mt_bench(dataset(EVALUATION_DATASET))
             frames.append(pairs)
             counts.update({f"mt_bench_{k}": v for k, v in dropped.items()})
         all_pairs = pl.concat(frames) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
@@ -168,7 +204,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 {
                     **counts_metadata("", counts),
                     **counts_metadata("decontaminated_", removed),
-                    "by_policy": MetadataValue.json(dict(Counter(frame["policy"].to_list()))),
                 },
                 ["pair_id", "dataset", "policy", "lang", "score_chosen", "score_rejected"],
             )
@@ -193,23 +228,51 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ],
     )
     def sft(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
-        comparisons = lake.scan(COMPARISONS).collect()
-        votes = comparisons.filter(
-            pl.col("dataset") != EVALUATION_DATASET if not config.include_mt_bench else pl.lit(True)
+        # Conversations (the bulk) are read in batches; votes are a few tens of thousands.
+        votes = (
+            lake.scan(COMPARISONS)
+            .filter(
+                pl.col("conversation_a").is_not_null()
+                & (pl.lit(config.include_mt_bench) | (pl.col("dataset") != EVALUATION_DATASET))
+            )
+            .collect()
         )
-        examples = pl.concat(
-            [sft_from_conversations(lake.scan(CONVERSATIONS).collect()), sft_from_votes(votes)]
-        ).unique("example_id", keep="first", maintain_order=True)
-        removed: Counter[str] = Counter()
-        if config.decontaminate:
-            examples, removed = decontaminate(examples, ("messages",), index(lake, config))
-        for cls, frame in split_by_license(examples).items():
-            yield table_result(
-                lake,
+        conversation_ids = lake.scan(CONVERSATIONS).select("conversation_id").collect()
+        from_votes = sft_from_votes(votes).filter(
+            ~pl.col("example_id").is_in(conversation_ids["conversation_id"].implode())
+        )
+        unknown = (
+            lake.scan(CONVERSATIONS)
+            .filter(~pl.col("license_class").is_in(LICENCE_CLASSES))
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+        if unknown:
+            raise ValueError(f"{unknown} conversations have an unknown licence class")
+        evaluation = index(lake, config) if config.decontaminate else None
+
+        def examples(cls: str, removed: Counter[str]) -> Iterator[pl.DataFrame]:
+            yield pl.DataFrame(schema=SFT_SCHEMA)
+            batches = lake.batches(CONVERSATIONS, config.batch_rows, where={"license_class": cls})
+            for batch in chain((sft_from_conversations(b) for b in batches), [from_votes]):
+                part = batch.filter(pl.col("license_class") == cls)
+                if evaluation is not None:
+                    part, dropped = decontaminate(part, ("messages",), evaluation)
+                    removed.update(dropped)
+                yield part
+
+        for cls in LICENCE_CLASSES:
+            removed: Counter[str] = Counter()
+            tally = GoldTally(["example_id", "dataset", "lang", "license"])
+            written = lake.write_batches(
+                ("gold", f"sft_{cls}"), (tally.add(f) for f in examples(cls, removed))
+            )
+            yield tally.result(
                 f"sft_{cls}",
-                frame,
+                written,
                 counts_metadata("decontaminated_", removed),
-                ["example_id", "dataset", "lang", "license"],
+                attributions(tally.sources),
             )
 
     @asset(
@@ -228,10 +291,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         CC-BY-NC-4.0; MIT and CC-BY rows only. Decontaminated against MT-bench; MT-bench's
         own questions are evaluation data and never included.
         """
-        comparisons = (
-            lake.scan(COMPARISONS).collect().filter(pl.col("dataset") != EVALUATION_DATASET)
+        comparisons = lake.scan(COMPARISONS).filter(pl.col("dataset") != EVALUATION_DATASET)
+        # Only the first user turn of each conversation is needed: read just that, streaming.
+        conversations = lake.scan(CONVERSATIONS).with_columns(
+            pl.col("messages").list.filter(pl.element().struct.field("role") == "user").list.head(1)
         )
-        prompts = prompts_from_silver(lake.scan(CONVERSATIONS).collect(), comparisons)
+        prompts = prompts_from_silver(
+            conversations.collect(engine="streaming"),
+            comparisons.select(PROMPT_SOURCE_COLUMNS).collect(engine="streaming"),
+        )
         removed: Counter[str] = Counter()
         if config.decontaminate:
             prompts, removed = decontaminate_text(prompts, "prompt", index(lake, config))

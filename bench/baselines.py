@@ -25,7 +25,8 @@ import logging
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,11 @@ import numpy as np
 import polars as pl
 
 from bench.text_pools import LabelledText
+from transforms import text_engines
 from transforms.language import LanguageSettings, detect_languages, to_iso639_1
 from transforms.pii import PiiEngine, PiiSettings, build_nlp_engine, offline_tld_extractor
 from transforms.scrub import redact_dicts
-from transforms.text_engines import PARALLEL_MIN_CHARS, detect, find_pii
+from transforms.text_engines import CHUNK_TEXTS, PARALLEL_MIN_CHARS, detect, find_pii
 
 Span = tuple[str, int, int]
 
@@ -331,3 +333,42 @@ def curated_language_samples() -> list[tuple[str, str]]:
     except ImportError:
         return []
     return list(LANGUAGE_SAMPLES)
+
+
+# ----------------------------------------------------------------------------- fan-out
+
+
+def fan_out(samples: Samples, max_workers: int) -> dict[str, dict[str, Timing]]:
+    """Each text engine on the same texts in 1, 2, ... `max_workers` processes (issue 9:
+    does the work spread over the cores?). 1 is the engine in this process; N > 1 goes
+    through the pipeline's worker pool, started and warmed (every worker has built its
+    engine) before timing, as it is during a run after its first batch. Language is
+    measured with langdetect on every text (`english_fast_path=False`): the fast path
+    leaves too little work per text to say anything about scaling."""
+    engines: dict[str, tuple[Callable[[list[str], int], object], list[str]]] = {
+        "pii": (lambda texts, n: find_pii(texts, PiiSettings(), n), samples.pii),
+        "language (langdetect on every text)": (
+            lambda texts, n: detect(texts, LanguageSettings(english_fast_path=False), n),
+            samples.language_cut,
+        ),
+    }
+    out: dict[str, dict[str, Timing]] = {}
+    with forced_parallel():
+        for name, (run, texts) in engines.items():
+            out[name] = {}
+            for workers in range(1, max_workers + 1):
+                run(texts[: 4 * CHUNK_TEXTS * workers], workers)  # warm-up: start and build
+                out[name][str(workers)] = timed(lambda r=run, t=texts, w=workers: r(t, w), texts)
+    return out
+
+
+@contextmanager
+def forced_parallel() -> Iterator[None]:
+    """Every batch goes to the worker pool, however small (the thresholds that keep small
+    batches in process would otherwise decide for us)."""
+    saved = text_engines.PARALLEL_MIN_CHARS, text_engines.LANGUAGE_PARALLEL_MIN_CHARS
+    text_engines.PARALLEL_MIN_CHARS = text_engines.LANGUAGE_PARALLEL_MIN_CHARS = 0
+    try:
+        yield
+    finally:
+        text_engines.PARALLEL_MIN_CHARS, text_engines.LANGUAGE_PARALLEL_MIN_CHARS = saved

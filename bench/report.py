@@ -354,6 +354,28 @@ def language_quality_section(quality: dict[str, dict]) -> str:
     return "### Language accuracy (labelled sets)\n\n" + table(rows, header)
 
 
+def fan_out_section(fan_out: dict[str, dict[str, dict]]) -> str:
+    """Speed-up of each engine with N worker processes over one process, same texts."""
+    rows = []
+    for engine, timings in fan_out.items():
+        alone = timings["1"]["seconds"]
+        for workers, t in timings.items():
+            speedup = alone / t["seconds"]
+            rows.append(
+                [
+                    engine,
+                    workers,
+                    f"{t['texts']:,.0f}",
+                    f"{t['seconds']:,.2f}",
+                    f"{t['texts'] / t['seconds']:,.0f}",
+                    f"{speedup:.2f}x",
+                    f"{speedup / int(workers):.0%}",
+                ]
+            )
+    header = ["engine", "processes", "texts", "seconds", "texts/s", "speed-up", "efficiency"]
+    return "### Fan-out over worker processes (same texts)\n\n" + table(rows, header)
+
+
 def render(results: dict) -> str:
     """The whole report as Markdown (what `make bench` prints and saves)."""
     m = results["machine"]
@@ -389,6 +411,8 @@ def render(results: dict) -> str:
         section = throughput_section("Language detection throughput", timings, whole, "texts")
         parts.append(section)
         parts.append(language_quality_section(results["language"]["quality"]))
+    if results.get("fan_out"):
+        parts.append(fan_out_section(results["fan_out"]))
     for note in results.get("notes", []):
         parts.append(f"Note: {note}")
     return "\n\n".join(parts) + "\n"

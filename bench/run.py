@@ -175,6 +175,11 @@ def baseline_phases(
         "throughput": _timings(baselines.language_throughput(samples, args.workers)),
         "quality": quality,
     }
+    print(f"baselines: fan-out over 1..{args.workers} worker processes ...", flush=True)
+    results["fan_out"] = {
+        engine: _timings(timings)
+        for engine, timings in baselines.fan_out(samples, args.workers).items()
+    }
 
 
 def _timings(timings: dict[str, baselines.Timing]) -> dict[str, dict[str, float]]:

@@ -28,6 +28,7 @@ from transforms.scrub import SCAN_RESULTS_SCHEMA, findings_series, redact_dicts
 PARALLEL_MIN_CHARS = 2_000_000
 LANGUAGE_PARALLEL_MIN_CHARS = 400_000
 CHUNK_TEXTS = 2_000
+CHUNKS_PER_WORKER = 4
 
 Progress = Callable[[int, int], None]  # (texts done, texts in all)
 
@@ -89,7 +90,10 @@ def _run(
 ) -> list:
     """`chunk_fn` over chunks of `texts`, in worker processes when the batch is large."""
     texts = list(texts)
-    chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+    # At most CHUNK_TEXTS per chunk, and at least CHUNKS_PER_WORKER chunks per worker, so
+    # that no worker idles while another finishes a long last chunk.
+    size = max(1, min(CHUNK_TEXTS, -(-len(texts) // (max(workers, 1) * CHUNKS_PER_WORKER))))
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     if workers <= 1 or sum(len(t) for t in texts) < parallel_min_chars:
         return _collect((chunk_fn(chunk, settings) for chunk in chunks), len(texts), progress)
     try:
