@@ -43,6 +43,7 @@ from transforms.scrub import (
     apply_scan,
     distinct_texts,
     findings_series,
+    settle_redactions,
 )
 from transforms.silver import (
     SILVER_QUARANTINE_SCHEMA,
@@ -637,9 +638,41 @@ def cached_engine_results(
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Engine results for distinct `texts`, analysing only those the cache lacks.
 
-    PII settings return (text, redacted, findings); language settings (text, lang,
-    lang_prob). New results are appended to the cache, keyed by settings and text.
+    PII settings return (text, redacted, findings), redaction settled so that a redacted
+    text scanned again shows nothing (transforms/scrub.py `settle_redactions`); language
+    settings return (text, lang, lang_prob). New results are appended to the cache, keyed
+    by settings and text.
     """
+    results, stats = cached_analysis(log, lake, texts, settings, workers)
+    if isinstance(settings, LanguageSettings):
+        return results.select("text", "lang", "lang_prob"), stats
+    rescanned = 0
+
+    def rescan(redacted: pl.Series) -> pl.DataFrame:
+        nonlocal rescanned
+        rescanned += redacted.len()
+        again, _ = cached_analysis(log, lake, redacted, settings, workers)
+        return again.select("text", "findings")
+
+    settled, added = settle_redactions(
+        redaction_results(results["text"], results["findings"].to_list()), rescan
+    )
+    return settled, {
+        **stats,
+        "pii_redacted_texts_rescanned": rescanned,
+        "pii_found_by_rescan": added,
+    }
+
+
+def cached_analysis(
+    log: DagsterLogManager,
+    lake: Lake,
+    texts: pl.Series,
+    settings: PiiSettings | LanguageSettings,
+    workers: int,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The cache's rows for `texts` (text, cache_key, findings, lang, lang_prob, ...),
+    running the engine on the texts it lacks and adding their results."""
     engine = "pii" if isinstance(settings, PiiSettings) else "language"
     keyed = pl.DataFrame({"text": texts}).with_columns(
         cache_keys(texts, settings_fingerprint(settings))
@@ -683,9 +716,7 @@ def cached_engine_results(
         f"{engine}_texts_analysed": missing.height,
         f"{engine}_texts_reused": keyed.height - missing.height,
     }
-    if engine == "pii":
-        return redaction_results(results["text"], results["findings"].to_list()), stats
-    return results.select("text", "lang", "lang_prob"), stats
+    return results, stats
 
 
 def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:

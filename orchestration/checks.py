@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from assets.lake import Lake
-from assets.silver import COMPARISONS_TABLE, DIALOGUES_TABLE, cached_engine_results
+from assets.silver import COMPARISONS_TABLE, DIALOGUES_TABLE, cached_analysis
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license
 from transforms.gold import PROMPT_SCHEMA, SFT_SCHEMA
@@ -175,7 +175,7 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
         contract.key, CHECK_BATCH_ROWS, where=slice_filter(context, contract.key)
     ):
         texts = distinct_texts(batch, contract.fields)
-        results, batch_stats = cached_engine_results(
+        results, batch_stats = cached_analysis(
             context.log, lake, texts, PiiSettings(), os.cpu_count() or 1
         )
         found = results.filter(pl.col("findings").list.len() > 0)

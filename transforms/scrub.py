@@ -8,7 +8,7 @@ texts back in place, producing the audit rows (type, offsets, score; never the v
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -232,3 +232,89 @@ def _put_back(frame: pl.DataFrame, texts: pl.DataFrame, field: TextField) -> pl.
         .with_columns(pl.coalesce("__redacted", field.column).cast(dtype).alias(field.column))
         .drop("__redacted")
     )
+
+
+class RedactionDidNotSettle(RuntimeError):
+    """Redacted text kept showing new PII after every allowed re-scan."""
+
+
+def settle_redactions(
+    results: pl.DataFrame,
+    rescan: Callable[[pl.Series], pl.DataFrame],
+    max_rounds: int = 5,
+) -> tuple[pl.DataFrame, int]:
+    """Make redaction a fixpoint: a redacted text, scanned again, shows no PII.
+
+    Redacting can create PII where there was none: "Call me on +1 212 555 0100 ...
+    Call random.seed(1096837719)" becomes "Call me on <PHONE_NUMBER> ... Call
+    random.seed(1096837719)", and the number, now the only one near "Call", scores as a
+    phone. `results` is (text, redacted, findings); `rescan` gives the findings of each
+    given (distinct) text, as (text, findings). Every redacted text that differs from its
+    original is scanned again; new findings are mapped back to the original's offsets and
+    merged (spans that overlap become one), and the original redacted again, until
+    nothing new is found. Returns the settled results and how many findings the re-scans
+    added.
+    """
+    added = 0
+    for _ in range(max_rounds):
+        changed = results.filter(pl.col("redacted") != pl.col("text"))
+        if changed.is_empty():
+            return results, added
+        rescanned = (
+            rescan(changed["redacted"].unique(maintain_order=True))
+            .rename({"text": "redacted", "findings": "new"})
+            .filter(pl.col("new").list.len() > 0)
+        )
+        if rescanned.is_empty():
+            return results, added
+        hits = changed.join(rescanned, on="redacted", how="inner")
+        settled_findings, settled_redacted = [], []
+        for text, findings, new in hits.select("text", "findings", "new").iter_rows():
+            merged = merge_findings(findings, [to_original(findings, f) for f in new])
+            added += len(merged) - len(findings)
+            settled_findings.append(merged)
+            settled_redacted.append(redact_dicts(text, merged))
+        fixed = pl.DataFrame(
+            {
+                "text": hits["text"],
+                "redacted": pl.Series(settled_redacted, dtype=pl.String),
+                "findings": findings_series(settled_findings),
+            },
+            schema=SCAN_RESULTS_SCHEMA,
+        )
+        results = pl.concat([results.join(fixed.select("text"), on="text", how="anti"), fixed])
+    raise RedactionDidNotSettle(f"PII still found after {max_rounds} re-scans of redacted text")
+
+
+def to_original(findings: Sequence[dict], found: dict) -> dict:
+    """A finding in the redacted text, at the offsets of the original text. A span that
+    starts or ends inside a placeholder covers that placeholder's original span."""
+    shift = 0  # redacted offset minus original offset, left of the current placeholder
+    start = end = None
+    for original in sorted(findings, key=lambda f: f["start"]):
+        placeholder_start = original["start"] + shift
+        placeholder_end = placeholder_start + len(original["entity_type"]) + 2
+        if start is None and found["start"] < placeholder_end:
+            start = (
+                found["start"] - shift if found["start"] < placeholder_start else original["start"]
+            )
+        if end is None and found["end"] <= placeholder_end:
+            end = found["end"] - shift if found["end"] <= placeholder_start else original["end"]
+        shift = placeholder_end - original["end"]
+    return {
+        **found,
+        "start": found["start"] - shift if start is None else start,
+        "end": found["end"] - shift if end is None else end,
+    }
+
+
+def merge_findings(findings: Sequence[dict], extra: Sequence[dict]) -> list[dict]:
+    """Findings plus extra ones, overlapping spans joined into one (the type and score of
+    the one that starts first): a valid input to `redact_dicts`."""
+    merged: list[dict] = []
+    for finding in sorted([*findings, *extra], key=lambda f: (f["start"], -f["end"])):
+        if merged and finding["start"] < merged[-1]["end"]:
+            merged[-1] = {**merged[-1], "end": max(merged[-1]["end"], finding["end"])}
+        else:
+            merged.append(dict(finding))
+    return merged

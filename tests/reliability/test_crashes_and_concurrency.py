@@ -103,3 +103,54 @@ def test_two_runs_writing_the_same_table_at_once_lose_nothing(mirror, lake):
     for split, rows in sizes.items():
         assert table.filter(pl.col("split") == split)["source_row"].n_unique() == rows
     assert table["content_hash"].null_count() == 0
+
+
+def test_a_silver_slice_that_fails_half_way_changes_nothing(tmp_path, monkeypatch):
+    """Silver commits a slice once, after its last batch: a failure in the third batch
+    leaves the table and its ledger slices at their versions; the rerun completes."""
+    from dagster import AssetKey, DagsterInstance, materialize
+
+    import assets.silver
+    from assets.lake import Sources
+    from orchestration.config import SAMPLES_DIR
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_everything
+
+    lake = Lake(root=str(tmp_path / "lake"))
+    defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
+    tables = [("silver", t) for t in ("dialogues", "pii_audit", "quarantine")]
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        before = {key: lake.table(key).version() for key in tables}
+        rows_before = lake.scan(("silver", "dialogues")).collect().sort("conversation_id")
+
+        real = assets.silver.tag_and_scrub
+        calls = []
+
+        def dies_in_the_third_batch(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise OSError("host lost")
+            return real(*args, **kwargs)
+
+        def rebuild() -> bool:
+            return materialize(
+                [*defs.assets, *defs.asset_checks],
+                selection=[AssetKey(["silver", "dialogues"])],
+                partition_key="ultrachat_200k",
+                resources=defs.resources,
+                instance=instance,
+                raise_on_error=False,
+                run_config={
+                    "ops": {"silver__dialogues": {"config": {"force": True, "batch_rows": 20}}}
+                },
+            ).success
+
+        monkeypatch.setattr(assets.silver, "tag_and_scrub", dies_in_the_third_batch)
+        assert rebuild() is False
+        assert len(calls) == 3
+        assert {key: lake.table(key).version() for key in tables} == before
+        monkeypatch.setattr(assets.silver, "tag_and_scrub", real)
+        assert rebuild() is True
+    rows_after = lake.scan(("silver", "dialogues")).collect().sort("conversation_id")
+    assert rows_after.equals(rows_before)
