@@ -51,6 +51,8 @@ bronze_quarantine_spec = AssetSpec(
 class BronzeConfig(Config):
     force: bool = False
     """Re-ingest even when the source files are unchanged since the last write."""
+    batch_rows: int = 20_000
+    """Parquet rows read at a time: memory holds one batch, whatever the size of a file."""
 
 
 def bronze_asset(spec: DatasetSpec) -> AssetsDefinition:
@@ -83,7 +85,9 @@ def bronze_asset(spec: DatasetSpec) -> AssetsDefinition:
     ) -> Iterator[MaterializeResult]:
         # Nothing new to ingest is an observation, not a materialization: downstream assets
         # that follow their upstreams see no update and do not run.
-        result = ingest_split(context, spec, context.partition_key, lake, sources, config.force)
+        result = ingest_split(
+            context, spec, context.partition_key, lake, sources, config.force, config.batch_rows
+        )
         if isinstance(result, AssetObservation):
             context.log_event(result)
         else:
@@ -99,8 +103,13 @@ def ingest_split(
     lake: Lake,
     sources: Sources,
     force: bool,
+    batch_rows: int = 20_000,
 ) -> MaterializeResult | AssetObservation:
-    """Ingest one split: a MaterializeResult when the table changed, else an observation."""
+    """Ingest one split: a MaterializeResult when the table changed, else an observation.
+
+    The split's files are read in batches and streamed into one atomic write: memory holds
+    one batch. The quarantine slice is written just before the table's commit, which
+    records the files' fingerprint and so marks the split done."""
     key = ("bronze", spec.key)
     files = sources.files(spec, split)
     if not files:
@@ -128,40 +137,86 @@ def ingest_split(
         )
 
     ingested_at = datetime.now(UTC)
-    frames: list[pl.DataFrame] = []
     rejected: list[pl.DataFrame] = []
-    records_in = blank_lines = 0
-    for file in files:
-        parsed = read_file(spec, sources, file)
-        source_file = f"{spec.hub_repo}/{file.path}"  # its path in the Hub layout
-        records_in += parsed.records_in if isinstance(parsed, ParsedFile) else parsed.height
-        if isinstance(parsed, ParsedFile):
-            blank_lines += parsed.blank_lines
-            rejected.append(
-                quarantine_frame(parsed.rejections, spec.key, split, source_file, ingested_at)
-            )
-            parsed = parsed_to_frame(parsed, spec)
-        frames.append(add_lineage(parsed, spec, split, source_file, ingested_at))
-        context.log.info(f"{spec.key}/{split}: read {source_file}")
+    counts = Counter()
+    preview: list[pl.DataFrame] = []
 
-    rows = pl.concat(frames) if frames else pl.DataFrame(schema=bronze_schema(spec))
-    quarantined = pl.concat(rejected) if rejected else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    if records_in != rows.height + quarantined.height:
-        raise RuntimeError(
-            f"{spec.key}/{split}: {records_in} records in but {rows.height} written + "
-            f"{quarantined.height} quarantined"
+    def rows() -> Iterator[pl.DataFrame]:
+        yield pl.DataFrame(schema=bronze_schema(spec))
+        for file in files:
+            source_file = f"{spec.hub_repo}/{file.path}"  # its path in the Hub layout
+            for parsed in read_file(spec, sources, file, batch_rows):
+                counts["records_in"] += (
+                    parsed.records_in if isinstance(parsed, ParsedFile) else parsed.height
+                )
+                if isinstance(parsed, ParsedFile):
+                    counts["blank_lines"] += parsed.blank_lines
+                    rejected.append(
+                        quarantine_frame(
+                            parsed.rejections, spec.key, split, source_file, ingested_at
+                        )
+                    )
+                    parsed = parsed_to_frame(parsed, spec)
+                frame = add_lineage(parsed, spec, split, source_file, ingested_at)
+                counts["rows"] += frame.height
+                if not preview:
+                    preview.append(frame.select(PREVIEW_COLUMNS).head(5))
+                yield frame
+            context.log.info(f"{spec.key}/{split}: read {source_file}")
+
+    def quarantined() -> pl.DataFrame:
+        return pl.concat(rejected) if rejected else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+    def reconcile_and_write_quarantine() -> None:
+        if counts["records_in"] != counts["rows"] + quarantined().height:
+            raise RuntimeError(
+                f"{spec.key}/{split}: {counts['records_in']} records in but {counts['rows']} "
+                f"written + {quarantined().height} quarantined"
+            )
+        quarantine_write = lake.write(
+            BRONZE_QUARANTINE,
+            quarantined(),
+            partition_by=["dataset"],
+            replace={"dataset": spec.key, "split": split},
         )
+        log_quarantine(context, spec, split, quarantined(), quarantine_write.version)
 
     commit = {**partition, "sources": fingerprint}
-    written = lake.write(
-        key, rows, partition_by=["split"], replace={"split": split}, commit_metadata=commit
+    written = lake.write_batches(
+        key,
+        rows(),
+        partition_by=["split"],
+        replace={"split": split},
+        commit_metadata=commit,
+        before_commit=reconcile_and_write_quarantine,
     )
-    quarantine_write = lake.write(
-        BRONZE_QUARANTINE,
-        quarantined,
-        partition_by=["dataset"],
-        replace={"dataset": spec.key, "split": split},
+    reasons = Counter(quarantined()["reason"].to_list())
+    return MaterializeResult(
+        metadata={
+            "status": "written",
+            "rows_in": counts["records_in"],
+            "rows_written": counts["rows"],
+            "rows_quarantined": quarantined().height,
+            **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
+            "blank_lines_skipped": counts["blank_lines"],
+            "files": len(files),
+            "bytes": sum(f.size or 0 for f in files),
+            "delta_version": written.version,
+            "path": MetadataValue.path(written.uri),
+            "sources": sources.describe(),
+            # Lineage only: bronze text may hold personal data, and metadata is shown to everyone.
+            "preview": MetadataValue.md(preview_markdown(pl.concat(preview))),
+        }
     )
+
+
+def log_quarantine(
+    context: AssetExecutionContext,
+    spec: DatasetSpec,
+    split: str,
+    quarantined: pl.DataFrame,
+    version: int,
+) -> None:
     reasons = Counter(quarantined["reason"].to_list())
     context.log_event(
         AssetMaterialization(
@@ -171,44 +226,35 @@ def ingest_split(
                 "dataset": spec.key,
                 "split": split,
                 "rows_quarantined": quarantined.height,
-                "delta_version": quarantine_write.version,
+                "delta_version": version,
                 **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
             },
         )
     )
-    return MaterializeResult(
-        metadata={
-            "status": "written",
-            "rows_in": records_in,
-            "rows_written": rows.height,
-            "rows_quarantined": quarantined.height,
-            **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
-            "blank_lines_skipped": blank_lines,
-            "files": len(files),
-            "bytes": sum(f.size or 0 for f in files),
-            "delta_version": written.version,
-            "path": MetadataValue.path(written.uri),
-            "sources": sources.describe(),
-            # Lineage only: bronze text may hold personal data, and metadata is shown to everyone.
-            "preview": MetadataValue.md(preview_markdown(rows.select(PREVIEW_COLUMNS))),
-        }
-    )
 
 
-def read_file(spec: DatasetSpec, sources: Sources, file: SourceFile) -> ParsedFile | pl.DataFrame:
-    """One source file as conformed rows; a file that cannot be read is one rejection."""
+def read_file(
+    spec: DatasetSpec, sources: Sources, file: SourceFile, batch_rows: int
+) -> Iterator[ParsedFile | pl.DataFrame]:
+    """One source file as conformed rows, in batches (Parquet) or whole (JSON Lines); a
+    file that cannot be opened is one rejection."""
     if spec.format == "jsonl":
         try:
-            return parse_jsonl(
+            yield parse_jsonl(
                 sources.read_lines(file), spec.schema, spec.polars_schema, spec.required
             )
         except OSError as error:
-            return ParsedFile(rejections=[unreadable_file(error, file.size)])
+            yield ParsedFile(rejections=[unreadable_file(error, file.size)])
+        return
     try:
-        frame = sources.read_parquet(file)
-    except Exception as error:  # polars raises several types for a corrupt file
-        return ParsedFile(rejections=[unreadable_file(error, file.size)])
-    return conform_frame(frame, spec)
+        batches = sources.parquet_batches(file, batch_rows)
+        first_row, frame = next(batches, (0, None))
+    except Exception as error:  # polars and pyarrow raise several types for a corrupt file
+        yield ParsedFile(rejections=[unreadable_file(error, file.size)])
+        return
+    while frame is not None:
+        yield conform_frame(frame, spec, first_row)
+        first_row, frame = next(batches, (0, None))
 
 
 def preview_markdown(frame: pl.DataFrame, rows: int = 5, width: int = 60) -> str:

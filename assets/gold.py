@@ -19,7 +19,7 @@ from dagster import (
 
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
-from assets.lake import Lake, TableWrite
+from assets.lake import Lake, TableWrite, compact
 from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart
 from transforms.binarize import (
     PAIR_SCHEMA,
@@ -43,9 +43,8 @@ from transforms.gold import (
 )
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
-PROMPT_SOURCE_COLUMNS = [
-    "dataset", "split", "source_file", "source_row", "source_id", "lang", "prompt", "prompt_license"
-]  # fmt: skip
+PROMPT_LINEAGE = ["dataset", "split", "source_file", "source_row", "source_id", "lang"]
+PROMPT_SOURCE_COLUMNS = [*PROMPT_LINEAGE, "prompt", "prompt_license"]
 LICENCE_CLASSES = ("by", "by_nc")
 PREFS_LICENCE_NOTE = {
     "by": "commercially usable (MIT, CC-BY)",
@@ -292,13 +291,30 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         own questions are evaluation data and never included.
         """
         comparisons = lake.scan(COMPARISONS).filter(pl.col("dataset") != EVALUATION_DATASET)
-        # Only the first user turn of each conversation is needed: read just that, streaming.
-        conversations = lake.scan(CONVERSATIONS).with_columns(
-            pl.col("messages").list.filter(pl.element().struct.field("role") == "user").list.head(1)
+        # Only the first user turn of each conversation is needed: read in batches, keep a
+        # compact copy of that (a filtered view would keep each batch's whole text alive).
+        first_turns = [
+            compact(
+                batch.with_columns(
+                    pl.col("messages")
+                    .list.filter(pl.element().struct.field("role") == "user")
+                    .list.head(1)
+                )
+            )
+            for batch in lake.batches(
+                CONVERSATIONS, config.batch_rows, columns=[*PROMPT_LINEAGE, "messages", "license"]
+            )
+        ]
+        conversations = (
+            pl.concat(first_turns)
+            if first_turns
+            else lake.scan(CONVERSATIONS)
+            .select(*PROMPT_LINEAGE, "messages", "license")
+            .head(0)
+            .collect()
         )
         prompts = prompts_from_silver(
-            conversations.collect(engine="streaming"),
-            comparisons.select(PROMPT_SOURCE_COLUMNS).collect(engine="streaming"),
+            conversations, comparisons.select(PROMPT_SOURCE_COLUMNS).collect()
         )
         removed: Counter[str] = Counter()
         if config.decontaminate:

@@ -20,6 +20,7 @@ import deltalake
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -27,6 +28,11 @@ from transforms.catalogue import DatasetSpec
 from transforms.records import split_jsonl
 
 _WRITE_ATTEMPTS = 5
+# Row groups of at most this many rows: a reader (Lake.batches, DuckDB, Polars) decodes a
+# whole row group at a time, so it bounds their memory (the writer's default, 1 M rows,
+# made one ~400 MB row group per file of dialogues).
+ROW_GROUP_ROWS = 8_192
+WRITER_PROPERTIES = deltalake.WriterProperties(max_row_group_size=ROW_GROUP_ROWS)
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class Lake(ConfigurableResource):
                 self._create_if_missing(key, schema, partition_by)
             for attempt in range(_WRITE_ATTEMPTS):
                 try:
-                    with pa.memory_map(str(spool)) as source:
+                    with pa.OSFile(str(spool)) as source:
                         deltalake.write_deltalake(
                             self.uri(key),
                             pa.ipc.open_stream(source),
@@ -135,6 +141,7 @@ class Lake(ConfigurableResource):
                             schema_mode=None if predicate else "overwrite",
                             storage_options=self.options(),
                             commit_properties=properties,
+                            writer_properties=WRITER_PROPERTIES,
                         )
                     break
                 except CommitFailedError:
@@ -265,6 +272,13 @@ def spool_frames(frames: Iterable[pl.DataFrame], path: Path) -> tuple[pa.Schema,
             writer.close()
 
 
+def compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of `frame` that owns its data. Polars' filters and slices of strings are
+    views into the original buffers: a small frame derived from a batch would otherwise
+    keep the whole batch's text in memory."""
+    return pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))  # type: ignore[return-value]
+
+
 def credentials_from_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "AZURE_", "GOOGLE_"))}
 
@@ -353,8 +367,22 @@ class Sources(ConfigurableResource):
             return ((i, line.encode("utf-8")) for i, line in enumerate(lines))
         return split_jsonl(Path(file.uri).read_bytes())
 
-    def read_parquet(self, file: SourceFile) -> pl.DataFrame:
-        return pl.read_parquet(file.uri)
+    def parquet_batches(self, file: SourceFile, rows: int) -> Iterator[tuple[int, pl.DataFrame]]:
+        """(first row, frame) for batches of about `rows` rows of a Parquet file, read as
+        they are consumed. Opening the file (and reading its footer) happens on the first
+        `next`, so a corrupt file fails there. Hub files are read whole."""
+        if self.mode == "hub":
+            yield 0, pl.read_parquet(file.uri)
+            return
+        parquet = pq.ParquetFile(file.uri)
+        first_row = 0
+        for batch in parquet.iter_batches(batch_size=rows):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield first_row, frame
+            first_row += frame.height
+        if first_row == 0:  # an empty file still has a schema
+            yield 0, pl.from_arrow(parquet.schema_arrow.empty_table())  # type: ignore[misc]
 
 
 def hub_file(spec: DatasetSpec, pattern: str) -> SourceFile:

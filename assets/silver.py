@@ -31,7 +31,7 @@ from dagster import (
 
 import transforms
 from assets.bronze import preview_markdown
-from assets.lake import Lake, TableWrite
+from assets.lake import Lake, TableWrite, compact
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
@@ -538,7 +538,7 @@ class SliceTally:
         self.languages.update(scrubbed["lang"].to_list())
         self.engine_stats.update(engine_stats)
         if self.preview.is_empty():
-            self.preview = scrubbed.head(5)
+            self.preview = compact(scrubbed.head(5))
         if "source_language" in scrubbed.columns:
             rate, compared = language_agreement(
                 scrubbed.filter(pl.col("source_language").is_not_null())

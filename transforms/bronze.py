@@ -34,8 +34,11 @@ def row_license(spec: DatasetSpec) -> str:
     return join_licenses(spec.license.values())
 
 
-def conform_frame(frame: pl.DataFrame, spec: DatasetSpec) -> ParsedFile | pl.DataFrame:
-    """A Parquet file's rows as the declared schema, or a per-row parse when they differ.
+def conform_frame(
+    frame: pl.DataFrame, spec: DatasetSpec, first_row: int = 0
+) -> ParsedFile | pl.DataFrame:
+    """A Parquet file's rows (from row `first_row` of the file) as the declared schema, with
+    their `source_row`, or a per-row parse when they differ.
 
     Fast path: the file already has exactly the declared columns and types, and no
     required value is null. Anything else (missing, extra or mistyped columns) takes
@@ -43,8 +46,11 @@ def conform_frame(frame: pl.DataFrame, spec: DatasetSpec) -> ParsedFile | pl.Dat
     """
     declared = spec.polars_schema
     if frame.schema == declared and not _has_null_required(frame, spec.required):
-        return frame.with_columns(pl.lit(None, pl.String).alias(EXTRA_FIELDS))
-    records = enumerate(frame.iter_rows(named=True))
+        return frame.with_columns(
+            pl.lit(None, pl.String).alias(EXTRA_FIELDS),
+            source_row=pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64),
+        )
+    records = enumerate(frame.iter_rows(named=True), start=first_row)
     return parse_records(records, spec.schema, declared, spec.required)
 
 

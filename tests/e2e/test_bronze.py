@@ -11,6 +11,8 @@ from assets.lake import Sources, hub_file
 from orchestration.config import SAMPLES_DIR
 from tests.e2e.conftest import run_bronze
 
+PARQUET_DATASETS = ("ultrachat_200k", "chatbot_arena_conversations", "mt_bench_human_judgments")
+
 
 def test_every_split_lands_with_exactly_the_schema_valid_rows(
     catalogue, lake, sample_sources, instance, manifest
@@ -145,3 +147,29 @@ def test_a_symlink_out_of_the_mirror_is_refused(catalogue, tmp_path):
     else:
         raise AssertionError("a file outside the mirror was read")
     assert Path(secret).exists()
+
+
+def test_parquet_files_are_read_in_batches_with_the_same_rows_and_positions(
+    catalogue, sample_sources, instance, tmp_path
+):
+    """`batch_rows` bounds memory; rows, source positions and rejections do not change."""
+    from assets.lake import Lake
+
+    def ingest(name: str, batch_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        lake = Lake(root=str(tmp_path / name))
+        for dataset in PARQUET_DATASETS:
+            config = {"ops": {f"bronze__{dataset}": {"config": {"batch_rows": batch_rows}}}}
+            run_bronze(catalogue, lake, sample_sources, instance, [dataset], run_config=config)
+        order = ["dataset", "split", "source_file", "source_row"]
+        rows = pl.concat(
+            lake.scan(("bronze", d)).select(*order, "content_hash").collect()
+            for d in PARQUET_DATASETS
+        )
+        quarantine = lake.scan(("bronze", "quarantine")).select(*order, "reason").collect()
+        return rows.sort(order), quarantine.sort(order)
+
+    whole, whole_quarantine = ingest("whole", 1_000_000)
+    batched, batched_quarantine = ingest("batched", 3)
+    assert whole.height > 100
+    assert batched.equals(whole)
+    assert batched_quarantine.equals(whole_quarantine)
