@@ -435,7 +435,10 @@ def build_slice(
             "dropped_duplicate": dropped,
             "batches": cleaned.batches,
             **{k: v for k, v in sorted(cleaned.counts.items()) if v},
-            **dict(sorted(tally.engine_stats.items())),
+            **{
+                k: round(v, 2) if isinstance(v, float) else v
+                for k, v in sorted(tally.engine_stats.items())
+            },
             "pii_found": tally.audit_rows,
             **{f"pii_{t.lower()}": n for t, n in sorted(tally.entities.items())},
             "languages": MetadataValue.md(bar_chart(tally.languages)),
@@ -459,7 +462,7 @@ def tag_and_scrub(
     table: SilverTable,
     rows: pl.DataFrame,
     workers: int,
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float]]:
     """Language and PII for one batch of cleaned rows: scrubbed rows, audit rows, and
     how many texts each engine analysed or reused from the cache."""
     language_texts = rows.select(
@@ -522,14 +525,14 @@ class SliceTally:
         self.audit_rows = 0
         self.entities: Counter[str] = Counter()
         self.languages: Counter[str] = Counter()
-        self.engine_stats: Counter[str] = Counter()
+        self.engine_stats: Counter[str] = Counter()  # texts analysed / reused, seconds
         self.preview = pl.DataFrame()
         self._audits: list[pl.DataFrame] = []
         self._agreeing = 0.0
         self._compared = 0
 
     def add(
-        self, scrubbed: pl.DataFrame, audit: pl.DataFrame, engine_stats: dict[str, int]
+        self, scrubbed: pl.DataFrame, audit: pl.DataFrame, engine_stats: dict[str, float]
     ) -> pl.DataFrame:
         self.rows += scrubbed.height
         self.audit_rows += audit.height
@@ -635,7 +638,7 @@ def cached_engine_results(
     texts: pl.Series,
     settings: PiiSettings | LanguageSettings,
     workers: int,
-) -> tuple[pl.DataFrame, dict[str, int]]:
+) -> tuple[pl.DataFrame, dict[str, float]]:
     """Engine results for distinct `texts`, analysing only those the cache lacks.
 
     PII settings return (text, redacted, findings), redaction settled so that a redacted
@@ -670,7 +673,7 @@ def cached_analysis(
     texts: pl.Series,
     settings: PiiSettings | LanguageSettings,
     workers: int,
-) -> tuple[pl.DataFrame, dict[str, int]]:
+) -> tuple[pl.DataFrame, dict[str, float]]:
     """The cache's rows for `texts` (text, cache_key, findings, lang, lang_prob, ...),
     running the engine on the texts it lacks and adding their results."""
     engine = "pii" if isinstance(settings, PiiSettings) else "language"
@@ -688,6 +691,7 @@ def cached_analysis(
         log.info(f"{engine}: {done:,}/{total:,} texts analysed ({rate:,.0f} texts/s)")
 
     texts_to_run = missing["text"].to_list()
+    engine_started = time.monotonic()
     if engine == "pii":
         found = find_pii(texts_to_run, settings, workers, progress)
         new = missing.select("cache_key").with_columns(
@@ -704,6 +708,7 @@ def cached_analysis(
             lang=pl.Series([lang for lang, _ in labels], dtype=pl.String),
             lang_prob=pl.Series([prob for _, prob in labels], dtype=pl.Float64),
         )
+    engine_seconds = time.monotonic() - engine_started
     new = new.with_columns(cached_at=pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC"))).select(
         TEXT_CACHE_SCHEMA.names()
     )
@@ -715,6 +720,7 @@ def cached_analysis(
     stats = {
         f"{engine}_texts_analysed": missing.height,
         f"{engine}_texts_reused": keyed.height - missing.height,
+        f"{engine}_engine_seconds": round(engine_seconds, 3),
     }
     return results, stats
 

@@ -3,10 +3,11 @@
 The lake is built with the project's own runner (orchestration.runner.materialize_everything)
 against an ephemeral Dagster instance; afterwards every run's event log gives each step's
 duration (STEP_START to STEP_SUCCESS), the asset materializations' metadata (rows, texts
-analysed or reused by the text engines) and, from the silver steps' own log lines
-("language: ... distinct texts to analyse" and "pii: ..."), how long the language and PII
-passes took inside a step. Nothing here depends on a particular asset: new assets and
-steps show up in the breakdown by their layer.
+analysed or reused by the text engines) and the seconds the language and PII engines ran
+inside each step (`language_engine_seconds`, `pii_engine_seconds`: silver runs them batch
+by batch, interleaved, so only the steps' own sums say how long each engine took).
+Nothing here depends on a particular asset: new assets and steps show up in the breakdown
+by their layer.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
 
-ENGINE_LINE = re.compile(r"^(language|pii): ")
+ENGINE_SECONDS = re.compile(r"^(language|pii)_engine_seconds$")
 ENGINE_STAT = re.compile(r"_texts_(analysed|reused)$")
 
 
@@ -121,23 +122,24 @@ def run_steps(
     entries: Sequence[EventLogEntry], layers: dict[str, str], partition: str | None
 ) -> list[Step]:
     started: dict[str, float] = {}
-    engine_marks: dict[tuple[str, str], list[float]] = defaultdict(list)
+    engine_seconds: dict[tuple[str, str], float] = defaultdict(float)
     steps: list[Step] = []
     for entry in entries:
         event = entry.dagster_event
         if event is None:
-            match = ENGINE_LINE.match(entry.user_message or "")
-            if match and entry.step_key:
-                engine_marks[(entry.step_key, match.group(1))].append(entry.timestamp)
             continue
-        if event.event_type_value == "STEP_START":
+        if event.event_type_value == "ASSET_MATERIALIZATION" and entry.step_key:
+            metadata = event.event_specific_data.materialization.metadata
+            for name, value in metadata.items():
+                match = ENGINE_SECONDS.match(name)
+                if match:
+                    engine_seconds[(entry.step_key, match.group(1))] += float(value.value)
+        elif event.event_type_value == "STEP_START":
             started[event.step_key] = entry.timestamp
         elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
             key = event.step_key
             engines = {
-                engine: max(marks) - min(marks)
-                for (step, engine), marks in engine_marks.items()
-                if step == key
+                engine: seconds for (step, engine), seconds in engine_seconds.items() if step == key
             }
             layer = layers.get(key, "other")
             steps.append(Step(layer, key, partition, entry.timestamp - started[key], engines))
