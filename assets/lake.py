@@ -19,7 +19,6 @@ from pathlib import Path
 import deltalake
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
@@ -159,35 +158,20 @@ class Lake(ConfigurableResource):
         columns: Sequence[str] | None = None,
         version: int | None = None,
     ) -> Iterator[pl.DataFrame]:
-        """The table's rows (those matching `where`, column -> value) as frames of about
-        `rows` rows, read as they are consumed: memory holds one frame, whatever the size
-        of the table. Nothing is yielded for a missing table or an empty slice."""
-        table = self.table(key)
-        if table is None:
+        """The table's rows (those matching `where`, column -> value) as frames of at most
+        `rows` rows, read by Polars' streaming engine as they are consumed: memory holds
+        about one frame, whatever the size of the table. Nothing is yielded for a missing
+        table or an empty slice."""
+        if self.table(key) is None:
             return
-        if version is not None:
-            table.load_as_version(version)
-        condition = None
+        frame = self.scan(key, version=version)
         for column, value in (where or {}).items():
-            term = pads.field(column) == value
-            condition = term if condition is None else condition & term
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-        for batch in table.to_pyarrow_dataset().to_batches(
-            columns=list(columns) if columns is not None else None,
-            filter=condition,
-            batch_size=rows,
-            batch_readahead=1,
-            fragment_readahead=1,
-        ):
-            if batch.num_rows:
-                pending.append(batch)
-                pending_rows += batch.num_rows
-            if pending_rows >= rows:
-                yield pl.from_arrow(pa.Table.from_batches(pending))  # type: ignore[misc]
-                pending, pending_rows = [], 0
-        if pending:
-            yield pl.from_arrow(pa.Table.from_batches(pending))  # type: ignore[misc]
+            frame = frame.filter(pl.col(column) == value)
+        if columns is not None:
+            frame = frame.select(columns)
+        for batch in frame.collect_batches(chunk_size=rows):
+            if batch.height:
+                yield batch
 
     def _create_if_missing(
         self, key: Sequence[str], schema: pa.Schema, partition_by: Sequence[str]

@@ -284,13 +284,14 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ).collect()
         survivors, dropped = deduplicate_across_datasets(keys, rank)
         position = ["dataset", *SOURCE_POSITION]
+        # The few rows that lose to a copy in another dataset: an anti-join against them
+        # per batch is far lighter than a semi-join against every survivor.
+        duplicates = keys.select(position).join(survivors.select(position), on=position, how="anti")
 
         def surviving_rows() -> Iterator[pl.DataFrame]:
             yield pl.DataFrame(schema=dialogues_now.collect_schema())
             for batch in lake.batches(DIALOGUES, config.batch_rows, version=version):
-                yield batch.join(
-                    survivors.select(position), on=position, how="semi", maintain_order="left"
-                )
+                yield batch.join(duplicates, on=position, how="anti", maintain_order="left")
 
         written = lake.write_batches(CONVERSATIONS, surviving_rows())
         return MaterializeResult(
@@ -381,8 +382,11 @@ def build_slice(
             context.log.info(f"{name}/{dataset}: {cleaned.rows_in:,} bronze rows cleaned")
         if cleaned.batches == 0:  # an empty slice still has a schema
             cleaned.add(0, shape(pl.DataFrame(schema=bronze_schema(spec))))
-        survivors, dropped = duplicate_survivors(cleaned.keys(), table.row_key)
-        survivors = survivors.select(SOURCE_POSITION)
+        keys = cleaned.keys()
+        survivors, dropped = duplicate_survivors(keys, table.row_key)
+        duplicates = keys.select(SOURCE_POSITION).join(
+            survivors.select(SOURCE_POSITION), on=SOURCE_POSITION, how="anti"
+        )
         quarantined = cleaned.rejected.height
         if cleaned.rows_in != survivors.height + dropped + quarantined:
             raise RuntimeError(
@@ -394,7 +398,7 @@ def build_slice(
 
         def scrubbed_batches() -> Iterator[pl.DataFrame]:
             for index, rows in enumerate(cleaned.read(), start=1):
-                kept = rows.join(survivors, on=SOURCE_POSITION, how="semi", maintain_order="left")
+                kept = rows.join(duplicates, on=SOURCE_POSITION, how="anti", maintain_order="left")
                 scrubbed = tally.add(
                     *tag_and_scrub(context.log, config, lake, table, kept, workers)
                 )
