@@ -37,18 +37,23 @@ def silver_run(tmp_path_factory):
         first = silver_metadata(instance)
         materialize_everything(defs, instance)
         unchanged = silver_observations(instance)
-        for table, datasets in SILVER_PARTITIONS.items():
-            for dataset in datasets:
-                materialize(
-                    [*defs.assets, *defs.asset_checks],
-                    selection=[AssetKey(["silver", table])],
-                    partition_key=dataset,
-                    resources=defs.resources,
-                    instance=instance,
-                    run_config={"ops": {f"silver__{table}": {"config": {"force": True}}}},
-                )
-        forced = silver_metadata(instance)
+        forced = rebuild_silver(defs, instance, {"force": True})
     return lake, first, forced, unchanged
+
+
+def rebuild_silver(defs, instance: DagsterInstance, config: dict) -> dict[tuple[str, str], dict]:
+    """Materialize every silver partition with `config`; the metadata of each."""
+    for table, datasets in SILVER_PARTITIONS.items():
+        for dataset in datasets:
+            materialize(
+                [*defs.assets, *defs.asset_checks],
+                selection=[AssetKey(["silver", table])],
+                partition_key=dataset,
+                resources=defs.resources,
+                instance=instance,
+                run_config={"ops": {f"silver__{table}": {"config": config}}},
+            )
+    return silver_metadata(instance)
 
 
 def silver_metadata(instance: DagsterInstance) -> dict[tuple[str, str], dict]:
@@ -271,20 +276,9 @@ def test_the_batch_size_bounds_memory_and_changes_nothing_else(silver_run):
     lake, first, *_ = silver_run
     defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
     with DagsterInstance.ephemeral() as instance:
-        for table, datasets in SILVER_PARTITIONS.items():
-            for dataset in datasets:
-                materialize(
-                    [*defs.assets, *defs.asset_checks],
-                    selection=[AssetKey(["silver", table])],
-                    partition_key=dataset,
-                    resources=defs.resources,
-                    instance=instance,
-                    run_config={
-                        "ops": {f"silver__{table}": {"config": {"force": True, "batch_rows": 7}}}
-                    },
-                )
-                meta = latest_metadata(instance, ("silver", table), dataset)
-                assert meta["batches"] > 1, (table, dataset)
-                assert meta["rows_out"] == first[(table, dataset)]["rows_out"]
-                assert meta["dropped_duplicate"] == first[(table, dataset)]["dropped_duplicate"]
-                assert meta["new_version"] is False, (table, dataset)
+        batched = rebuild_silver(defs, instance, {"force": True, "batch_rows": 7})
+    for key, meta in batched.items():
+        assert meta["batches"] > 1, key
+        assert meta["rows_out"] == first[key]["rows_out"]
+        assert meta["dropped_duplicate"] == first[key]["dropped_duplicate"]
+        assert meta["new_version"] is False, key
