@@ -168,18 +168,19 @@ def ingest_split(
         return pl.concat(rejected) if rejected else pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
     def reconcile_and_write_quarantine() -> None:
-        if counts["records_in"] != counts["rows"] + quarantined().height:
+        quarantine = quarantined()
+        if counts["records_in"] != counts["rows"] + quarantine.height:
             raise RuntimeError(
                 f"{spec.key}/{split}: {counts['records_in']} records in but {counts['rows']} "
-                f"written + {quarantined().height} quarantined"
+                f"written + {quarantine.height} quarantined"
             )
         quarantine_write = lake.write(
             BRONZE_QUARANTINE,
-            quarantined(),
+            quarantine,
             partition_by=["dataset"],
             replace={"dataset": spec.key, "split": split},
         )
-        log_quarantine(context, spec, split, quarantined(), quarantine_write.version)
+        log_quarantine(context, spec, split, quarantine, quarantine_write.version)
 
     commit = {**partition, "sources": fingerprint}
     written = lake.write_batches(
@@ -190,13 +191,14 @@ def ingest_split(
         commit_metadata=commit,
         before_commit=reconcile_and_write_quarantine,
     )
-    reasons = Counter(quarantined()["reason"].to_list())
+    quarantine = quarantined()
+    reasons = Counter(quarantine["reason"].to_list())
     return MaterializeResult(
         metadata={
             "status": "written",
             "rows_in": counts["records_in"],
             "rows_written": counts["rows"],
-            "rows_quarantined": quarantined().height,
+            "rows_quarantined": quarantine.height,
             **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
             "blank_lines_skipped": counts["blank_lines"],
             "files": len(files),

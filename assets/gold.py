@@ -166,11 +166,13 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             return lake.scan(COMPARISONS).filter(pl.col("dataset") == name).collect()
 
         frames, counts = [], Counter()
+        unknown = [p for p in config.ultrafeedback_policies if p not in UF_POLICIES]
+        if unknown:
+            raise ValueError(f"unknown policy {unknown[0]!r}; choose from {UF_POLICIES}")
+        ultrafeedback = dataset("ultrafeedback") if config.ultrafeedback_policies else None
         for policy in config.ultrafeedback_policies:
-            if policy not in UF_POLICIES:
-                raise ValueError(f"unknown policy {policy!r}; choose from {UF_POLICIES}")
             pairs, dropped = binarize_ultrafeedback(
-                dataset("ultrafeedback"),
+                ultrafeedback,
                 policy,
                 seed=config.seed,
                 exclude_sources=config.exclude_sources,

@@ -359,7 +359,8 @@ def build_slice(
     dataset = spec.key
     bronze_key = ("bronze", dataset)
     bronze_table = lake.table(bronze_key)
-    inputs = slice_inputs(bronze_table.version() if bronze_table else -1, config)
+    bronze_version = bronze_table.version() if bronze_table else None
+    inputs = slice_inputs(-1 if bronze_version is None else bronze_version, config)
     slice_of = {"dataset": dataset}
     previous = lake.last_slice_commit(table.key, slice_of)
     if not config.force and previous is not None and previous.get("inputs") == inputs:
@@ -376,8 +377,7 @@ def build_slice(
     workers = config.worker_count()
     with tempfile.TemporaryDirectory(prefix="silver-spool-") as spool_dir:
         cleaned = CleanedSpool(Path(spool_dir), table.row_key)
-        version = bronze_table.version() if bronze_table else None
-        for bronze in lake.batches(bronze_key, config.batch_rows, version=version):
+        for bronze in lake.batches(bronze_key, config.batch_rows, version=bronze_version):
             cleaned.add(bronze.height, shape(bronze))
             context.log.info(f"{name}/{dataset}: {cleaned.rows_in:,} bronze rows cleaned")
         if cleaned.batches == 0:  # an empty slice still has a schema
@@ -387,7 +387,8 @@ def build_slice(
         duplicates = keys.select(SOURCE_POSITION).join(
             survivors.select(SOURCE_POSITION), on=SOURCE_POSITION, how="anti"
         )
-        quarantined = cleaned.rejected.height
+        rejected = cleaned.rejected
+        quarantined = rejected.height
         if cleaned.rows_in != survivors.height + dropped + quarantined:
             raise RuntimeError(
                 f"{name}/{dataset}: {cleaned.rows_in} rows in, {survivors.height} out + "
@@ -415,8 +416,8 @@ def build_slice(
         def write_ledgers() -> None:
             # Before the table's commit, which is what marks the slice done.
             log_ledger(context, lake, PII_AUDIT, tally.audit(), name, dataset)
-            rejected = cleaned.rejected.cast(dict(SILVER_QUARANTINE_SCHEMA))
-            log_ledger(context, lake, QUARANTINE, rejected, name, dataset)
+            quarantine = rejected.cast(dict(SILVER_QUARANTINE_SCHEMA))
+            log_ledger(context, lake, QUARANTINE, quarantine, name, dataset)
 
         written = lake.write_batches(
             table.key,

@@ -24,16 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sources import generate_samples as samples
+from sources.generate_samples import CARD, EMAIL, IBAN, IP, PERSON, PHONE, SSN
 
-EMAIL, PHONE, CARD, IBAN, IP, SSN, PERSON = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "IP_ADDRESS",
-    "US_SSN",
-    "PERSON",
-)
 ENTITIES = (EMAIL, PHONE, CARD, IBAN, IP, SSN, PERSON)
 LANGUAGES = ("en", "ja", "zh", "es", "de", "ru", "ar", "fr", "ko")
 NO_SPACE_LANGUAGES = ("ja", "zh")
