@@ -1,5 +1,6 @@
 """Bronze: one asset per catalogue dataset, generated from sources/catalogue.yaml."""
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from dagster import (
     asset,
 )
 
-from assets.lake import Lake, SourceFile, Sources, sources_fingerprint
+from assets.lake import Lake, SourceFile, Sources, increment_tag, sources_fingerprint
 from transforms.bronze import (
     add_lineage,
     bronze_schema,
@@ -136,6 +137,13 @@ def ingest_split(
             },
         )
 
+    # Only new files beside unchanged ones (a new shard): read just those and append.
+    to_read = files if force or previous is None else new_files_only(previous, files)
+    appending = to_read is not files
+    if to_read is None or (
+        appending and lake.increment_interrupted(BRONZE_QUARANTINE, key, previous)
+    ):
+        to_read, appending = files, False
     ingested_at = datetime.now(UTC)
     rejected: list[pl.DataFrame] = []
     counts = Counter()
@@ -143,7 +151,7 @@ def ingest_split(
 
     def rows() -> Iterator[pl.DataFrame]:
         yield pl.DataFrame(schema=bronze_schema(spec))
-        for file in files:
+        for file in to_read:
             source_file = f"{spec.hub_repo}/{file.path}"  # its path in the Hub layout
             for parsed in read_file(spec, sources, file, batch_rows):
                 counts["records_in"] += (
@@ -174,11 +182,15 @@ def ingest_split(
                 f"{spec.key}/{split}: {counts['records_in']} records in but {counts['rows']} "
                 f"written + {quarantine.height} quarantined"
             )
-        quarantine_write = lake.write(
+        if appending and quarantine.is_empty():
+            return
+        quarantine_write = lake.write_batches(
             BRONZE_QUARANTINE,
-            quarantine,
+            [quarantine],
             partition_by=["dataset"],
             replace={"dataset": spec.key, "split": split},
+            append=appending,
+            commit_metadata=increment_tag(key, previous) if appending else None,
         )
         log_quarantine(context, spec, split, quarantine, quarantine_write.version)
 
@@ -190,19 +202,21 @@ def ingest_split(
         replace={"split": split},
         commit_metadata=commit,
         before_commit=reconcile_and_write_quarantine,
+        append=appending,
     )
     quarantine = quarantined()
     reasons = Counter(quarantine["reason"].to_list())
     return MaterializeResult(
         metadata={
-            "status": "written",
+            # appended: only files new beside unchanged ones were read, their rows added
+            "status": "appended" if appending else "written",
             "rows_in": counts["records_in"],
             "rows_written": counts["rows"],
             "rows_quarantined": quarantine.height,
             **{f"quarantined_{r}": n for r, n in sorted(reasons.items())},
             "blank_lines_skipped": counts["blank_lines"],
-            "files": len(files),
-            "bytes": sum(f.size or 0 for f in files),
+            "files": len(to_read),
+            "bytes": sum(f.size or 0 for f in to_read),
             "delta_version": written.version,
             "path": MetadataValue.path(written.uri),
             "sources": sources.describe(),
@@ -210,6 +224,16 @@ def ingest_split(
             "preview": MetadataValue.md(preview_markdown(pl.concat(preview))),
         }
     )
+
+
+def new_files_only(previous: dict, files: list[SourceFile]) -> list[SourceFile] | None:
+    """The files that are new when every file of the previous ingest is still there,
+    unchanged (a split that only gained files); None when any was changed or removed."""
+    earlier = {tuple(entry) for entry in json.loads(previous.get("sources") or "[]")}
+    now = {(f.path, f.version) for f in files}
+    if not earlier or not earlier <= now:
+        return None
+    return [f for f in files if (f.path, f.version) not in earlier]
 
 
 def log_quarantine(

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import deltalake
 import polars as pl
@@ -96,6 +97,7 @@ class Lake(ConfigurableResource):
         replace: Mapping[str, str] | None = None,
         commit_metadata: Mapping[str, str] | None = None,
         before_commit: Callable[[], None] | None = None,
+        append: bool = False,
     ) -> TableWrite:
         """Write the rows of `frames` (at least one frame, all of one schema) atomically as
         one Delta commit, holding one frame in memory at a time.
@@ -113,20 +115,27 @@ class Lake(ConfigurableResource):
         A concurrent commit that conflicts is retried. Writing the rows the slice already
         holds (same content digest as its last commit) commits nothing: unchanged input
         makes no new table version.
+
+        With `append`, the rows are added to the slice `replace` names (or to the table)
+        and nothing is removed: the commit only adds files, so readers of the table's
+        growth (`added_files`) see exactly these rows. Its digest is that of the added rows.
         """
-        predicate = _predicate(replace) if replace else None
-        slice_name = predicate or "*"
+        predicate = _predicate(replace) if replace and not append else None
+        slice_name = _predicate(replace) if replace else "*"
         with tempfile.TemporaryDirectory(prefix="lake-spool-") as spool_dir:
             spool = Path(spool_dir) / "rows.arrows"
             schema, rows, digest = spool_frames(frames, spool)
             if before_commit is not None:
                 before_commit()
-            previous = self.last_commit_metadata(key, {"slice": slice_name})
-            if previous is not None and previous.get("content_digest") == digest:
-                return TableWrite(self.uri(key), self._version(key), rows, committed=False)
+            if append:
+                digest = f"appended:{digest}"  # names the added rows, never a whole slice
+            else:
+                previous = self.last_commit_metadata(key, {"slice": slice_name})
+                if previous is not None and previous.get("content_digest") == digest:
+                    return TableWrite(self.uri(key), self._version(key), rows, committed=False)
             metadata = {**(commit_metadata or {}), "slice": slice_name, "content_digest": digest}
             properties = deltalake.CommitProperties(custom_metadata=metadata)
-            if predicate is not None:
+            if replace:
                 self._create_if_missing(key, schema, partition_by)
             for attempt in range(_WRITE_ATTEMPTS):
                 try:
@@ -134,10 +143,10 @@ class Lake(ConfigurableResource):
                         deltalake.write_deltalake(
                             self.uri(key),
                             pa.ipc.open_stream(source),
-                            mode="overwrite",
+                            mode="append" if append else "overwrite",
                             partition_by=list(partition_by) or None,
                             predicate=predicate,
-                            schema_mode=None if predicate else "overwrite",
+                            schema_mode=None if replace or append else "overwrite",
                             storage_options=self.options(),
                             commit_properties=properties,
                             writer_properties=WRITER_PROPERTIES,
@@ -172,6 +181,71 @@ class Lake(ConfigurableResource):
         for batch in frame.collect_batches(chunk_size=rows):
             if batch.height:
                 yield batch
+
+    def added_files(self, key: Sequence[str], since: int) -> list[AddedFile] | None:
+        """The data files the table gained after version `since`, if it only gained: every
+        file of that version is still part of the table (appends, no rewrite or delete).
+        None when any was removed since, or `since` can no longer be loaded (log cleaned
+        up): the caller must then read the table whole."""
+        table = self.table(key)
+        if table is None:
+            return None
+        try:
+            before = deltalake.DeltaTable(
+                self.uri(key), version=since, storage_options=self.options()
+            )
+        except (DeltaError, TableNotFoundError, OSError, ValueError):
+            return None
+        earlier, now = _data_files(before), _data_files(table)
+        if not earlier.keys() <= now.keys():
+            return None
+        base = self.uri(key)
+        return [
+            AddedFile(f"{base}/{unquote(path)}", partitions)
+            for path, partitions in now.items()
+            if path not in earlier
+        ]
+
+    def read_added(
+        self,
+        key: Sequence[str],
+        files: Sequence[AddedFile],
+        rows: int,
+        *,
+        where: Mapping[str, str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[pl.DataFrame]:
+        """The rows of `files` (from `added_files`) as `batches` reads the table: same
+        columns and types, in frames of at most `rows` rows."""
+        if not files:
+            return
+        schema = self.scan(key).collect_schema()
+        parts = [
+            pl.scan_parquet(file.uri, storage_options=self.options() or None)
+            .with_columns(
+                pl.lit(value, dtype=schema[column]).alias(column)
+                for column, value in file.partitions.items()
+            )
+            .select(schema.names())
+            .cast(dict(schema))
+            for file in files
+        ]
+        frame = pl.concat(parts)
+        for column, value in (where or {}).items():
+            frame = frame.filter(pl.col(column) == value)
+        if columns is not None:
+            frame = frame.select(columns)
+        for batch in frame.collect_batches(chunk_size=rows):
+            if batch.height:
+                yield batch
+
+    def increment_interrupted(
+        self, ledger: Sequence[str], key: Sequence[str], previous: Mapping[str, object]
+    ) -> bool:
+        """Whether an increment of table `key` from its commit `previous` appended rows to
+        `ledger` (tagged by `increment_tag`) but never committed the table itself: a crash
+        in between. The caller then rebuilds the slice whole, which replaces those rows."""
+        return self.last_commit_metadata(ledger, increment_tag(key, previous)) is not None
 
     def _create_if_missing(
         self, key: Sequence[str], schema: pa.Schema, partition_by: Sequence[str]
@@ -222,6 +296,31 @@ class Lake(ConfigurableResource):
             if all(commit.get(k) == v for k, v in match.items()):
                 return commit
         return None
+
+
+@dataclass(frozen=True)
+class AddedFile:
+    """A data file a table gained: where it is and its partition values."""
+
+    uri: str
+    partitions: dict[str, str]
+
+
+def increment_tag(key: Sequence[str], previous: Mapping[str, object]) -> dict[str, str]:
+    """Commit metadata for ledger rows appended by an increment of table `key` that starts
+    from its commit `previous` (a history entry): names that starting state."""
+    return {"increment_base": f"{'/'.join(key)}:{previous.get('slice')}@{previous['version']}"}
+
+
+def _data_files(table: deltalake.DeltaTable) -> dict[str, dict[str, str]]:
+    """Path (relative, as in the log) -> partition values of every data file of a version."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    prefix = "partition."
+    partition_columns = [c for c in actions.column_names if c.startswith(prefix)]
+    return {
+        row["path"]: {c.removeprefix(prefix): row[c] for c in partition_columns}
+        for row in actions.select(["path", *partition_columns]).to_pylist()
+    }
 
 
 def spool_frames(frames: Iterable[pl.DataFrame], path: Path) -> tuple[pa.Schema, int, str]:

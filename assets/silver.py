@@ -31,7 +31,7 @@ from dagster import (
 
 import transforms
 from assets.bronze import preview_markdown
-from assets.lake import Lake, TableWrite, compact
+from assets.lake import AddedFile, Lake, TableWrite, compact, increment_tag
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
@@ -261,46 +261,53 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         group_name="silver",
         deps=[AssetKey(list(DIALOGUES))],
         kinds={"delta", "polars"},
+        output_required=False,
         automation_condition=AutomationCondition.eager(),
     )
     def conversations(
         context: AssetExecutionContext, config: BatchConfig, lake: Lake
-    ) -> MaterializeResult:
+    ) -> Iterator[MaterializeResult]:
         """Every SFT dialogue in one table, each exactly once across datasets.
 
         Grain: one row per distinct dialogue (conversation_id); a dialogue present in
         several datasets keeps the row of the first by catalogue order, then split, file
         and row: the same survivor on every run. Columns as silver/dialogues. Streamed in
-        batches: the survivors are chosen from the ids alone. Licence: MIT, per row in
-        `license` / `license_class`.
+        batches: the survivors are chosen from the ids alone. When silver/dialogues only
+        gained rows since the last build, only those are read and the new survivors
+        appended (rebuilt whole if one displaces a kept row); unchanged, nothing is
+        written. Licence: MIT, per row in `license` / `license_class`.
         """
         source = lake.table(DIALOGUES)
         if source is None:
             raise RuntimeError("silver/dialogues does not exist yet: materialize it first")
         version = source.version()
-        dialogues_now = lake.scan(DIALOGUES, version=version)
-        keys = dialogues_now.select(
-            "conversation_id", "dataset", *SOURCE_POSITION, "lang"
-        ).collect()
-        survivors, dropped = deduplicate_across_datasets(keys, rank)
-        position = ["dataset", *SOURCE_POSITION]
-        # The few rows that lose to a copy in another dataset: an anti-join against them
-        # per batch is far lighter than a semi-join against every survivor.
-        duplicates = keys.select(position).join(survivors.select(position), on=position, how="anti")
-
-        def surviving_rows() -> Iterator[pl.DataFrame]:
-            yield pl.DataFrame(schema=dialogues_now.collect_schema())
-            for batch in lake.batches(DIALOGUES, config.batch_rows, version=version):
-                yield batch.join(duplicates, on=position, how="anti", maintain_order="left")
-
-        written = lake.write_batches(CONVERSATIONS, surviving_rows())
-        return MaterializeResult(
+        union = lake.table(CONVERSATIONS)
+        previous = union.history(1)[0] if union is not None else {}
+        if previous.get("dialogues_version") == str(version):
+            context.log.info(f"silver/dialogues unchanged since version {version}")
+            context.log_event(
+                AssetObservation(
+                    asset_key=list(CONVERSATIONS),
+                    metadata={"status": "unchanged", "dialogues_version": version},
+                )
+            )
+            return
+        union_of = UnionOfDialogues(lake, version, rank, config.batch_rows)
+        try:
+            written, totals = union_of.append(previous)
+        except KeptRowReplaced as reason:
+            context.log.info(f"silver/conversations: {reason}; rebuilding the union whole")
+            written, totals = None, None
+        if written is None or totals is None:
+            written, totals = union_of.rebuild()
+        summary = lake.scan(CONVERSATIONS).select("dataset", "lang").collect()
+        yield MaterializeResult(
             metadata={
-                "rows_in": keys.height,
-                "rows_out": survivors.height,
-                "dropped_duplicate_across_datasets": dropped,
-                "by_dataset": MetadataValue.json(dict(Counter(survivors["dataset"].to_list()))),
-                "languages": MetadataValue.md(bar_chart(Counter(survivors["lang"].to_list()))),
+                "status": "appended" if union_of.appended else "rebuilt",
+                **totals,
+                "rows_out": summary.height,
+                "by_dataset": MetadataValue.json(dict(Counter(summary["dataset"].to_list()))),
+                "languages": MetadataValue.md(bar_chart(Counter(summary["lang"].to_list()))),
                 **write_metadata(written),
             }
         )
@@ -354,15 +361,19 @@ def build_slice(
     written first and the table's commit records its inputs, so a slice whose inputs are
     unchanged is skipped (an observation, not a materialization) and a run stopped
     half-way is redone in full.
+
+    When bronze only gained rows since the slice was built (a new source file) and the
+    settings and transforms are the same, only those rows are processed and appended
+    (`slice_increment`); if one of them would replace a row the slice keeps (an earlier
+    copy of a kept dialogue), the slice is rebuilt whole instead.
     """
     name = "/".join(table.key)
     dataset = spec.key
     bronze_key = ("bronze", dataset)
     bronze_table = lake.table(bronze_key)
-    bronze_version = bronze_table.version() if bronze_table else None
-    inputs = slice_inputs(-1 if bronze_version is None else bronze_version, config)
-    slice_of = {"dataset": dataset}
-    previous = lake.last_slice_commit(table.key, slice_of)
+    bronze_version = -1 if bronze_table is None else bronze_table.version()
+    inputs = slice_inputs(bronze_version, config)
+    previous = lake.last_slice_commit(table.key, {"dataset": dataset})
     if not config.force and previous is not None and previous.get("inputs") == inputs:
         context.log.info(f"{name}/{dataset}: bronze, settings and transforms unchanged")
         context.log_event(
@@ -373,17 +384,90 @@ def build_slice(
             )
         )
         return
+    increment = None if config.force else slice_increment(lake, table, dataset, previous, config)
+    if increment is not None:
+        context.log.info(
+            f"{name}/{dataset}: bronze gained {len(increment.files)} file(s) since version "
+            f"{increment.previous['bronze_version']}: processing only their rows"
+        )
+        try:
+            yield write_slice(context, config, lake, table, spec, shape, bronze_version, increment)
+            return
+        except KeptRowReplaced as reason:
+            context.log.info(f"{name}/{dataset}: {reason}; rebuilding the slice whole")
+    yield write_slice(context, config, lake, table, spec, shape, bronze_version, None)
 
+
+@dataclass(frozen=True)
+class SliceIncrement:
+    """Rows to add to a silver slice: its last commit and the bronze files added since."""
+
+    previous: dict
+    files: list[AddedFile]
+
+    def count(self, name: str) -> int:
+        return int(self.previous[name])
+
+
+class KeptRowReplaced(Exception):
+    """A new bronze row is an earlier copy of a row the slice keeps: appending cannot
+    express that, the slice must be rebuilt."""
+
+
+SLICE_COUNTS = ("rows_in", "rows_out", "dropped_duplicate", "rows_quarantined")
+
+
+def slice_increment(
+    lake: Lake, table: SilverTable, dataset: str, previous: dict | None, config: SilverConfig
+) -> SliceIncrement | None:
+    """The increment that brings a slice up to date, when there is one: the slice was
+    built with the same settings and transforms, bronze only gained files since, and no
+    earlier increment was interrupted between its ledger rows and its commit."""
+    if previous is None or previous.get("engines") != engine_inputs(config):
+        return None
+    if any(name not in previous for name in ("bronze_version", *SLICE_COUNTS)):
+        return None
+    files = lake.added_files(("bronze", dataset), int(previous["bronze_version"]))
+    if files is None:
+        return None
+    if any(lake.increment_interrupted(k, table.key, previous) for k in (PII_AUDIT, QUARANTINE)):
+        return None
+    return SliceIncrement(previous, files)
+
+
+def write_slice(
+    context: AssetExecutionContext,
+    config: SilverConfig,
+    lake: Lake,
+    table: SilverTable,
+    spec: DatasetSpec,
+    shape: Callable[[pl.DataFrame], Stage],
+    bronze_version: int,
+    increment: SliceIncrement | None,
+) -> MaterializeResult:
+    """Pass 1 and pass 2 over the whole bronze table, or over the rows `increment` adds
+    (appended to the slice, counts carried on from its last commit)."""
+    name = "/".join(table.key)
+    dataset = spec.key
+    bronze_key = ("bronze", dataset)
     workers = config.worker_count()
     with tempfile.TemporaryDirectory(prefix="silver-spool-") as spool_dir:
         cleaned = CleanedSpool(Path(spool_dir), table.row_key)
-        for bronze in lake.batches(bronze_key, config.batch_rows, version=bronze_version):
+        bronze_rows = (
+            lake.read_added(bronze_key, increment.files, config.batch_rows)
+            if increment
+            else lake.batches(bronze_key, config.batch_rows, version=bronze_version)
+        )
+        for bronze in bronze_rows:
             cleaned.add(bronze.height, shape(bronze))
             context.log.info(f"{name}/{dataset}: {cleaned.rows_in:,} bronze rows cleaned")
         if cleaned.batches == 0:  # an empty slice still has a schema
             cleaned.add(0, shape(pl.DataFrame(schema=bronze_schema(spec))))
         keys = cleaned.keys()
-        survivors, dropped = duplicate_survivors(keys, table.row_key)
+        if increment is None:
+            survivors, dropped = duplicate_survivors(keys, table.row_key)
+        else:
+            survivors, dropped = survivors_beside_kept(lake, table, dataset, keys)
         duplicates = keys.select(SOURCE_POSITION).join(
             survivors.select(SOURCE_POSITION), on=SOURCE_POSITION, how="anti"
         )
@@ -394,7 +478,13 @@ def build_slice(
                 f"{name}/{dataset}: {cleaned.rows_in} rows in, {survivors.height} out + "
                 f"{dropped} duplicates + {quarantined} quarantined"
             )
-
+        base = Counter({k: increment.count(k) for k in SLICE_COUNTS} if increment else {})
+        totals = base + Counter(
+            rows_in=cleaned.rows_in,
+            rows_out=survivors.height,
+            dropped_duplicate=dropped,
+            rows_quarantined=quarantined,
+        )
         tally = SliceTally()
 
         def scrubbed_batches() -> Iterator[pl.DataFrame]:
@@ -413,31 +503,41 @@ def build_slice(
                     f"{name}/{dataset}: {tally.rows} rows scrubbed, {survivors.height} expected"
                 )
 
+        tag = increment_tag(table.key, increment.previous) if increment else None
+
         def write_ledgers() -> None:
             # Before the table's commit, which is what marks the slice done.
-            log_ledger(context, lake, PII_AUDIT, tally.audit(), name, dataset)
+            log_ledger(context, lake, PII_AUDIT, tally.audit(), name, dataset, tag)
             quarantine = rejected.cast(dict(SILVER_QUARANTINE_SCHEMA))
-            log_ledger(context, lake, QUARANTINE, quarantine, name, dataset)
+            log_ledger(context, lake, QUARANTINE, quarantine, name, dataset, tag)
 
         written = lake.write_batches(
             table.key,
             scrubbed_batches(),
             partition_by=["dataset"],
-            replace=slice_of,
-            commit_metadata={"inputs": inputs},
+            replace={"dataset": dataset},
+            commit_metadata={
+                "inputs": slice_inputs(bronze_version, config),
+                "engines": engine_inputs(config),
+                "bronze_version": str(bronze_version),
+                **{k: str(totals[k]) for k in SLICE_COUNTS},
+            },
             before_commit=write_ledgers,
+            append=increment is not None,
         )
 
-    yield MaterializeResult(
+    return MaterializeResult(
         metadata={
-            "rows_in": cleaned.rows_in,
-            "rows_out": survivors.height,
-            "rows_quarantined": quarantined,
+            # Counts describe the whole slice; engine, language and PII figures the rows
+            # processed in this run (all of them, or those appended).
+            "status": "appended" if increment else "rebuilt",
+            **({"rows_appended": survivors.height} if increment else {}),
+            **{k: totals[k] for k in SLICE_COUNTS},
             "reconciled": (
-                f"{cleaned.rows_in} in = {survivors.height} out + {dropped} duplicates "
-                f"+ {quarantined} quarantined"
+                f"{totals['rows_in']} in = {totals['rows_out']} out + "
+                f"{totals['dropped_duplicate']} duplicates + "
+                f"{totals['rows_quarantined']} quarantined"
             ),
-            "dropped_duplicate": dropped,
             "batches": cleaned.batches,
             **{k: v for k, v in sorted(cleaned.counts.items()) if v},
             **{
@@ -458,6 +558,115 @@ def build_slice(
             ),
         }
     )
+
+
+def survivors_beside_kept(
+    lake: Lake, table: SilverTable, dataset: str, keys: pl.DataFrame
+) -> tuple[pl.DataFrame, int]:
+    """Which new rows (`keys`: id and source position) join a slice that keeps its rows:
+    the first of each new id, and none whose id the slice already holds (a later copy of
+    a kept row is a duplicate). Raises KeptRowReplaced when a new row comes before the
+    copy the slice keeps, which would change the survivor."""
+    kept = (
+        lake.scan(table.key)
+        .filter(pl.col("dataset") == dataset)
+        .select(table.row_key, *SOURCE_POSITION)
+        .join(keys.lazy().select(table.row_key), on=table.row_key, how="semi")
+        .collect()
+    )
+    survivors, _ = duplicate_survivors(pl.concat([kept, keys.select(kept.columns)]), table.row_key)
+    still_kept = survivors.join(kept, on=SOURCE_POSITION, how="semi").height
+    if still_kept != kept.height:
+        raise KeptRowReplaced(
+            f"{kept.height - still_kept} new row(s) come before a copy the slice keeps"
+        )
+    new = survivors.join(kept, on=SOURCE_POSITION, how="anti")
+    return new, keys.height - new.height
+
+
+UNION_COUNTS = ("rows_in", "dropped_duplicate_across_datasets")
+UNION_POSITION = ["dataset", *SOURCE_POSITION]
+
+
+class UnionOfDialogues:
+    """Writes silver/conversations from silver/dialogues at `version`: whole, or by
+    appending the survivors among the dialogues added since the union was last built."""
+
+    def __init__(self, lake: Lake, version: int, rank: dict[str, int], batch_rows: int) -> None:
+        self.lake = lake
+        self.version = version
+        self.rank = rank
+        self.batch_rows = batch_rows
+        self.appended = False
+
+    def _write(
+        self,
+        keys: pl.DataFrame,
+        survivors: pl.DataFrame,
+        batches: Iterator[pl.DataFrame],
+        base: Counter[str],
+        append: bool,
+    ) -> tuple[TableWrite, dict[str, int]]:
+        # The few rows that lose to a copy in another dataset: an anti-join against them
+        # per batch is far lighter than a semi-join against every survivor.
+        losers = keys.select(UNION_POSITION).join(
+            survivors.select(UNION_POSITION), on=UNION_POSITION, how="anti"
+        )
+        schema = self.lake.scan(DIALOGUES, version=self.version).collect_schema()
+
+        def surviving_rows() -> Iterator[pl.DataFrame]:
+            yield pl.DataFrame(schema=schema)
+            for batch in batches:
+                yield batch.join(losers, on=UNION_POSITION, how="anti", maintain_order="left")
+
+        totals = base + Counter(
+            rows_in=keys.height, dropped_duplicate_across_datasets=losers.height
+        )
+        written = self.lake.write_batches(
+            CONVERSATIONS,
+            surviving_rows(),
+            commit_metadata={
+                "dialogues_version": str(self.version),
+                **{k: str(totals[k]) for k in UNION_COUNTS},
+            },
+            append=append,
+        )
+        self.appended = append
+        return written, {k: totals[k] for k in UNION_COUNTS}
+
+    def rebuild(self) -> tuple[TableWrite, dict[str, int]]:
+        keys = (
+            self.lake.scan(DIALOGUES, version=self.version)
+            .select("conversation_id", *UNION_POSITION)
+            .collect()
+        )
+        survivors, _ = deduplicate_across_datasets(keys, self.rank)
+        batches = self.lake.batches(DIALOGUES, self.batch_rows, version=self.version)
+        return self._write(keys, survivors, batches, Counter(), append=False)
+
+    def append(self, previous: dict) -> tuple[TableWrite | None, dict[str, int] | None]:
+        """Append what the dialogues gained since the union's last build; (None, None)
+        when they changed otherwise (or the union records no build to continue)."""
+        if any(name not in previous for name in ("dialogues_version", *UNION_COUNTS)):
+            return None, None
+        files = self.lake.added_files(DIALOGUES, int(previous["dialogues_version"]))
+        if not files:
+            return None, None
+        columns = ["conversation_id", *UNION_POSITION]
+        keys = pl.concat(self.lake.read_added(DIALOGUES, files, self.batch_rows, columns=columns))
+        kept = (
+            self.lake.scan(CONVERSATIONS)
+            .select(columns)
+            .join(keys.lazy().select("conversation_id"), on="conversation_id", how="semi")
+            .collect()
+        )
+        survivors, _ = deduplicate_across_datasets(pl.concat([kept, keys]), self.rank)
+        if survivors.join(kept, on=UNION_POSITION, how="semi").height != kept.height:
+            raise KeptRowReplaced("a new dialogue comes before a copy the union keeps")
+        survivors = survivors.join(kept, on=UNION_POSITION, how="anti")
+        batches = self.lake.read_added(DIALOGUES, files, self.batch_rows)
+        base = Counter({k: int(previous[k]) for k in UNION_COUNTS})
+        return self._write(keys, survivors, batches, base, append=True)
 
 
 def tag_and_scrub(
@@ -571,9 +780,15 @@ class SliceTally:
 def slice_inputs(bronze_version: int, config: SilverConfig) -> str:
     """Names everything a silver slice is computed from: the bronze table's version, the
     text-engine settings and the source of the transforms. Equal inputs, equal slice."""
+    return f"{bronze_version}:{engine_inputs(config)}"
+
+
+def engine_inputs(config: SilverConfig) -> str:
+    """Names how a silver row is computed from its bronze row: the text-engine settings
+    and the source of the transforms. Rows added under equal engine inputs can be
+    appended to a slice built under them."""
     described = json.dumps(
         {
-            "bronze_version": bronze_version,
             "language": settings_fingerprint(config.language()),
             "language_user_turns": config.language_user_turns,
             "pii": settings_fingerprint(config.pii()),
@@ -618,10 +833,19 @@ def log_ledger(
     rows: pl.DataFrame,
     table: str,
     dataset: str,
+    increment: dict[str, str] | None = None,
 ) -> None:
-    """Replace the (table, dataset) slice of a shared ledger table and report it in the UI."""
-    written = lake.write(
-        key, rows, partition_by=["table"], replace={"table": table, "dataset": dataset}
+    """Replace the (table, dataset) slice of a shared ledger table and report it in the UI;
+    for an increment (its `increment_tag`), add the rows to the slice instead."""
+    if increment is not None and rows.is_empty():
+        return
+    written = lake.write_batches(
+        key,
+        [rows],
+        partition_by=["table"],
+        replace={"table": table, "dataset": dataset},
+        commit_metadata=increment,
+        append=increment is not None,
     )
     context.log_event(
         AssetMaterialization(
