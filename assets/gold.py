@@ -1,14 +1,18 @@
 """Gold: what users train on. Preference pairs, SFT dialogues and prompts, each split by
 licence class, decontaminated against MT-bench."""
 
+import hashlib
+import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from itertools import chain
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     AssetSpec,
     Config,
     MaterializeResult,
@@ -19,8 +23,8 @@ from dagster import (
 
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
-from assets.lake import Lake, TableWrite, compact
-from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart
+from assets.lake import AddedFile, Lake, TableWrite, compact
+from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart, transforms_digest
 from transforms.binarize import (
     PAIR_SCHEMA,
     UF_POLICIES,
@@ -75,6 +79,74 @@ class GoldConfig(Config):
     """Length (words) of the overlap that counts as a match."""
     include_mt_bench: bool = False
     """MT-bench is evaluation data: its pairs enter training views only if set."""
+    force: bool = False
+    """Rebuild every table even when its inputs are unchanged since it was last written."""
+
+    def recipe(self) -> dict:
+        """The settings that decide a gold table's rows (not how they are computed)."""
+        return self.model_dump(exclude={"batch_rows", "force"})
+
+
+@dataclass(frozen=True)
+class GoldPlan:
+    """What a gold table needs: nothing (`files` empty and not `rebuild`), the rows of
+    the conversations added since it was built (`files`), or a rebuild."""
+
+    rebuild: bool
+    files: list[AddedFile]
+    inputs: str
+    conversations_version: int | None
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.rebuild and not self.files
+
+    def commit(self) -> dict[str, str]:
+        described = {"inputs": self.inputs}
+        if self.conversations_version is not None:
+            described["conversations_version"] = str(self.conversations_version)
+        return described
+
+
+def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: bool) -> GoldPlan:
+    """Decide from the table's last commit: its recipe, silver/comparisons' version and
+    the transforms (`inputs`) must be unchanged to keep it; then, for tables built from
+    silver/conversations, the conversations it gained since are all that is new, unless
+    they were rewritten (a rebuild)."""
+    comparisons = lake.table(COMPARISONS)
+    described = json.dumps(
+        {
+            "recipe": config.recipe(),
+            "comparisons_version": comparisons.version() if comparisons else -1,
+            "transforms": transforms_digest(),
+        },
+        sort_keys=True,
+    )
+    inputs = hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+    conversations = lake.table(CONVERSATIONS) if follows_conversations else None
+    version = conversations.version() if conversations is not None else None
+    table = lake.table(("gold", name))
+    previous = table.history(1)[0] if table is not None else {}
+    rebuild = GoldPlan(True, [], inputs, version)
+    if config.force or previous.get("inputs") != inputs:
+        return rebuild
+    if version is None or previous.get("conversations_version") == str(version):
+        return GoldPlan(False, [], inputs, version)
+    if "conversations_version" not in previous:
+        return rebuild
+    files = lake.added_files(CONVERSATIONS, int(previous["conversations_version"]))
+    if files is None:
+        return rebuild
+    return GoldPlan(False, files, inputs, version)
+
+
+def log_unchanged(context: AssetExecutionContext, name: str, plan: GoldPlan) -> None:
+    context.log.info(f"gold/{name}: inputs unchanged, nothing written")
+    context.log_event(
+        AssetObservation(
+            asset_key=["gold", name], metadata={"status": "unchanged", "inputs": plan.inputs}
+        )
+    )
 
 
 class GoldTally:
@@ -100,6 +172,16 @@ class GoldTally:
             self.preview = frame.select(self.columns).head(5)
         return frame
 
+    @classmethod
+    def of_table(cls, lake: Lake, name: str, preview: list[str]) -> "GoldTally":
+        """The tally of a whole gold table (after rows were appended), from the columns it
+        counts, read in batches."""
+        tally = cls(preview)
+        columns = sorted({"dataset", "lang", "license", *preview})
+        for batch in lake.batches(("gold", name), 100_000, columns=columns):
+            tally.add(batch)
+        return tally
+
     def result(
         self, name: str, written: TableWrite, extra: dict, attribution: str
     ) -> MaterializeResult:
@@ -113,6 +195,7 @@ class GoldTally:
                 "languages": MetadataValue.md(bar_chart(self.languages)),
                 "attribution": MetadataValue.md(attribution),
                 "delta_version": written.version,
+                "new_version": written.committed,
                 "path": MetadataValue.path(written.uri),
                 "preview": MetadataValue.md(preview_markdown(self.preview.head(5))),
             },
@@ -129,10 +212,27 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         return "\n".join(lines)
 
     def table_result(
-        lake: Lake, name: str, frame: pl.DataFrame, extra: dict, preview: list[str]
+        lake: Lake,
+        name: str,
+        frames: Iterable[pl.DataFrame],
+        preview: list[str],
+        plan: GoldPlan,
+        removed: Counter[str],
+        extra: dict | None = None,
     ) -> MaterializeResult:
+        """Write a gold table (whole, or append the plan's new rows) and describe it;
+        `removed` (rows decontaminated, per dataset) is complete once `frames` is read."""
         tally = GoldTally(preview)
-        written = lake.write(("gold", name), tally.add(frame))
+        written = lake.write_batches(
+            ("gold", name),
+            (tally.add(f) for f in frames),
+            commit_metadata=plan.commit(),
+            append=not plan.rebuild,
+        )
+        extra = {**(extra or {}), **counts_metadata("decontaminated_", removed)}
+        if not plan.rebuild:
+            extra = {"status": "appended", "rows_appended": tally.rows, **extra}
+            tally = GoldTally.of_table(lake, name, preview)
         return tally.result(name, written, extra, attributions(tally.sources))
 
     def index(lake: Lake, config: GoldConfig):
@@ -147,6 +247,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["gold", f"prefs_{cls}"],
                 group_name="gold",
                 deps=[AssetKey(list(COMPARISONS))],
+                skippable=True,
                 automation_condition=FOLLOW_UPSTREAM,
                 kinds={"delta", "polars"},
                 description=(
@@ -162,6 +263,12 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ],
     )
     def prefs(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
+        plans = {cls: gold_plan(lake, f"prefs_{cls}", config, False) for cls in LICENCE_CLASSES}
+        if all(plan.unchanged for plan in plans.values()):
+            for cls, plan in plans.items():
+                log_unchanged(context, f"prefs_{cls}", plan)
+            return
+
         def dataset(name: str) -> pl.DataFrame:  # one partition in memory at a time
             return lake.scan(COMPARISONS).filter(pl.col("dataset") == name).collect()
 
@@ -198,15 +305,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             )
             all_pairs = pl.concat([checked, keep_eval])
         for cls, frame in split_by_license(all_pairs).items():
+            plan = replace(plans[cls], rebuild=True)  # both tables come from one pass
             yield table_result(
                 lake,
                 f"prefs_{cls}",
-                frame,
-                {
-                    **counts_metadata("", counts),
-                    **counts_metadata("decontaminated_", removed),
-                },
+                [frame],
                 ["pair_id", "dataset", "policy", "lang", "score_chosen", "score_rejected"],
+                plan,
+                removed,
+                counts_metadata("", counts),
             )
 
     @multi_asset(
@@ -215,6 +322,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["gold", f"sft_{cls}"],
                 group_name="gold",
                 deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
+                skippable=True,
                 automation_condition=FOLLOW_UPSTREAM,
                 kinds={"delta", "polars"},
                 description=(
@@ -229,19 +337,33 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ],
     )
     def sft(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
-        # Conversations (the bulk) are read in batches; votes are a few tens of thousands.
-        votes = (
-            lake.scan(COMPARISONS)
-            .filter(
-                pl.col("conversation_a").is_not_null()
-                & (pl.lit(config.include_mt_bench) | (pl.col("dataset") != EVALUATION_DATASET))
+        plans = {cls: gold_plan(lake, f"sft_{cls}", config, True) for cls in LICENCE_CLASSES}
+        appending = {cls: p.files for cls, p in plans.items() if p.files}
+        if appending:
+            # A new conversation whose id a table already holds (a vote's dialogue, kept
+            # there while no conversation had it) changes that table's rows: rebuild it.
+            files = next(iter(appending.values()))
+            new_ids = pl.concat(
+                [
+                    pl.DataFrame(schema={"conversation_id": pl.String}),
+                    *lake.read_added(
+                        CONVERSATIONS, files, config.batch_rows, columns=["conversation_id"]
+                    ),
+                ]
             )
-            .collect()
-        )
-        conversation_ids = lake.scan(CONVERSATIONS).select("conversation_id").collect()
-        from_votes = sft_from_votes(votes).filter(
-            ~pl.col("example_id").is_in(conversation_ids["conversation_id"].implode())
-        )
+            for cls in appending:
+                held = (
+                    lake.scan(("gold", f"sft_{cls}"))
+                    .select("example_id")
+                    .join(
+                        new_ids.lazy().rename({"conversation_id": "example_id"}),
+                        on="example_id",
+                        how="semi",
+                    )
+                    .collect()
+                )
+                if held.height:
+                    plans[cls] = replace(plans[cls], rebuild=True, files=[])
         unknown = (
             lake.scan(CONVERSATIONS)
             .filter(~pl.col("license_class").is_in(LICENCE_CLASSES))
@@ -253,27 +375,49 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             raise ValueError(f"{unknown} conversations have an unknown licence class")
         evaluation = index(lake, config) if config.decontaminate else None
 
-        def examples(cls: str, removed: Counter[str]) -> Iterator[pl.DataFrame]:
+        def votes() -> pl.DataFrame:
+            # Conversations (the bulk) are read in batches; votes are a few tens of thousands.
+            voted = (
+                lake.scan(COMPARISONS)
+                .filter(
+                    pl.col("conversation_a").is_not_null()
+                    & (pl.lit(config.include_mt_bench) | (pl.col("dataset") != EVALUATION_DATASET))
+                )
+                .collect()
+            )
+            conversation_ids = lake.scan(CONVERSATIONS).select("conversation_id").collect()
+            return sft_from_votes(voted).filter(
+                ~pl.col("example_id").is_in(conversation_ids["conversation_id"].implode())
+            )
+
+        def examples(cls: str, plan: GoldPlan, removed: Counter[str]) -> Iterator[pl.DataFrame]:
             yield pl.DataFrame(schema=SFT_SCHEMA)
-            batches = lake.batches(CONVERSATIONS, config.batch_rows, where={"license_class": cls})
-            for batch in chain((sft_from_conversations(b) for b in batches), [from_votes]):
+            where = {"license_class": cls}
+            if plan.rebuild:
+                batches = lake.batches(CONVERSATIONS, config.batch_rows, where=where)
+                parts = chain((sft_from_conversations(b) for b in batches), [votes()])
+            else:
+                batches = lake.read_added(CONVERSATIONS, plan.files, config.batch_rows, where=where)
+                parts = (sft_from_conversations(b) for b in batches)
+            for batch in parts:
                 part = batch.filter(pl.col("license_class") == cls)
                 if evaluation is not None:
                     part, dropped = decontaminate(part, ("messages",), evaluation)
                     removed.update(dropped)
                 yield part
 
-        for cls in LICENCE_CLASSES:
+        for cls, plan in plans.items():
+            if plan.unchanged:
+                log_unchanged(context, f"sft_{cls}", plan)
+                continue
             removed: Counter[str] = Counter()
-            tally = GoldTally(["example_id", "dataset", "lang", "license"])
-            written = lake.write_batches(
-                ("gold", f"sft_{cls}"), (tally.add(f) for f in examples(cls, removed))
-            )
-            yield tally.result(
+            yield table_result(
+                lake,
                 f"sft_{cls}",
-                written,
-                counts_metadata("decontaminated_", removed),
-                attributions(tally.sources),
+                examples(cls, plan, removed),
+                ["example_id", "dataset", "lang", "license"],
+                plan,
+                removed,
             )
 
     @asset(
@@ -281,6 +425,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         group_name="gold",
         deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
         kinds={"delta", "polars"},
+        output_required=False,
         automation_condition=FOLLOW_UPSTREAM,
     )
     def prompts_by(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
@@ -290,9 +435,25 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         UltraFeedback instructions, Arena prompts). Licence: a prompt carries only the
         user's words, so Arena prompts are CC-BY-4.0 here although Arena's model outputs are
         CC-BY-NC-4.0; MIT and CC-BY rows only. Decontaminated against MT-bench; MT-bench's
-        own questions are evaluation data and never included.
+        own questions are evaluation data and never included. When silver/conversations
+        only gained rows since the last build, their prompts not yet in the table are
+        appended (a prompt already present keeps its row).
         """
-        comparisons = lake.scan(COMPARISONS).filter(pl.col("dataset") != EVALUATION_DATASET)
+        plan = gold_plan(lake, "prompts_by", config, True)
+        if plan.unchanged:
+            log_unchanged(context, "prompts_by", plan)
+            return
+        comparisons = (
+            lake.scan(COMPARISONS).filter(pl.col("dataset") != EVALUATION_DATASET)
+            if plan.rebuild
+            else lake.scan(COMPARISONS).head(0)
+        )
+        columns = [*PROMPT_LINEAGE, "messages", "license"]
+        batches = (
+            lake.batches(CONVERSATIONS, config.batch_rows, columns=columns)
+            if plan.rebuild
+            else lake.read_added(CONVERSATIONS, plan.files, config.batch_rows, columns=columns)
+        )
         # Only the first user turn of each conversation is needed: read in batches, keep a
         # compact copy of that (a filtered view would keep each batch's whole text alive).
         first_turns = [
@@ -303,21 +464,17 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     .list.head(1)
                 )
             )
-            for batch in lake.batches(
-                CONVERSATIONS, config.batch_rows, columns=[*PROMPT_LINEAGE, "messages", "license"]
-            )
+            for batch in batches
         ]
-        conversations = (
-            pl.concat(first_turns)
-            if first_turns
-            else lake.scan(CONVERSATIONS)
-            .select(*PROMPT_LINEAGE, "messages", "license")
-            .head(0)
-            .collect()
+        conversations = pl.concat(
+            [lake.scan(CONVERSATIONS).select(columns).head(0).collect(), *first_turns]
         )
         prompts = prompts_from_silver(
             conversations, comparisons.select(PROMPT_SOURCE_COLUMNS).collect()
         )
+        if not plan.rebuild:
+            held = lake.scan(("gold", "prompts_by")).select("prompt_id").collect()
+            prompts = prompts.join(held, on="prompt_id", how="anti", maintain_order="left")
         removed: Counter[str] = Counter()
         if config.decontaminate:
             prompts, removed = decontaminate_text(prompts, "prompt", index(lake, config))
@@ -329,9 +486,10 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         yield table_result(
             lake,
             "prompts_by",
-            parts["by"],
-            counts_metadata("decontaminated_", removed),
+            [parts["by"]],
             ["prompt_id", "dataset", "lang", "license", "prompt"],
+            plan,
+            removed,
         )
 
     return [prefs, sft, prompts_by]

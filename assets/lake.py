@@ -113,8 +113,10 @@ class Lake(ConfigurableResource):
         same rows is idempotent. Without it the whole table is overwritten. Strings are
         written as plain Arrow strings (not string_view), which every reader accepts.
         A concurrent commit that conflicts is retried. Writing the rows the slice already
-        holds (same content digest as its last commit) commits nothing: unchanged input
-        makes no new table version.
+        holds (same content digest and commit metadata as its last commit) commits
+        nothing: unchanged input makes no new table version. (Same rows under new commit
+        metadata, such as the inputs they were computed from, are committed, so that the
+        inputs recorded are always those of the latest build.)
 
         With `append`, the rows are added to the slice `replace` names (or to the table)
         and nothing is removed: the commit only adds files, so readers of the table's
@@ -131,7 +133,10 @@ class Lake(ConfigurableResource):
                 digest = f"appended:{digest}"  # names the added rows, never a whole slice
             else:
                 previous = self.last_commit_metadata(key, {"slice": slice_name})
-                if previous is not None and previous.get("content_digest") == digest:
+                if previous is not None and all(
+                    previous.get(k) == v
+                    for k, v in {**(commit_metadata or {}), "content_digest": digest}.items()
+                ):
                     return TableWrite(self.uri(key), self._version(key), rows, committed=False)
             metadata = {**(commit_metadata or {}), "slice": slice_name, "content_digest": digest}
             properties = deltalake.CommitProperties(custom_metadata=metadata)

@@ -8,6 +8,7 @@ rows, and a shift in the language distribution, against the table's previous ver
 Every result carries the numbers it judged.
 """
 
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -25,12 +27,18 @@ from dagster import (
 )
 
 from assets.lake import Lake
-from assets.silver import COMPARISONS_TABLE, DIALOGUES_TABLE, cached_analysis
+from assets.silver import (
+    COMPARISONS_TABLE,
+    DIALOGUES_TABLE,
+    cached_analysis,
+    transforms_digest,
+)
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license
 from transforms.gold import PROMPT_SCHEMA, SFT_SCHEMA
 from transforms.pii import PiiSettings
 from transforms.scrub import TextField, distinct_texts
+from transforms.text_engines import settings_fingerprint
 
 ROW_DROP_WARNING = 0.5  # warn when a table loses more than half its rows at once
 LANGUAGE_SHIFT_WARNING = 0.25  # total variation distance between language distributions
@@ -167,13 +175,31 @@ def slice_filter(context: AssetCheckExecutionContext, key: tuple[str, str]) -> d
 def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) -> AssetCheckResult:
     """Re-scan every text with the default PII settings: nothing may be found.
 
-    The table is read in batches of CHECK_BATCH_ROWS rows, so memory stays bounded."""
+    The table is read in batches of CHECK_BATCH_ROWS rows, so memory stays bounded. When
+    this check passed on an earlier version of the same rows (same slice, same engine and
+    transforms) and the table has only gained rows since, only those are scanned: the
+    rows judged before are still there, unchanged."""
+    where = slice_filter(context, contract.key)
+    table = lake.table(contract.key)
+    if table is None:
+        raise FileNotFoundError(lake.uri(contract.key))
+    version = table.version()
+    judgement = {
+        "scope": json.dumps(where, sort_keys=True),
+        "engine": f"{settings_fingerprint(PiiSettings())}:{transforms_digest()}",
+    }
+    judged = last_passed_version(context, contract.key, "no_pii", judgement)
+    files = lake.added_files(contract.key, judged) if judged is not None else None
+    if files is None:
+        batches = lake.batches(contract.key, CHECK_BATCH_ROWS, where=where, version=version)
+        scanned = "every row"
+    else:
+        batches = lake.read_added(contract.key, files, CHECK_BATCH_ROWS, where=where)
+        scanned = f"rows added since version {judged} (judged then)"
     texts_scanned = texts_with_pii = 0
     types: Counter[str] = Counter()
     stats: Counter[str] = Counter()
-    for batch in lake.batches(
-        contract.key, CHECK_BATCH_ROWS, where=slice_filter(context, contract.key)
-    ):
+    for batch in batches:
         texts = distinct_texts(batch, contract.fields)
         results, batch_stats = cached_analysis(
             context.log, lake, texts, PiiSettings(), os.cpu_count() or 1
@@ -186,12 +212,39 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
     return AssetCheckResult(
         passed=texts_with_pii == 0,
         metadata={
+            "scanned": scanned,
             "texts_scanned": texts_scanned,
             "texts_with_pii": texts_with_pii,
             **{f"found_{t.lower()}": n for t, n in sorted(types.items())},
             **stats,
+            "delta_version": version,
+            **judgement,
         },
     )
+
+
+def last_passed_version(
+    context: AssetCheckExecutionContext,
+    key: tuple[str, str],
+    check: str,
+    judgement: dict[str, str],
+    history: int = 50,
+) -> int | None:
+    """The table version the newest passing run of `check` judged under the same
+    `judgement` (its metadata: scope, engine), from this instance's history; None if none."""
+    records = context.instance.event_log_storage.get_asset_check_execution_history(
+        AssetCheckKey(AssetKey(list(key)), check), limit=history
+    )
+    for record in records:
+        evaluation = record.event.asset_check_evaluation if record.event else None
+        if evaluation is None or not evaluation.passed:
+            continue
+        metadata = {k: v.value for k, v in evaluation.metadata.items()}
+        if all(metadata.get(k) == v for k, v in judgement.items()) and isinstance(
+            metadata.get("delta_version"), int
+        ):
+            return metadata["delta_version"]
+    return None
 
 
 def unique_ids(

@@ -154,3 +154,68 @@ def test_a_silver_slice_that_fails_half_way_changes_nothing(tmp_path, monkeypatc
         assert rebuild() is True
     rows_after = lake.scan(("silver", "dialogues")).collect().sort("conversation_id")
     assert rows_after.equals(rows_before)
+
+
+def test_an_increment_stopped_between_its_ledger_rows_and_its_commit_is_rebuilt(
+    tmp_path, monkeypatch
+):
+    """An increment appends its audit rows before the slice's commit: if it dies in
+    between, the next run sees the orphaned rows' tag and rebuilds the slice whole, so the
+    audit holds each finding once."""
+    import shutil
+
+    import deltalake
+    from dagster import DagsterInstance
+
+    import assets.lake
+    from assets.lake import Sources
+    from orchestration.config import SAMPLES_DIR
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_everything
+    from tests.e2e.conftest import latest_metadata
+    from tests.e2e.test_increments import fresh_rows, new_shard
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLES_DIR, mirror)
+    lake = Lake(root=str(tmp_path / "lake"))
+    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    audit = ("silver", "pii_audit")
+    finding = ["table", "dataset", "row_key", "field", "turn_index", "start"]
+    real = deltalake.write_deltalake
+
+    def commit_lost(uri, data, **kwargs):
+        if uri.endswith("silver/dialogues") and kwargs.get("mode") == "append":
+            raise OSError("host lost before the commit")
+        return real(uri, data, **kwargs)
+
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", fresh_rows(12))
+        monkeypatch.setattr(assets.lake.deltalake, "write_deltalake", commit_lost)
+        try:
+            materialize_everything(defs, instance)
+        except Exception as error:  # the run fails, as it should
+            assert "host lost" in str(error)
+        else:
+            raise AssertionError("the run should have failed")
+        assert orphans(lake).height > 0  # audit rows of dialogues the table never got
+        monkeypatch.setattr(assets.lake.deltalake, "write_deltalake", real)
+        materialize_everything(defs, instance)
+        meta = latest_metadata(instance, ("silver", "dialogues"), "ultrachat_200k")
+    assert meta["status"] == "rebuilt"
+    findings = lake.scan(audit).select(finding).collect()
+    assert findings.height == findings.unique().height
+    assert orphans(lake).height == 0
+
+
+def orphans(lake: Lake) -> pl.DataFrame:
+    """Audit rows of silver/dialogues naming a dialogue the table does not hold."""
+    held = lake.scan(("silver", "dialogues")).select(
+        pl.col("dataset"), pl.col("conversation_id").alias("row_key")
+    )
+    return (
+        lake.scan(("silver", "pii_audit"))
+        .filter(pl.col("table") == "silver/dialogues")
+        .join(held, on=["dataset", "row_key"], how="anti")
+        .collect()
+    )
