@@ -12,7 +12,6 @@ import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetObservation,
     AssetSpec,
     Config,
     MaterializeResult,
@@ -140,12 +139,37 @@ def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: 
     return GoldPlan(False, files, inputs, version)
 
 
-def log_unchanged(context: AssetExecutionContext, name: str, plan: GoldPlan) -> None:
-    context.log.info(f"gold/{name}: inputs unchanged, nothing written")
-    context.log_event(
-        AssetObservation(
-            asset_key=["gold", name], metadata={"status": "unchanged", "inputs": plan.inputs}
-        )
+def holds_any(lake: Lake, name: str, files: list[AddedFile], batch_rows: int) -> bool:
+    """Whether gold table `name` holds an example whose id is one of the conversations
+    in `files` (added to silver/conversations)."""
+    new_ids = pl.concat(
+        [
+            pl.DataFrame(schema={"example_id": pl.String}),
+            *(
+                batch.rename({"conversation_id": "example_id"})
+                for batch in lake.read_added(
+                    CONVERSATIONS, files, batch_rows, columns=["conversation_id"]
+                )
+            ),
+        ]
+    )
+    held = lake.scan(("gold", name)).select("example_id")
+    return held.join(new_ids.lazy(), on="example_id", how="semi").head(1).collect().height > 0
+
+
+def unchanged_result(lake: Lake, name: str, plan: GoldPlan) -> MaterializeResult:
+    """A materialization that says the table was kept as it is (no new version), so that
+    what follows it in the same run (the release) still runs."""
+    key = ("gold", name)
+    return MaterializeResult(
+        asset_key=AssetKey(list(key)),
+        metadata={
+            "status": "unchanged",
+            "inputs": plan.inputs,
+            "delta_version": lake.version(key),
+            "new_version": False,
+            "path": MetadataValue.path(lake.uri(key)),
+        },
     )
 
 
@@ -230,7 +254,9 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             append=not plan.rebuild,
         )
         extra = {**(extra or {}), **counts_metadata("decontaminated_", removed)}
-        if not plan.rebuild:
+        if plan.rebuild:
+            extra = {"status": "rebuilt", **extra}
+        else:
             extra = {"status": "appended", "rows_appended": tally.rows, **extra}
             tally = GoldTally.of_table(lake, name, preview)
         return tally.result(name, written, extra, attributions(tally.sources))
@@ -247,7 +273,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["gold", f"prefs_{cls}"],
                 group_name="gold",
                 deps=[AssetKey(list(COMPARISONS))],
-                skippable=True,
                 automation_condition=FOLLOW_UPSTREAM,
                 kinds={"delta", "polars"},
                 description=(
@@ -266,7 +291,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         plans = {cls: gold_plan(lake, f"prefs_{cls}", config, False) for cls in LICENCE_CLASSES}
         if all(plan.unchanged for plan in plans.values()):
             for cls, plan in plans.items():
-                log_unchanged(context, f"prefs_{cls}", plan)
+                yield unchanged_result(lake, f"prefs_{cls}", plan)
             return
 
         def dataset(name: str) -> pl.DataFrame:  # one partition in memory at a time
@@ -322,7 +347,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["gold", f"sft_{cls}"],
                 group_name="gold",
                 deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
-                skippable=True,
                 automation_condition=FOLLOW_UPSTREAM,
                 kinds={"delta", "polars"},
                 description=(
@@ -338,32 +362,11 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
     )
     def sft(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
         plans = {cls: gold_plan(lake, f"sft_{cls}", config, True) for cls in LICENCE_CLASSES}
-        appending = {cls: p.files for cls, p in plans.items() if p.files}
-        if appending:
-            # A new conversation whose id a table already holds (a vote's dialogue, kept
-            # there while no conversation had it) changes that table's rows: rebuild it.
-            files = next(iter(appending.values()))
-            new_ids = pl.concat(
-                [
-                    pl.DataFrame(schema={"conversation_id": pl.String}),
-                    *lake.read_added(
-                        CONVERSATIONS, files, config.batch_rows, columns=["conversation_id"]
-                    ),
-                ]
-            )
-            for cls in appending:
-                held = (
-                    lake.scan(("gold", f"sft_{cls}"))
-                    .select("example_id")
-                    .join(
-                        new_ids.lazy().rename({"conversation_id": "example_id"}),
-                        on="example_id",
-                        how="semi",
-                    )
-                    .collect()
-                )
-                if held.height:
-                    plans[cls] = replace(plans[cls], rebuild=True, files=[])
+        for cls, plan in plans.items():
+            # A new conversation whose id the table already holds (a vote's dialogue, kept
+            # there while no conversation had it) changes the table's rows: rebuild it.
+            if plan.files and holds_any(lake, f"sft_{cls}", plan.files, config.batch_rows):
+                plans[cls] = replace(plan, rebuild=True, files=[])
         unknown = (
             lake.scan(CONVERSATIONS)
             .filter(~pl.col("license_class").is_in(LICENCE_CLASSES))
@@ -408,7 +411,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
 
         for cls, plan in plans.items():
             if plan.unchanged:
-                log_unchanged(context, f"sft_{cls}", plan)
+                yield unchanged_result(lake, f"sft_{cls}", plan)
                 continue
             removed: Counter[str] = Counter()
             yield table_result(
@@ -425,7 +428,6 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         group_name="gold",
         deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
         kinds={"delta", "polars"},
-        output_required=False,
         automation_condition=FOLLOW_UPSTREAM,
     )
     def prompts_by(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
@@ -441,7 +443,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         """
         plan = gold_plan(lake, "prompts_by", config, True)
         if plan.unchanged:
-            log_unchanged(context, "prompts_by", plan)
+            yield unchanged_result(lake, "prompts_by", plan)
             return
         comparisons = (
             lake.scan(COMPARISONS).filter(pl.col("dataset") != EVALUATION_DATASET)

@@ -137,7 +137,7 @@ class Lake(ConfigurableResource):
                     previous.get(k) == v
                     for k, v in {**(commit_metadata or {}), "content_digest": digest}.items()
                 ):
-                    return TableWrite(self.uri(key), self._version(key), rows, committed=False)
+                    return TableWrite(self.uri(key), self.version(key), rows, committed=False)
             metadata = {**(commit_metadata or {}), "slice": slice_name, "content_digest": digest}
             properties = deltalake.CommitProperties(custom_metadata=metadata)
             if replace:
@@ -161,7 +161,7 @@ class Lake(ConfigurableResource):
                     if attempt == _WRITE_ATTEMPTS - 1:
                         raise
                     time.sleep(0.2 * 2**attempt)
-        return TableWrite(self.uri(key), self._version(key), rows)
+        return TableWrite(self.uri(key), self.version(key), rows)
 
     def batches(
         self,
@@ -280,9 +280,10 @@ class Lake(ConfigurableResource):
             mode="append",
             storage_options=self.options(),
         )
-        return TableWrite(self.uri(key), self._version(key), frame.height)
+        return TableWrite(self.uri(key), self.version(key), frame.height)
 
-    def _version(self, key: Sequence[str]) -> int:
+    def version(self, key: Sequence[str]) -> int:
+        """The table's current version; raises FileNotFoundError for a missing table."""
         table = self.table(key)
         if table is None:
             raise FileNotFoundError(self.uri(key))

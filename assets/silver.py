@@ -261,7 +261,6 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         group_name="silver",
         deps=[AssetKey(list(DIALOGUES))],
         kinds={"delta", "polars"},
-        output_required=False,
         automation_condition=AutomationCondition.eager(),
     )
     def conversations(
@@ -275,7 +274,8 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         batches: the survivors are chosen from the ids alone. When silver/dialogues only
         gained rows since the last build, only those are read and the new survivors
         appended (rebuilt whole if one displaces a kept row); unchanged, nothing is
-        written. Licence: MIT, per row in `license` / `license_class`.
+        written (a materialization with status "unchanged"). Licence: MIT, per row in
+        `license` / `license_class`.
         """
         source = lake.table(DIALOGUES)
         if source is None:
@@ -284,12 +284,17 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         union = lake.table(CONVERSATIONS)
         previous = union.history(1)[0] if union is not None else {}
         if previous.get("dialogues_version") == str(version):
+            # A materialization, not a skip: what follows in the same run (gold) must run
+            # to judge its own inputs, which may have changed (silver/comparisons).
             context.log.info(f"silver/dialogues unchanged since version {version}")
-            context.log_event(
-                AssetObservation(
-                    asset_key=list(CONVERSATIONS),
-                    metadata={"status": "unchanged", "dialogues_version": version},
-                )
+            yield MaterializeResult(
+                metadata={
+                    "status": "unchanged",
+                    "dialogues_version": version,
+                    "delta_version": union.version() if union is not None else -1,
+                    "new_version": False,
+                    "path": MetadataValue.path(lake.uri(CONVERSATIONS)),
+                }
             )
             return
         union_of = UnionOfDialogues(lake, version, rank, config.batch_rows)

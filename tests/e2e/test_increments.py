@@ -35,10 +35,10 @@ def new_shard(mirror: Path, name: str, rows: pl.DataFrame) -> None:
     rows.write_parquet(mirror / DATA / name)
 
 
-def fresh_rows(count: int) -> pl.DataFrame:
+def fresh_rows(count: int, also: list[dict] = ()) -> pl.DataFrame:
     """`count` dialogues not in the samples (the shard's first rows with a new question),
     one of them twice, one with an e-mail address, one exact copy of a sample row, and one
-    question without a reply (silver quarantines it)."""
+    question without a reply (silver quarantines it); then the rows `also`."""
     shard = pl.read_parquet(SAMPLES_DIR / SHARD)
     rows = []
     for i, row in enumerate(shard.head(count).iter_rows(named=True)):
@@ -57,7 +57,21 @@ def fresh_rows(count: int) -> pl.DataFrame:
             "messages": [{"content": unanswered, "role": "user"}],
         }
     )
-    return pl.DataFrame(rows, schema=shard.schema)
+    return pl.DataFrame([*rows, *also], schema=shard.schema)
+
+
+def an_arena_dialogue(lake: Lake) -> dict:
+    """One side of an Arena vote (with no PII), as an UltraChat 200k row: gold SFT holds it
+    as a vote's dialogue until a conversation brings the same dialogue."""
+    vote = (
+        lake.scan(("silver", "comparisons"))
+        .filter((pl.col("dataset") == "chatbot_arena_conversations") & (pl.col("pii_count") == 0))
+        .select("conversation_a")
+        .head(1)
+        .collect()
+    )
+    messages = vote["conversation_a"][0].to_list()
+    return {"prompt": messages[0]["content"], "prompt_id": "arena-copy", "messages": messages}
 
 
 def content(lake: Lake, key: tuple[str, str], ids: list[str]) -> pl.DataFrame:
@@ -101,7 +115,8 @@ def increment(tmp_path_factory):
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
         before = versions(lake, [*COMPARED, *GOLD, ("bronze", "ultrachat_200k")])
-        new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", fresh_rows(NEW_ROWS))
+        rows = fresh_rows(NEW_ROWS, [an_arena_dialogue(lake)])
+        new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", rows)
         materialize_everything(defs, instance)
         yield Increment(lake, instance, before, build_reference(mirror, root / "reference"))
 
@@ -109,7 +124,7 @@ def increment(tmp_path_factory):
 def test_bronze_reads_only_the_new_file_and_appends_its_rows(increment):
     meta = latest_metadata(increment.instance, ("bronze", "ultrachat_200k"), "train_sft")
     assert meta["status"] == "appended"
-    assert (meta["files"], meta["rows_written"]) == (1, NEW_ROWS + 3)
+    assert (meta["files"], meta["rows_written"]) == (1, NEW_ROWS + 4)
     key = ("bronze", "ultrachat_200k")
     columns = ["split", "source_file", "source_row", "content_hash"]
     ours = increment.lake.scan(key).select(columns).collect().sort(columns)
@@ -120,8 +135,8 @@ def test_silver_processes_only_the_new_rows_and_carries_its_counts(increment):
     meta = latest_metadata(increment.instance, ("silver", "dialogues"), "ultrachat_200k")
     reference = increment.reference.scan(("silver", "dialogues"))
     assert meta["status"] == "appended"
-    assert meta["rows_appended"] == NEW_ROWS  # the duplicate and the late copy dropped
-    assert meta["language_texts_analysed"] + meta["language_texts_reused"] <= NEW_ROWS
+    assert meta["rows_appended"] == NEW_ROWS + 1  # the duplicate and the late copy dropped
+    assert meta["language_texts_analysed"] + meta["language_texts_reused"] <= NEW_ROWS + 1
     assert (
         meta["rows_out"]
         == reference.filter(pl.col("dataset") == "ultrachat_200k").select(pl.len()).collect().item()
@@ -144,7 +159,7 @@ def test_the_union_and_gold_append_rather_than_rebuild(increment):
     assert latest_metadata(increment.instance, ("silver", "conversations"))["status"] == "appended"
     sft = latest_metadata(increment.instance, ("gold", "sft_by"))
     assert sft["status"] == "appended"
-    assert sft["rows_appended"] == NEW_ROWS
+    assert sft["rows_appended"] == NEW_ROWS + 1
     assert sft["rows"] == increment.lake.scan(("gold", "sft_by")).select(pl.len()).collect().item()
     prompts = latest_metadata(increment.instance, ("gold", "prompts_by"))
     assert prompts["status"] == "appended"
@@ -154,11 +169,34 @@ def test_the_union_and_gold_append_rather_than_rebuild(increment):
     )
 
 
+def test_a_conversation_that_a_vote_already_brought_rebuilds_the_table_holding_it(increment):
+    """The Arena dialogue now also comes as a conversation (MIT): it moves from the vote's
+    non-commercial example in sft_by_nc to a conversation in sft_by, as in a full build."""
+    assert latest_metadata(increment.instance, ("gold", "sft_by_nc"))["status"] == "rebuilt"
+    moved = (
+        increment.lake.scan(("gold", "sft_by"))
+        .filter(pl.col("source_id") == "arena-copy")
+        .select("example_id")
+        .collect()
+    )
+    assert moved.height == 1
+    nc_ids = increment.lake.scan(("gold", "sft_by_nc")).select("example_id").collect()
+    assert moved["example_id"][0] not in nc_ids["example_id"].to_list()
+
+
 def test_preference_tables_are_untouched_when_comparisons_did_not_change(increment):
+    """They are reported unchanged (not skipped), so the release that follows still runs."""
     for key in (("gold", "prefs_by"), ("gold", "prefs_by_nc")):
         assert increment.lake.table(key).version() == increment.before[key]
-        (observed,) = increment.instance.fetch_observations(AssetKey(list(key)), limit=1).records
-        assert observed.asset_observation.metadata["status"].value == "unchanged"
+        meta = latest_metadata(increment.instance, key)
+        assert (meta["status"], meta["new_version"]) == ("unchanged", False)
+
+
+def test_the_release_pins_the_appended_tables(increment):
+    meta = latest_metadata(increment.instance, ("releases", "manifest"))
+    assert meta["sft_by_version"] == increment.lake.table(("gold", "sft_by")).version()
+    assert meta["sft_by_version"] > increment.before[("gold", "sft_by")]
+    assert meta["prefs_by_version"] == increment.before[("gold", "prefs_by")]
 
 
 def test_the_planted_email_is_scrubbed_and_the_check_scans_only_the_new_rows(increment):
@@ -178,7 +216,7 @@ def test_the_planted_email_is_scrubbed_and_the_check_scans_only_the_new_rows(inc
         assert evaluation.passed
         meta = {k: v.value for k, v in evaluation.metadata.items()}
         assert meta["scanned"].startswith("rows added since version"), key
-        assert 0 < meta["texts_scanned"] <= 4 * (NEW_ROWS + 3), key
+        assert 0 < meta["texts_scanned"] <= 4 * (NEW_ROWS + 4), key
 
 
 def test_a_new_row_that_comes_before_a_kept_copy_rebuilds_the_slice(tmp_path):
@@ -208,3 +246,26 @@ def test_a_new_row_that_comes_before_a_kept_copy_rebuilds_the_slice(tmp_path):
         .item()
     )
     assert kept == 1
+
+
+def test_changed_votes_reach_gold_although_the_conversations_did_not_change(tmp_path):
+    """The union reports itself unchanged rather than skipping, so gold still runs after it
+    and rebuilds from the changed comparisons (Arena votes feed prefs and sft_by_nc)."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLES_DIR, mirror)
+    lake = Lake(root=str(tmp_path / "lake"))
+    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    (arena,) = (mirror / "lmsys/chatbot_arena_conversations/data").glob("*.parquet")
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        pl.read_parquet(arena).slice(4).write_parquet(arena)  # four votes withdrawn
+        materialize_everything(defs, instance)
+        assert latest_metadata(instance, ("silver", "conversations"))["status"] == "unchanged"
+        for name in ("sft_by_nc", "prefs_by_nc"):
+            assert latest_metadata(instance, ("gold", name))["status"] == "rebuilt"
+    reference = build_reference(mirror, tmp_path / "reference")
+    for key, ids in (
+        (("gold", "sft_by_nc"), ["example_id"]),
+        (("gold", "prefs_by_nc"), ["pair_id"]),
+    ):
+        assert content(lake, key, ids).equals(content(reference, key, ids))
