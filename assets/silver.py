@@ -655,10 +655,15 @@ class UnionOfDialogues:
         if any(name not in previous for name in ("dialogues_version", *UNION_COUNTS)):
             return None, None
         files = self.lake.added_files(DIALOGUES, int(previous["dialogues_version"]))
-        if not files:
+        if files is None:
             return None, None
         columns = ["conversation_id", *UNION_POSITION]
-        keys = pl.concat(self.lake.read_added(DIALOGUES, files, self.batch_rows, columns=columns))
+        keys = pl.concat(
+            [
+                self.lake.scan(DIALOGUES).select(columns).head(0).collect(),
+                *self.lake.read_added(DIALOGUES, files, self.batch_rows, columns=columns),
+            ]
+        )
         kept = (
             self.lake.scan(CONVERSATIONS)
             .select(columns)

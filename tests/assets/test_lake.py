@@ -121,3 +121,44 @@ def test_batches_read_a_slice_in_bounded_frames(lake: Lake):
     assert list(lake.batches(KEY, 10, where={"split": "missing"})) == []
     pinned = list(lake.batches(KEY, 100, version=lake.table(KEY).version() - 1))
     assert sorted(pl.concat(pinned)["text"]) == sorted(f"a{i}" for i in range(25))
+
+
+def test_a_table_that_only_gained_rows_gives_exactly_those_rows(lake: Lake):
+    lake.write(KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"})
+    start = lake.version(KEY)
+    for split, texts in (("train", ["c"]), ("test", ["d", "e"])):
+        lake.write_batches(
+            KEY,
+            [frame(split, texts)],
+            partition_by=["split"],
+            replace={"split": split},
+            append=True,
+        )
+    files = lake.added_files(KEY, start)
+    assert files is not None and len(files) == 2
+    added = pl.concat(lake.read_added(KEY, files, rows=10)).sort("text")
+    # The same columns, types and partition values as a read of the table.
+    assert added.schema == lake.scan(KEY).collect_schema()
+    assert added.select("split", "text").rows() == [("train", "c"), ("test", "d"), ("test", "e")]
+    assert lake.scan(KEY).collect().height == 5
+    assert lake.added_files(KEY, lake.version(KEY)) == []
+
+
+def test_an_empty_append_adds_no_file_and_a_rewrite_is_not_growth(lake: Lake):
+    lake.write(KEY, frame("train", ["a"]), partition_by=["split"], replace={"split": "train"})
+    start = lake.version(KEY)
+    empty = lake.write_batches(KEY, [frame("train", [])], partition_by=["split"], append=True)
+    assert empty.version == start + 1 and lake.added_files(KEY, start) == []
+    lake.write(KEY, frame("train", ["b"]), partition_by=["split"], replace={"split": "train"})
+    assert lake.added_files(KEY, start) is None  # a file of `start` was removed
+    assert lake.added_files(KEY, 999) is None  # a version that cannot be loaded
+
+
+def test_the_same_rows_under_new_commit_metadata_are_committed(lake: Lake):
+    """So that the inputs a table records are always those of its latest build."""
+    first = lake.write(KEY, frame("train", ["a"]), commit_metadata={"inputs": "x"})
+    same = lake.write(KEY, frame("train", ["a"]), commit_metadata={"inputs": "x"})
+    relabelled = lake.write(KEY, frame("train", ["a"]), commit_metadata={"inputs": "y"})
+    assert (same.committed, relabelled.committed) == (False, True)
+    assert relabelled.version == first.version + 1
+    assert lake.table(KEY).history(1)[0]["inputs"] == "y"
