@@ -14,6 +14,7 @@ import os
 import resource
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class MemorySampler:
         self.cap_bytes = cap_bytes
         self.on_cap = on_cap
         self.peaks: dict[str, int] = {}
+        self.timeline: list[tuple[float, int]] = []  # (time.time(), process-tree RSS)
         self.current = "idle"
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -100,10 +102,16 @@ class MemorySampler:
         with self._lock:
             return self.peaks.get(name, 0)
 
+    def peak_between(self, start: float, end: float) -> int:
+        """The highest sample taken between two `time.time()` instants (0 if none)."""
+        with self._lock:
+            return max((rss for t, rss in self.timeline if start <= t <= end), default=0)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             rss = tree_rss()
             with self._lock:
+                self.timeline.append((time.time(), rss))
                 name = self.current
                 self.peaks[name] = max(self.peaks.get(name, 0), rss)
             if self.cap_bytes and rss > self.cap_bytes and self.on_cap:

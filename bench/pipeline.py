@@ -45,6 +45,8 @@ class Step:
     partition: str | None
     seconds: float
     engines: dict[str, float] = field(default_factory=dict)  # language / pii seconds
+    started: float = 0.0  # time.time() at STEP_START
+    peak_rss: int = 0  # highest process-tree RSS sampled while the step ran
 
 
 @dataclass
@@ -102,6 +104,8 @@ def run_pipeline(
         steps += run_steps(entries, layers, run.tags.get("dagster/partition"))
         for key, value in materialization_numbers(entries).items():
             metadata[key] += value
+    for step in steps:
+        step.peak_rss = sampler.peak_between(step.started, step.started + step.seconds)
     return PipelineRun(name, wall, peak, len(lines), steps, dict(metadata))
 
 
@@ -142,7 +146,8 @@ def run_steps(
                 engine: seconds for (step, engine), seconds in engine_seconds.items() if step == key
             }
             layer = layers.get(key, "other")
-            steps.append(Step(layer, key, partition, entry.timestamp - started[key], engines))
+            seconds = entry.timestamp - started[key]
+            steps.append(Step(layer, key, partition, seconds, engines, started[key]))
     return steps
 
 

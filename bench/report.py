@@ -279,8 +279,13 @@ def run_section(name: str, run: dict, corpus: dict) -> str:
             f"{s['step']} [{s['partition'] or '-'}]",
             f"{s['seconds']:,.1f}",
             _share(s["seconds"], wall),
+            f"{s.get('peak_rss', 0) / GB:.2f}",
         ]
         for s in slowest
+    ]
+    hungriest = [
+        [f"{s['step']} [{s['partition'] or '-'}]", f"{s.get('peak_rss', 0) / GB:.2f}"]
+        for s in sorted(run["steps"], key=lambda s: -s.get("peak_rss", 0))[:6]
     ]
     engine_counts = [
         [key, f"{value:,.0f}"]
@@ -292,7 +297,11 @@ def run_section(name: str, run: dict, corpus: dict) -> str:
             f"### {name}",
             table(rows, ["measure", "value"]),
             table(layers + engines, ["stage", "seconds", "share"]),
-            "Slowest steps:\n\n" + table(steps, ["step [partition]", "seconds", "share"]),
+            "Slowest steps:\n\n"
+            + table(steps, ["step [partition]", "seconds", "share", "peak RSS (GB)"]),
+            "Steps with the highest process-tree RSS (sampled 4x/s while each ran; memory a "
+            "step leaves allocated counts in the steps after it):\n\n"
+            + table(hungriest, ["step [partition]", "peak RSS (GB)"]),
             table(engine_counts, ["text-engine counter", "value"]),
         ]
     )

@@ -6,6 +6,11 @@ own run; consecutive unpartitioned assets run together in one run.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+
+import pyarrow as pa
 from dagster import AssetKey, DagsterInstance, Definitions, materialize
 
 
@@ -34,6 +39,7 @@ def materialize_everything(
         )
         names = ", ".join(k.to_user_string() for k in selection)
         runs.append(f"{names} [{partition}]" if partition else names)
+        release_memory()
 
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
@@ -50,3 +56,17 @@ def materialize_everything(
     if batch:
         run(batch, None)
     return runs
+
+
+def release_memory() -> None:
+    """Give the memory a finished run freed back to the operating system: one process runs
+    every run here, and allocators otherwise keep freed pages for the next (Arrow's pool
+    and glibc's heaps, where the Delta writer allocates), so each run's peak would add to
+    what the runs before it left behind."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)
+        if trim is not None:
+            trim(0)
