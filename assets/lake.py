@@ -183,14 +183,7 @@ class Lake(ConfigurableResource):
         table or an empty slice."""
         if self.table(key) is None:
             return
-        frame = self.scan(key, version=version)
-        for column, value in (where or {}).items():
-            frame = frame.filter(pl.col(column) == value)
-        if columns is not None:
-            frame = frame.select(columns)
-        for batch in frame.collect_batches(chunk_size=rows):
-            if batch.height:
-                yield batch
+        yield from _stream(self.scan(key, version=version), rows, where, columns)
 
     def added_files(self, key: Sequence[str], since: int) -> list[AddedFile] | None:
         """The data files the table gained after version `since`, if it only gained: every
@@ -240,14 +233,7 @@ class Lake(ConfigurableResource):
             .cast(dict(schema))
             for file in files
         ]
-        frame = pl.concat(parts)
-        for column, value in (where or {}).items():
-            frame = frame.filter(pl.col(column) == value)
-        if columns is not None:
-            frame = frame.select(columns)
-        for batch in frame.collect_batches(chunk_size=rows):
-            if batch.height:
-                yield batch
+        yield from _stream(pl.concat(parts), rows, where, columns)
 
     def increment_interrupted(
         self, ledger: Sequence[str], key: Sequence[str], previous: Mapping[str, object]
@@ -315,6 +301,23 @@ class AddedFile:
 
     uri: str
     partitions: dict[str, str]
+
+
+def _stream(
+    frame: pl.LazyFrame,
+    rows: int,
+    where: Mapping[str, str] | None,
+    columns: Sequence[str] | None,
+) -> Iterator[pl.DataFrame]:
+    """The non-empty frames of at most `rows` rows of `frame`, filtered and selected,
+    read by Polars' streaming engine as they are consumed."""
+    for column, value in (where or {}).items():
+        frame = frame.filter(pl.col(column) == value)
+    if columns is not None:
+        frame = frame.select(columns)
+    for batch in frame.collect_batches(chunk_size=rows):
+        if batch.height:
+            yield batch
 
 
 def increment_tag(key: Sequence[str], previous: Mapping[str, object]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import AssetCheckKey, AssetKey, DagsterInstance
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, Definitions
 
 from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
@@ -91,6 +91,15 @@ def versions(lake: Lake, keys) -> dict[tuple[str, str], int]:
     return {key: lake.table(key).version() for key in keys}
 
 
+def lake_on_copied_samples(root: Path) -> tuple[Path, Lake, Definitions]:
+    """A mirror holding a copy of the samples (to add files to) and an empty lake on it."""
+    mirror = root / "mirror"
+    shutil.copytree(SAMPLES_DIR, mirror)
+    lake = Lake(root=str(root / "lake"))
+    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    return mirror, lake, defs
+
+
 def build_reference(mirror: Path, root: Path) -> Lake:
     """The same sources built from scratch, in a new lake and a new run history."""
     lake = Lake(root=str(root))
@@ -108,10 +117,7 @@ GOLD = [("gold", t) for t in ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", 
 @pytest.fixture(scope="module")
 def increment(tmp_path_factory):
     root = tmp_path_factory.mktemp("increment")
-    mirror = root / "mirror"
-    shutil.copytree(SAMPLES_DIR, mirror)
-    lake = Lake(root=str(root / "lake"))
-    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    mirror, lake, defs = lake_on_copied_samples(root)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
         before = versions(lake, [*COMPARED, *GOLD, ("bronze", "ultrachat_200k")])
@@ -220,10 +226,7 @@ def test_the_planted_email_is_scrubbed_and_the_check_scans_only_the_new_rows(inc
 
 
 def test_a_new_row_that_comes_before_a_kept_copy_rebuilds_the_slice(tmp_path):
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLES_DIR, mirror)
-    lake = Lake(root=str(tmp_path / "lake"))
-    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    mirror, lake, defs = lake_on_copied_samples(tmp_path)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
         # Sorts before the sample shard: its copy of row 5 is now the first, the survivor.
@@ -251,10 +254,7 @@ def test_a_new_row_that_comes_before_a_kept_copy_rebuilds_the_slice(tmp_path):
 def test_changed_votes_reach_gold_although_the_conversations_did_not_change(tmp_path):
     """The union reports itself unchanged rather than skipping, so gold still runs after it
     and rebuilds from the changed comparisons (Arena votes feed prefs and sft_by_nc)."""
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLES_DIR, mirror)
-    lake = Lake(root=str(tmp_path / "lake"))
-    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    mirror, lake, defs = lake_on_copied_samples(tmp_path)
     (arena,) = (mirror / "lmsys/chatbot_arena_conversations/data").glob("*.parquet")
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)

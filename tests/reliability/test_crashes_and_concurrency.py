@@ -162,23 +162,15 @@ def test_an_increment_stopped_between_its_ledger_rows_and_its_commit_is_rebuilt(
     """An increment appends its audit rows before the slice's commit: if it dies in
     between, the next run sees the orphaned rows' tag and rebuilds the slice whole, so the
     audit holds each finding once."""
-    import shutil
-
     import deltalake
     from dagster import DagsterInstance
 
     import assets.lake
-    from assets.lake import Sources
-    from orchestration.config import SAMPLES_DIR
-    from orchestration.definitions import build_definitions
     from orchestration.runner import materialize_everything
     from tests.e2e.conftest import latest_metadata
-    from tests.e2e.test_increments import fresh_rows, new_shard
+    from tests.e2e.test_increments import fresh_rows, lake_on_copied_samples, new_shard
 
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLES_DIR, mirror)
-    lake = Lake(root=str(tmp_path / "lake"))
-    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    mirror, lake, defs = lake_on_copied_samples(tmp_path)
     audit = ("silver", "pii_audit")
     finding = ["table", "dataset", "row_key", "field", "turn_index", "start"]
     real = deltalake.write_deltalake
