@@ -1,17 +1,22 @@
 """Peak memory of this process and every process it started, sampled from /proc.
 
 `resource.getrusage` only knows the largest single child that has exited, and the text
-engines' worker processes run beside the parent, so the benchmark samples the resident
-set of the whole process tree instead (VmRSS of this process plus all its descendants,
-summed) a few times a second, and keeps the peak per phase. A cap stops a run that would
-exhaust the machine before the kernel's OOM killer picks a victim at random.
+engines' worker processes run beside the parent, so the benchmark measures the whole
+process tree itself, four times a second. A plain RSS sample misses a spike shorter than
+the interval, so each sample takes every process's own kernel high-water mark (VmHWM) and
+resets it (`/proc/<pid>/clear_refs`): the sum is the most each process held at any instant
+since the previous sample. That is an upper bound of the tree's true peak (the processes'
+peaks may fall at different instants of the same quarter second) from which no spike
+escapes. Where the mark cannot be reset, the sample falls back to the current RSS (a lower
+bound). A cap stops a run that would exhaust the machine before the kernel's OOM killer
+picks a victim at random.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import resource
+import re
 import signal
 import threading
 import time
@@ -58,16 +63,32 @@ def tree_rss(pid: int | None = None) -> int:
     return rss_bytes(root) + sum(rss_bytes(child) for child in descendants(root))
 
 
-def getrusage_peak() -> dict[str, int]:
-    """Kernel high-water marks (bytes): this process, and its largest reaped child."""
-    return {
-        "self_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-    }
+HIGH_WATER_MARK = re.compile(r"^VmHWM:\s+(\d+) kB", re.MULTILINE)
+
+
+def peak_since_last_call(pid: int) -> int:
+    """The most `pid` held resident since the previous call (its kernel high-water mark,
+    then reset), or its current RSS where the mark cannot be read or reset."""
+    try:
+        found = HIGH_WATER_MARK.search(Path(f"/proc/{pid}/status").read_text())
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return rss_bytes(pid)
+    return int(found.group(1)) * 1024 if found else rss_bytes(pid)
+
+
+def tree_peak(pid: int | None = None) -> int:
+    """The sum over `pid` (default: this process) and its descendants of what each held at
+    most since the previous call."""
+    root = pid or os.getpid()
+    return peak_since_last_call(root) + sum(
+        peak_since_last_call(child) for child in descendants(root)
+    )
 
 
 class MemorySampler:
-    """Samples the process tree's RSS in a daemon thread; `phase()` starts a new peak."""
+    """Samples the process tree's peak (`tree_peak`) in a daemon thread; `phase()` starts a
+    new peak."""
 
     def __init__(
         self,
@@ -79,7 +100,7 @@ class MemorySampler:
         self.cap_bytes = cap_bytes
         self.on_cap = on_cap
         self.peaks: dict[str, int] = {}
-        self.timeline: list[tuple[float, int]] = []  # (time.time(), process-tree RSS)
+        self.timeline: list[tuple[float, int]] = []  # (time.time(), process-tree peak)
         self.current = "idle"
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -94,7 +115,11 @@ class MemorySampler:
         self._thread.join(timeout=5)
 
     def phase(self, name: str) -> None:
+        """End the current phase (its last partial interval counts in its peak) and start
+        `name` from the tree's present RSS."""
         with self._lock:
+            tail = tree_peak()
+            self.peaks[self.current] = max(self.peaks.get(self.current, 0), tail)
             self.current = name
             self.peaks[name] = tree_rss()
 
@@ -103,13 +128,16 @@ class MemorySampler:
             return self.peaks.get(name, 0)
 
     def peak_between(self, start: float, end: float) -> int:
-        """The highest sample taken between two `time.time()` instants (0 if none)."""
+        """The highest sample covering any of the time between two `time.time()` instants
+        (0 if none): a sample taken at t covers the interval before it."""
         with self._lock:
-            return max((rss for t, rss in self.timeline if start <= t <= end), default=0)
+            return max(
+                (rss for t, rss in self.timeline if start <= t <= end + self.interval), default=0
+            )
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            rss = tree_rss()
+            rss = tree_peak()
             with self._lock:
                 self.timeline.append((time.time(), rss))
                 name = self.current

@@ -46,7 +46,7 @@ class Step:
     seconds: float
     engines: dict[str, float] = field(default_factory=dict)  # language / pii seconds
     started: float = 0.0  # time.time() at STEP_START
-    peak_rss: int = 0  # highest process-tree RSS sampled while the step ran
+    peak_rss: int = 0  # the process tree's peak while the step ran (bench.memory)
 
 
 @dataclass

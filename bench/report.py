@@ -299,7 +299,8 @@ def run_section(name: str, run: dict, corpus: dict) -> str:
             table(layers + engines, ["stage", "seconds", "share"]),
             "Slowest steps:\n\n"
             + table(steps, ["step [partition]", "seconds", "share", "peak RSS (GB)"]),
-            "Steps with the highest process-tree RSS (sampled 4x/s while each ran; memory a "
+            "Steps with the highest process-tree RSS (each process's kernel peak per quarter "
+            "second, summed, while each ran; memory a "
             "step leaves allocated counts in the steps after it):\n\n"
             + table(hungriest, ["step [partition]", "peak RSS (GB)"]),
             table(engine_counts, ["text-engine counter", "value"]),

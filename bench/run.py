@@ -26,7 +26,7 @@ from typing import Any
 
 from bench import baselines
 from bench.generate_corpus import INCREMENT_TARGETS, CorpusSpec, corpus_is_current, corpus_spec
-from bench.memory import MemorySampler, getrusage_peak, kill_descendants
+from bench.memory import MemorySampler, kill_descendants
 from bench.pipeline import PipelineRun, hardlink_tree, lake_definitions, run_pipeline, stderr_to
 from bench.report import GB, load_average, machine, render
 from bench.text_pools import TextFactory
@@ -252,7 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         pipeline_phases(args, spec, corpus, results, sampler)
         if not (args.pipeline_only or args.no_baselines):
             baseline_phases(args, corpus, results, sampler)
-    results["memory"]["getrusage"] = getrusage_peak()
     results["params"]["load_end"] = [round(x, 2) for x in load_average()]
     if not args.pipeline_only:
         results["memory"]["reference"] = memory_reference(args, spec)
