@@ -423,6 +423,10 @@ def render(results: dict) -> str:
         parts.append(language_quality_section(results["language"]["quality"]))
     if results.get("fan_out"):
         parts.append(fan_out_section(results["fan_out"]))
+    phases = results.get("memory", {}).get("phases")
+    if phases:
+        peaks = ", ".join(f"{name} {peak / GB:.2f} GB" for name, peak in phases.items())
+        parts.append(f"Peak of the process tree in each phase of this benchmark: {peaks}.")
     for note in results.get("notes", []):
         parts.append(f"Note: {note}")
     return "\n\n".join(parts) + "\n"
