@@ -204,9 +204,10 @@ def run_targets(results: dict) -> list[Target]:
     incremental = results.get("incremental")
     if cold and incremental and incremental.get("wall_seconds"):
         share = incremental["wall_seconds"] / cold["wall_seconds"]
+        at = "" if scale >= 1 else f" at scale {scale:g} (fixed costs weigh more than at 1.0)"
         found.append(
             Target(
-                "Incremental run after +1 % rows",
+                f"Incremental run after +1 % rows{at}",
                 f"{incremental['wall_seconds']:.0f} s = {share:.1%} of cold",
                 "< 5 % of cold",
                 share < 0.05,
