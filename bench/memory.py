@@ -57,10 +57,15 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def over_tree(measure: Callable[[int], int], pid: int | None = None) -> int:
+    """`measure` summed over `pid` (default: this process) and all its descendants."""
+    root = pid or os.getpid()
+    return sum(measure(each) for each in (root, *descendants(root)))
+
+
 def tree_rss(pid: int | None = None) -> int:
     """Resident bytes of `pid` (default: this process) and all its descendants."""
-    root = pid or os.getpid()
-    return rss_bytes(root) + sum(rss_bytes(child) for child in descendants(root))
+    return over_tree(rss_bytes, pid)
 
 
 HIGH_WATER_MARK = re.compile(r"^VmHWM:\s+(\d+) kB", re.MULTILINE)
@@ -80,10 +85,7 @@ def peak_since_last_call(pid: int) -> int:
 def tree_peak(pid: int | None = None) -> int:
     """The sum over `pid` (default: this process) and its descendants of what each held at
     most since the previous call."""
-    root = pid or os.getpid()
-    return peak_since_last_call(root) + sum(
-        peak_since_last_call(child) for child in descendants(root)
-    )
+    return over_tree(peak_since_last_call, pid)
 
 
 class MemorySampler:
@@ -113,15 +115,19 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        with self._lock:
+            self._count_tail()
 
     def phase(self, name: str) -> None:
-        """End the current phase (its last partial interval counts in its peak) and start
-        `name` from the tree's present RSS."""
+        """End the current phase and start `name` from the tree's present RSS."""
         with self._lock:
-            tail = tree_peak()
-            self.peaks[self.current] = max(self.peaks.get(self.current, 0), tail)
+            self._count_tail()
             self.current = name
             self.peaks[name] = tree_rss()
+
+    def _count_tail(self) -> None:
+        """The current phase's last partial interval counts in its peak."""
+        self.peaks[self.current] = max(self.peaks.get(self.current, 0), tree_peak())
 
     def peak(self, name: str) -> int:
         with self._lock:

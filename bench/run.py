@@ -252,8 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         pipeline_phases(args, spec, corpus, results, sampler)
         if not (args.pipeline_only or args.no_baselines):
             baseline_phases(args, corpus, results, sampler)
-        sampler.phase("end")
-    results["memory"]["phases"] = {k: v for k, v in sampler.peaks.items() if k != "end"}
+    results["memory"]["phases"] = dict(sampler.peaks)
     results["params"]["load_end"] = [round(x, 2) for x in load_average()]
     if not args.pipeline_only:
         results["memory"]["reference"] = memory_reference(args, spec)
