@@ -126,15 +126,16 @@ ROMANISED = {
     "ko": ("kim.minsu", "lee.jieun", "park.seojun"),
 }
 DOMAINS = {
-    "en": ("example.com", "example.org", "mail.example.net", "example.co.uk"),
-    "de": ("example.de", "example.com"),
-    "es": ("example.es", "example.com"),
-    "fr": ("example.fr", "example.com"),
-    "ru": ("example.ru", "example.com"),
+    # Not the reserved example.com/.net/.org (RFC 2606), which the engine rightly keeps.
+    "en": ("fastmail.com", "outlook.com", "mail.btinternet.com", "example.co.uk"),
+    "de": ("example.de", "gmx.de"),
+    "es": ("example.es", "telefonica.net"),
+    "fr": ("example.fr", "orange.fr"),
+    "ru": ("example.ru", "yandex.ru"),
     "ja": ("example.jp", "example.co.jp"),
-    "zh": ("example.cn", "example.com"),
-    "ar": ("example.com", "example.ae"),
-    "ko": ("example.co.kr", "example.com"),
+    "zh": ("example.cn", "qq.com"),
+    "ar": ("maktoob.com", "example.ae"),
+    "ko": ("example.co.kr", "naver.com"),
 }
 
 # Carrier sentences per entity and language; "hard" ones lack what makes a value findable

@@ -63,7 +63,7 @@ def seconds(fn: Any) -> float:
 
 def _warm_engines(_: int) -> int:
     """What a worker does before its first chunk: import everything, build both engines."""
-    find_pii(["warm-up: mail john.doe@example.com"], PiiSettings(), 1)
+    find_pii(["warm-up: mail jonathan.whitaker@fastmail.com"], PiiSettings(), 1)
     detect_languages(["warm-up: this loads the language profiles once"])
     return 0
 

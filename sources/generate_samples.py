@@ -266,13 +266,13 @@ PII_SCENARIOS = {
             "en",
             "Hi, my name is Jonathan Whitaker and I run a small bakery in Portland. Could you "
             "help me write a friendly newsletter for our customers? Replies should go to "
-            "jonathan.whitaker@example.com.",
+            "jonathan.whitaker@fastmail.com.",
             "Of course! Here is a short newsletter you can adapt:\n\nSpring is here, and so "
             "are our new seasonal pastries. This month we are baking rhubarb tarts, lemon "
             "poppy seed muffins and a rye sourdough that has quickly become a customer "
             "favourite. Thank you for supporting a neighbourhood bakery, and we look forward "
             "to seeing you soon.",
-            ((PERSON, "Jonathan Whitaker"), (EMAIL, "jonathan.whitaker@example.com")),
+            ((PERSON, "Jonathan Whitaker"), (EMAIL, "jonathan.whitaker@fastmail.com")),
         ),
         Scenario(
             "en_phone_us",
@@ -450,24 +450,24 @@ PII_SCENARIOS = {
         Scenario(
             "en_ipv4",
             "en",
-            "Our web server at 203.0.113.42 keeps refusing SSH connections from my laptop at "
-            "198.51.100.7. What should I check in the firewall configuration?",
+            "Our web server at 81.2.69.142 keeps refusing SSH connections from my laptop at "
+            "62.210.16.7. What should I check in the firewall configuration?",
             "Start by checking whether the SSH port is open on the server and whether "
-            "198.51.100.7 is allowed by your firewall rules. On Ubuntu you can run `sudo ufw "
+            "62.210.16.7 is allowed by your firewall rules. On Ubuntu you can run `sudo ufw "
             "status verbose`, and if needed allow the address with `sudo ufw allow from "
-            "198.51.100.7 to any port 22`. Also look at /var/log/auth.log for rejected "
+            "62.210.16.7 to any port 22`. Also look at /var/log/auth.log for rejected "
             "attempts.",
-            ((IP, "203.0.113.42"), (IP, "198.51.100.7")),
+            ((IP, "81.2.69.142"), (IP, "62.210.16.7")),
         ),
         Scenario(
             "en_ipv6",
             "en",
-            "How do I allow the IPv6 address 2001:db8:85a3::8a2e:370:7334 through ufw on "
+            "How do I allow the IPv6 address 2a02:8070:a181:5e00::8a2e:370:7334 through ufw on "
             "Ubuntu? The rule I added for IPv4 works fine.",
             "Make sure IPV6=yes is set in /etc/default/ufw, then run `sudo ufw allow from "
-            "2001:db8:85a3::8a2e:370:7334` and reload the firewall with `sudo ufw reload`. "
+            "2a02:8070:a181:5e00::8a2e:370:7334` and reload the firewall with `sudo ufw reload`. "
             "You can confirm the rule with `sudo ufw status numbered`.",
-            ((IP, "2001:db8:85a3::8a2e:370:7334"),),
+            ((IP, "2a02:8070:a181:5e00::8a2e:370:7334"),),
         ),
         Scenario(
             "en_ssn",
@@ -554,10 +554,10 @@ PII_SCENARIOS = {
             "the junior data analyst position. During my degree I built dashboards in SQL "
             "and Python that helped a student society track its budget, and I enjoy turning "
             "messy data into clear recommendations. You can reach me at "
-            "daniel.okafor@example.net or +1 646-555-0147.\n\nKind regards,\nDaniel Okafor",
+            "daniel.okafor@btinternet.com or +1 646-555-0147.\n\nKind regards,\nDaniel Okafor",
             (
                 (PERSON, "Daniel Okafor"),
-                (EMAIL, "daniel.okafor@example.net"),
+                (EMAIL, "daniel.okafor@btinternet.com"),
                 (PHONE, "+1 646-555-0147"),
             ),
         ),
@@ -587,12 +587,12 @@ PII_SCENARIOS = {
             "en_log_ip",
             "en",
             "Explain what this log line means: 'Failed password for invalid user admin from "
-            "192.0.2.15 port 52144 ssh2'.",
+            "77.111.246.15 port 52144 ssh2'.",
             "It means someone tried to log in over SSH with the username admin, which does "
-            "not exist on your server, and the attempt came from the IP address 192.0.2.15. "
+            "not exist on your server, and the attempt came from the IP address 77.111.246.15. "
             "Repeated lines like this usually come from automated scanners; tools such as "
             "fail2ban can block such addresses automatically.",
-            ((IP, "192.0.2.15"),),
+            ((IP, "77.111.246.15"),),
         ),
         Scenario(
             "en_ssn_format",

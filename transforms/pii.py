@@ -71,6 +71,8 @@ from spacy.lang.lex_attrs import is_punct
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from transforms.not_personal import personal_email, personal_ip
+
 logger = logging.getLogger(__name__)
 
 LANGUAGE = "en"  # every recognizer is registered for "en" and runs on text of any language
@@ -84,6 +86,8 @@ US_SSN = "US_SSN"
 PERSON = "PERSON"
 LOCATION = "LOCATION"  # found only by an installed NER model
 DENY_LIST = "DENY_LIST"
+PERSON_WRITTEN, MODEL_WRITTEN = "person", "model"
+AUTHORS = (PERSON_WRITTEN, MODEL_WRITTEN)
 NER_ENTITIES = (PERSON, LOCATION)
 
 SUPPORTED_ENTITIES: tuple[str, ...] = (
@@ -99,8 +103,11 @@ SUPPORTED_ENTITIES: tuple[str, ...] = (
 
 # Regions whose national formats are recognised; "+<country code>" numbers are found whatever
 # the region list. Each region costs one PhoneNumberMatcher pass over the text.
+# The 20 countries most chat users write from (Chatbot Arena / WildChat user statistics),
+# plus Canada and Australia, whose formats differ from their neighbours'.
 DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
-    "US", "GB", "DE", "FR", "ES", "JP", "CN", "KR", "IN", "RU",
+    "US", "CN", "IN", "RU", "BR", "GB", "DE", "FR", "JP", "KR", "ES", "IT", "VN", "ID", "TR",
+    "UA", "PL", "MX", "NL", "PH", "CA", "AU",
 )  # fmt: skip
 
 
@@ -124,6 +131,11 @@ class PiiSettings:
     pipeline directory, to also find ``PERSON`` by NER; if it is neither, patterns alone are
     used (with a warning) and nothing is downloaded.
     ``phone_regions``: ISO 3166 regions whose national number formats are recognised.
+    ``written_by``: who wrote the texts this engine sees, ``"person"`` or ``"model"`` (the
+    catalogue declares it per field). Personal names are looked for only in what a person
+    wrote: a name in a model's answer is a public figure, a fictional character or an echo
+    of the user's own words (which silver removes through the conversation, see
+    transforms/scrub.py), not a name the model was given.
     """
 
     entities: tuple[str, ...] = SUPPORTED_ENTITIES
@@ -132,8 +144,11 @@ class PiiSettings:
     deny_list: tuple[str, ...] = ()
     phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
     ner_model: str | None = None
+    written_by: str = PERSON_WRITTEN
 
     def __post_init__(self) -> None:
+        if self.written_by not in AUTHORS:
+            raise ValueError(f"written_by must be one of {AUTHORS}, not {self.written_by!r}")
         unknown = set(self.entities) - set(SUPPORTED_ENTITIES)
         if unknown:
             raise ValueError(f"unsupported entities {sorted(unknown)}; use {SUPPORTED_ENTITIES}")
@@ -332,8 +347,9 @@ class OfflineEmailRecognizer(EmailRecognizer):
         super().__init__(patterns=list(self.PATTERNS))
 
     def validate_result(self, pattern_text: str) -> bool:
-        # Same rule as Presidio (a registrable domain must exist), without any download.
-        return self._tld_extract(pattern_text).fqdn != ""
+        # Presidio's rule (a registrable domain must exist), without any download; reserved,
+        # placeholder and service addresses identify nobody (transforms/not_personal.py).
+        return self._tld_extract(pattern_text).fqdn != "" and personal_email(pattern_text)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -408,10 +424,12 @@ _VERSION_BEFORE = regex.compile(r"(?i)(?:\bversion|\bver\.?|\brelease|\bbuild|\b
 
 
 class BoundaryFreeIpRecognizer(IpRecognizer):
-    """Presidio's IPv4/IPv6 patterns with ASCII-only boundaries, minus labelled versions.
+    """Presidio's IPv4/IPv6 patterns with ASCII-only boundaries, minus labelled versions and
+    addresses that belong to no one (loopback, private, documentation... and network
+    prefixes: :func:`transforms.not_personal.personal_ip`).
 
-    A dotted quad without such a label ("upgrade to 1.2.3.4") is indistinguishable from an
-    IPv4 address and is reported as one.
+    A global dotted quad without a version label ("upgrade to 1.2.3.4") is indistinguishable
+    from an IPv4 address and is reported as one.
     """
 
     def __init__(self) -> None:
@@ -427,8 +445,11 @@ class BoundaryFreeIpRecognizer(IpRecognizer):
     ) -> list[RecognizerResult]:
         # Presidio's per-recognizer context hook; a score of 0 drops the result.
         for result in raw_recognizer_results:
-            is_ipv4 = ":" not in text[result.start : result.end]
-            if is_ipv4 and _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start):
+            value = text[result.start : result.end]
+            is_ipv4 = ":" not in value
+            if (
+                is_ipv4 and _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start)
+            ) or not personal_ip(value, text[result.end : result.end + 4]):
                 result.score = 0.0
         return raw_recognizer_results
 
@@ -441,78 +462,130 @@ class BoundaryFreeUsSsnRecognizer(UsSsnRecognizer):
 
 
 PHONE_CONTEXT: tuple[str, ...] = (
-    # Matched as substrings of lower-cased tokens (Presidio's default mode), so a stem covers
-    # inflections ("telefon" -> "telefono", "telefonnummer") and, for text without spaces, the
-    # token holding the number itself ("電話番号は090") is searched as well. Bare "number"
-    # words (number, número, Nummer, номер, 番号...) are deliberately absent: in maths and
-    # coding chats "the number 1048576" is common, and many 7-10 digit integers are valid
-    # phone numbers somewhere.
-    "phone", "telephone", "mobile", "cell", "call", "whatsapp", "sms", "fax",
-    "teléfono", "telefono", "telefone", "telefon", "téléphone", "móvil", "movil", "celular",
-    "llámame", "llamar", "handy", "anrufen", "ruf", "portable", "appelle", "appeler",
-    "cellulare", "chiamami", "ligar", "ligue",
+    # Matched at the start of a word (or anywhere, for scripts without spaces), so a stem
+    # covers inflections ("telefon" -> "telefono", "telefonnummer"). Bare "number" words
+    # (number, número, Nummer, номер, 番号...) are deliberately absent: in maths and coding
+    # chats "the number 1048576" is common, and many 7-10 digit integers are valid phone
+    # numbers somewhere.
+    "phone", "telephone", "tel", "ph.", "mobile", "mob.", "cell", "call", "ring me", "text me",
+    "whatsapp", "sms", "fax", "contact", "reach me", "hotline",
+    "teléfono", "telefono", "telefone", "telefon", "téléphone", "tél", "móvil", "movil",
+    "celular", "llámame", "llamar", "handy", "anrufen", "ruf", "portable", "appelle",
+    "appeler", "cellulare", "chiamami", "ligar", "ligue", "telepon", "telp", "no hp",
+    "nomor hp", "sđt", "điện thoại", "cep tel", "gsm", "komórk", "numer tel",
     "電話", "携帯", "連絡", "电话", "手机", "手機", "联系", "聯繫", "전화", "휴대폰", "연락",
-    "телефон", "звон", "мобильн", "هاتف", "جوال", "اتصل", "फ़ोन", "फोन", "telefonu",
-    "điện thoại",
+    "телефон", "тел", "звон", "мобильн", "هاتف", "جوال", "اتصل", "फ़ोन", "फोन", "telefonu",
 )  # fmt: skip
+_PHONE_CUE = regex.compile(
+    "(?<![a-zà-ÿ])(?:" + "|".join(regex.escape(cue) for cue in PHONE_CONTEXT) + ")"
+)
+_CUE_BEFORE, _CUE_AFTER = 48, 24  # characters searched for a phone word around a number
+# A digit run passed to a function ("seed(1096837719)") or assigned is code, not a phone.
+_CODE_BEFORE = regex.compile(r"(?:[A-Za-z0-9_]\(|=\s*|[A-Za-z_]\[)$")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+PHONE_SCORE_CUE = 0.85  # a valid number with a phone word nearby, in any layout
+PHONE_SCORE_INTERNATIONAL = 0.7  # "+CC ..." and valid
+PHONE_SCORE_NATIONAL_LAYOUT = 0.6  # grouped as the country prints its numbers, and valid
+PHONE_SCORE_BARE = 0.3  # valid somewhere, but nothing says it is a phone number
 
 
-_DIGIT_GROUPS = re.compile(r"\d[\s\-./)]+\d")
+def phone_cue_near(text: str, start: int, end: int) -> bool:
+    """True if a phone word (:data:`PHONE_CONTEXT`) stands shortly before or after a span."""
+    window = text[max(0, start - _CUE_BEFORE) : end + _CUE_AFTER].lower()
+    return _PHONE_CUE.search(window) is not None
 
 
-def phone_score(raw: str) -> float:
-    """Base confidence for a phonenumbers match, before context words are considered.
+def digit_groups(text: str) -> list[int]:
+    """Lengths of the digit runs in ``text``: ``"(212) 555-0187"`` -> ``[3, 3, 4]``."""
+    return [len(run) for run in _DIGIT_RUN.findall(text)]
 
-    ``+CC ...`` is unmistakably a phone number in any language (0.7). A national number with at
-    least 10 digits written with separators (``090-1234-5678``, ``(212) 555-0187``) looks like
-    one (0.55). A bare digit run keeps Presidio's 0.4 and needs a context word to pass 0.5,
-    because timestamps and IDs are often valid national numbers somewhere.
+
+def printed_layout(raw: str, number: phonenumbers.PhoneNumber) -> bool:
+    """True if ``raw`` groups its digits as the number's country prints them.
+
+    People write their own number the way their country formats it (``030 1234567``,
+    ``090-1234-5678``, ``(212) 555-0187``, ``06 12 34 56 78``); ranges, ratios and table
+    rows that happen to be valid numbers somewhere rarely do (``10923-16383``). The groups
+    are compared from the right, so a dropped trunk prefix or country code does not matter.
     """
-    stripped = raw.lstrip("( ")
-    if stripped.startswith("+"):
-        return 0.7
-    # Only separators between digits are a phone layout: the bracket in `seed(1234567890)`
-    # (code) is not.
-    digits = sum(char.isdigit() for char in raw)
-    if digits >= 10 and _DIGIT_GROUPS.search(raw):
-        return 0.55
-    return PhoneRecognizer.SCORE
+    groups = digit_groups(raw)
+    if len(groups) < 2:
+        return False
+    if raw.lstrip("( ").startswith("+"):
+        groups = groups[1:]  # the country code
+        printed = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        expected = digit_groups(printed)[1:]
+    else:
+        printed = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        expected = digit_groups(printed)
+    if len(groups) != len(expected) or not groups:
+        return False
+    # The first group may carry or drop a trunk prefix ("0"/"8") or the area bracket's "1".
+    return groups[1:] == expected[1:] and abs(groups[0] - expected[0]) <= 1
+
+
+def phone_score(text: str, start: int, end: int, number: phonenumbers.PhoneNumber) -> float:
+    """Confidence that the valid number ``text[start:end]`` is a phone number.
+
+    A phone word nearby settles it, whatever the layout. Otherwise "+CC ..." is unmistakable,
+    and a national number needs to be grouped as its country prints numbers: timestamps,
+    IDs, ranges and table rows are often valid national numbers somewhere, but are not
+    written that way.
+    """
+    raw = text[start:end]
+    if phone_cue_near(text, start, end):
+        return PHONE_SCORE_CUE
+    if raw.lstrip("( ").startswith("+"):
+        return PHONE_SCORE_INTERNATIONAL
+    if printed_layout(raw, number):
+        return PHONE_SCORE_NATIONAL_LAYOUT
+    return PHONE_SCORE_BARE
 
 
 class MultilingualPhoneRecognizer(PhoneRecognizer):
-    """Presidio's phonenumbers-based recognizer, made cheaper, with i18n context and scores.
+    """Phone numbers of the configured regions, with phone words in many languages.
 
     Presidio runs one ``PhoneNumberMatcher`` per region over the whole text, so every digit
-    run is parsed once per region. We run the matchers only over small windows around the
-    digit clusters that :func:`phone_clusters` lets through (with a little margin so that
-    phonenumbers still sees the neighbouring characters and a trailing extension), and a
-    cluster starting with "+" in a single region: an international number parses and
-    validates identically whatever the region.
+    run is parsed once per region, and relies on its context enhancer (words before the
+    number only, English lemmas). We parse only the digit clusters that
+    :func:`phone_clusters` lets through, once per region until one validates (a cluster
+    starting with "+" once: an international number parses identically whatever the
+    region), and score each number ourselves (:func:`phone_score`). A cluster that is an
+    argument in code (``seed(1096837719)``, ``x = 5551234567``) is skipped.
     """
 
-    LEFT_MARGIN = 2  # an opening bracket and the character before it
-    RIGHT_MARGIN = 12  # room for " ext. 12345"
-
     def __init__(self, regions: Sequence[str]) -> None:
-        super().__init__(context=list(PHONE_CONTEXT), supported_regions=tuple(regions))
+        super().__init__(supported_regions=tuple(regions))
+        self.context = []  # Presidio's default context (incl. "number") is replaced by ours
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
         for start, end in phone_clusters(text):
-            offset = max(0, start - self.LEFT_MARGIN)
-            window = text[offset : end + self.RIGHT_MARGIN]
-            regions = self.supported_regions[:1] if text[start] == "+" else self.supported_regions
-            for region in regions:
-                for match in phonenumbers.PhoneNumberMatcher(window, region, self.leniency):
-                    results.append(
-                        self._result(offset + match.start, offset + match.end, match.raw_string)
-                    )
-        return EntityRecognizer.remove_duplicates(results)
+            if _CODE_BEFORE.search(text, max(0, start - 3), start):
+                continue
+            number = self._valid_number(text[start:end])
+            if number is None:
+                continue
+            if start > 0 and text[start - 1] == "(" and ")" in text[start:end]:
+                start -= 1  # "(212) 555-0187": the area code's bracket belongs to the number
+            results.append(self._result(start, end, phone_score(text, start, end, number)))
+        return results
 
-    def _result(self, start: int, end: int, raw: str) -> RecognizerResult:
-        score = phone_score(raw)
+    def _valid_number(self, cluster: str) -> phonenumbers.PhoneNumber | None:
+        regions = self.supported_regions[:1] if cluster.startswith("+") else self.supported_regions
+        for region in regions:
+            try:
+                number = phonenumbers.parse(cluster, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return number
+        return None
+
+    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
         return RecognizerResult(
             entity_type=PHONE_NUMBER,
             start=start,
@@ -521,7 +594,7 @@ class MultilingualPhoneRecognizer(PhoneRecognizer):
             analysis_explanation=AnalysisExplanation(
                 recognizer=self.name,
                 original_score=score,
-                textual_explanation="phonenumbers match",
+                textual_explanation="valid phone number (phonenumbers), scored by phone_score",
             ),
             recognition_metadata={
                 RecognizerResult.RECOGNIZER_NAME_KEY: self.name,

@@ -205,7 +205,7 @@ PII_PLANTED: list[tuple[str, str, str, str]] = [
     ("ja", "メールはtaro.yamada@example.jpです", "EMAIL_ADDRESS", "taro.yamada@example.jp"),
     ("zh", "我的邮箱是wang.wei@example.cn，谢谢", "EMAIL_ADDRESS", "wang.wei@example.cn"),
     ("ko", "이메일은 kim.minsu@example.co.kr입니다", "EMAIL_ADDRESS", "kim.minsu@example.co.kr"),
-    ("ar", "بريدي الإلكتروني هو ahmed.ali@example.com شكرا", "EMAIL_ADDRESS", "ahmed.ali@example.com"),
+    ("ar", "بريدي الإلكتروني هو ahmed.ali@maktoob.com شكرا", "EMAIL_ADDRESS", "ahmed.ali@maktoob.com"),
     ("ru", "Пишите на ivan.petrov@example.ru, отвечу сразу", "EMAIL_ADDRESS", "ivan.petrov@example.ru"),
     ("es", "Escríbeme a maría.garcía@example.es cuando puedas", "EMAIL_ADDRESS", "maría.garcía@example.es"),
     ("de", "Meine E-Mail: anna.schmidt@example.de", "EMAIL_ADDRESS", "anna.schmidt@example.de"),
@@ -241,12 +241,12 @@ PII_PLANTED: list[tuple[str, str, str, str]] = [
     ("es", "Mi cuenta es ES91 2100 0418 4502 0005 1332", "IBAN_CODE", "ES91 2100 0418 4502 0005 1332"),
     ("fr", "Mon IBAN FR14 2004 1010 0505 0001 3M02 606", "IBAN_CODE", "FR14 2004 1010 0505 0001 3M02 606"),
     ("en", "Pay to GB29 NWBK 6016 1331 9268 19 please", "IBAN_CODE", "GB29 NWBK 6016 1331 9268 19"),
-    # IP addresses.
-    ("zh", "IP地址是192.168.1.1。", "IP_ADDRESS", "192.168.1.1"),
-    ("ko", "서버 IP는 10.0.0.25입니다", "IP_ADDRESS", "10.0.0.25"),
-    ("ru", "Сервер 172.16.254.1 не отвечает", "IP_ADDRESS", "172.16.254.1"),
-    ("ja", "サーバーは203.0.113.42です", "IP_ADDRESS", "203.0.113.42"),
-    ("en", "IPv6 is 2001:db8::8a2e:370:7334 here", "IP_ADDRESS", "2001:db8::8a2e:370:7334"),
+    # IP addresses (global unicast: loopback, private and documentation ranges are kept).
+    ("zh", "IP地址是81.2.69.142。", "IP_ADDRESS", "81.2.69.142"),
+    ("ko", "서버 IP는 62.210.16.7입니다", "IP_ADDRESS", "62.210.16.7"),
+    ("ru", "Сервер 77.111.246.15 не отвечает", "IP_ADDRESS", "77.111.246.15"),
+    ("ja", "サーバーは151.101.12.42です", "IP_ADDRESS", "151.101.12.42"),
+    ("en", "IPv6 is 2a02:8070:a181:5e00::8a2e:370:7334 here", "IP_ADDRESS", "2a02:8070:a181:5e00::8a2e:370:7334"),
     # US SSN.
     ("en", "My SSN is 536-22-4187", "US_SSN", "536-22-4187"),
     ("ja", "社会保障番号は536-22-4187です", "US_SSN", "536-22-4187"),

@@ -120,16 +120,13 @@ def test_a_name_found_once_in_a_row_is_redacted_wherever_it_recurs_there():
     ]
 
 
-CALL = (
-    "Call me on (212) 555-0186 after six in the evening. "
-    "Call random.seed(1096837719) so the results are reproducible."
-)
+CALL = "Call or mail christopher.montgomery-whitaker@fastmail.com about ticket 2125550187 today."
 
 
 def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing():
-    """Redacting the phone number leaves the seed as the only number near "Call": a
-    second scan takes it for a phone. Silver re-scans redacted texts until nothing new is
-    found, so its own `no_pii` check (the same scan) passes."""
+    """Redacting the long e-mail address brings the ticket number within reach of the phone
+    word "Call": a second scan takes it for a phone. Silver re-scans redacted texts until
+    nothing new is found, so a later scan of silver's text finds nothing either."""
     engine = PiiEngine(PiiSettings())
 
     def scan(texts: pl.Series) -> pl.DataFrame:
@@ -142,13 +139,10 @@ def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing()
     settled, added = settle_redactions(once, scan)
     assert added == 1
     assert engine.analyze(settled["redacted"][0]) == []
-    assert settled["redacted"][0] == (
-        "Call me on <PHONE_NUMBER> after six in the evening. "
-        "Call random.seed<PHONE_NUMBER>) so the results are reproducible."
-    )
+    assert settled["redacted"][0] == "Call or mail <EMAIL_ADDRESS> about ticket <PHONE_NUMBER> today."
     # Audited at the offsets of the original text.
-    seed = settled["findings"][0].to_list()[1]
-    assert CALL[seed["start"] : seed["end"]] == "(1096837719"
+    ticket = settled["findings"][0].to_list()[1]
+    assert CALL[ticket["start"] : ticket["end"]] == "2125550187"
 
 
 def finding(kind: str, start: int, end: int) -> dict:
