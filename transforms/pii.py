@@ -72,6 +72,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from transforms.not_personal import personal_email, personal_ip
+from transforms.person_names import find_names
 
 logger = logging.getLogger(__name__)
 
@@ -423,6 +424,11 @@ class BoundaryFreeCreditCardRecognizer(CreditCardRecognizer):
 _VERSION_BEFORE = regex.compile(r"(?i)(?:\bversion|\bver\.?|\brelease|\bbuild|\bpython|\bv)\s*$")
 
 
+# Four numbers inside a longer dotted run are an OID or a version ("1.3.6.1.4.1.9"), not an
+# address.
+_LONGER_DOTTED = regex.compile(r"[0-9]\.[0-9]+(?:\.[0-9]+){3}|[0-9]+(?:\.[0-9]+){3}\.[0-9]")
+
+
 class BoundaryFreeIpRecognizer(IpRecognizer):
     """Presidio's IPv4/IPv6 patterns with ASCII-only boundaries, minus labelled versions and
     addresses that belong to no one (loopback, private, documentation... and network
@@ -448,17 +454,124 @@ class BoundaryFreeIpRecognizer(IpRecognizer):
             value = text[result.start : result.end]
             is_ipv4 = ":" not in value
             if (
-                is_ipv4 and _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start)
+                is_ipv4
+                and (
+                    _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start)
+                    or _LONGER_DOTTED.search(text, max(0, result.start - 2), result.end + 2)
+                )
             ) or not personal_ip(value, text[result.end : result.end + 4]):
                 result.score = 0.0
         return raw_recognizer_results
 
 
+_SSN_CUE = regex.compile(r"(?i)\b(?:ssn|ss#|ssid|social[ -]security|soc\.? sec)")
+SSN_SCORE_CUE = 0.85
+
+
 class BoundaryFreeUsSsnRecognizer(UsSsnRecognizer):
-    """Presidio's SSN patterns and invalidation rules with ASCII-only boundaries."""
+    """Presidio's SSN patterns and invalidation rules with ASCII-only boundaries.
+
+    Presidio scores an undashed nine-digit number 0.05 and its context words add 0.35, so
+    "SSN 536224187" never passes 0.5. An SSN cue (``SSN``, ``social security``) within 40
+    characters before the number makes any of its shapes 0.85 here; without one, Presidio's
+    scores stand (a dashed ``536-22-4187`` passes, a bare nine-digit number does not).
+    """
+
+    CUE_BEFORE = 40
 
     def __init__(self) -> None:
         super().__init__(patterns=_asciified(UsSsnRecognizer.PATTERNS))
+        self.context = []  # replaced by the cue rule below
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_recognizer_results: list[RecognizerResult],
+        other_raw_recognizer_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts | None,
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        for result in raw_recognizer_results:
+            window_start = max(0, result.start - self.CUE_BEFORE)
+            if result.score > 0 and _SSN_CUE.search(text, window_start, result.start):
+                result.score = max(result.score, SSN_SCORE_CUE)
+        return raw_recognizer_results
+
+
+_CARD_CUE = regex.compile(
+    r"(?i)(?:\bcard|\bcc\b|\bcredit|\bdebit|\bvisa\b|mastercard|\bamex|maestro|"
+    r"tarjeta|karte|\bcarte|\bcarta|cartão|カード|卡号|信用卡|카드|карт)"
+)
+_DIGIT_RUN_12_19 = regex.compile(r"(?<![A-Za-z0-9.,\-])[0-9]{12,19}(?![A-Za-z0-9]|[.,][0-9])")
+CARD_SCORE_CUE = 0.9
+
+
+class CuedCardNumberRecognizer(LocalRecognizer):
+    """Card numbers of any issuer: 12 to 19 digits that pass Luhn, with a card word shortly
+    before ("my card 180016070420458", "cc 503802053770").
+
+    :class:`BoundaryFreeCreditCardRecognizer` finds the major networks by their prefixes on
+    their own; old JCB (``1800``, ``2131``), Maestro, UATP and national schemes need the cue,
+    since one random digit run in ten passes Luhn.
+    """
+
+    CUE_BEFORE = 40
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[CREDIT_CARD], supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for match in _DIGIT_RUN_12_19.finditer(text):
+            window_start = max(0, match.start() - self.CUE_BEFORE)
+            if luhn_valid(match.group()) and _CARD_CUE.search(text, window_start, match.start()):
+                results.append(_result(self, CREDIT_CARD, match.span(), CARD_SCORE_CUE, "card cue"))
+        return results
+
+
+_IBAN_ANY_CASE = regex.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?"
+    r"(?![A-Za-z0-9])"
+)
+
+
+class AnyCaseIbanRecognizer(IbanRecognizer):
+    """Presidio's IBAN recognizer, plus IBANs typed in lower or mixed case
+    (``gb42nawi04454264788619``), validated on their upper-case form (country, length,
+    mod-97 checksum)."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts)
+        for match in _IBAN_ANY_CASE.finditer(text):
+            value = match.group()
+            if value.upper() != value and self.validate_result(value.upper()):
+                results.append(_result(self, IBAN_CODE, match.span(), 1.0, "IBAN, any case"))
+        return EntityRecognizer.remove_duplicates(results)
+
+
+def _result(
+    recognizer: EntityRecognizer, entity: str, span: tuple[int, int], score: float, why: str
+) -> RecognizerResult:
+    return RecognizerResult(
+        entity_type=entity,
+        start=span[0],
+        end=span[1],
+        score=score,
+        analysis_explanation=AnalysisExplanation(
+            recognizer=recognizer.name, original_score=score, textual_explanation=why
+        ),
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+        },
+    )
 
 
 PHONE_CONTEXT: tuple[str, ...] = (
@@ -468,7 +581,8 @@ PHONE_CONTEXT: tuple[str, ...] = (
     # chats "the number 1048576" is common, and many 7-10 digit integers are valid phone
     # numbers somewhere.
     "phone", "telephone", "tel", "ph.", "mobile", "mob.", "cell", "call", "ring me", "text me",
-    "whatsapp", "sms", "fax", "contact", "reach me", "hotline",
+    "whatsapp", "sms", "fax", "contact", "reach me", "hotline", "office", "desk", "dial",
+    "answering", "messages to", "registered number", "my registered",
     "teléfono", "telefono", "telefone", "telefon", "téléphone", "tél", "móvil", "movil",
     "celular", "llámame", "llamar", "handy", "anrufen", "ruf", "portable", "appelle",
     "appeler", "cellulare", "chiamami", "ligar", "ligue", "telepon", "telp", "no hp",
@@ -485,6 +599,8 @@ _CODE_BEFORE = regex.compile(r"(?:[A-Za-z0-9_]\(|=\s*|[A-Za-z_]\[)$")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 PHONE_SCORE_CUE = 0.85  # a valid number with a phone word nearby, in any layout
+PHONE_SCORE_CUE_ANY_LAYOUT = 0.75  # 8-15 digits valid nowhere, with a phone word nearby
+_MIN_CUED_DIGITS = 8
 PHONE_SCORE_INTERNATIONAL = 0.7  # "+CC ..." and valid
 PHONE_SCORE_NATIONAL_LAYOUT = 0.6  # grouped as the country prints its numbers, and valid
 PHONE_SCORE_BARE = 0.3  # valid somewhere, but nothing says it is a phone number
@@ -567,11 +683,18 @@ class MultilingualPhoneRecognizer(PhoneRecognizer):
             if _CODE_BEFORE.search(text, max(0, start - 3), start):
                 continue
             number = self._valid_number(text[start:end])
-            if number is None:
+            if number is not None:
+                score = phone_score(text, start, end, number)
+            elif digit_count(text[start:end]) >= _MIN_CUED_DIGITS and phone_cue_near(
+                text, start, end
+            ):
+                score = PHONE_SCORE_CUE_ANY_LAYOUT  # numbering plans change; the word says it
+            else:
                 continue
             if start > 0 and text[start - 1] == "(" and ")" in text[start:end]:
                 start -= 1  # "(212) 555-0187": the area code's bracket belongs to the number
-            results.append(self._result(start, end, phone_score(text, start, end, number)))
+            extension = _EXTENSION.match(text, end)
+            results.append(self._result(start, extension.end() if extension else end, score))
         return results
 
     def _valid_number(self, cluster: str) -> phonenumbers.PhoneNumber | None:
@@ -742,7 +865,7 @@ def build_recognizers(settings: PiiSettings, ner_active: bool) -> list[EntityRec
         EMAIL_ADDRESS: OfflineEmailRecognizer,
         PHONE_NUMBER: lambda: MultilingualPhoneRecognizer(settings.phone_regions),
         CREDIT_CARD: BoundaryFreeCreditCardRecognizer,
-        IBAN_CODE: IbanRecognizer,
+        IBAN_CODE: AnyCaseIbanRecognizer,
         IP_ADDRESS: BoundaryFreeIpRecognizer,
         US_SSN: BoundaryFreeUsSsnRecognizer,
         PERSON: SelfIntroductionRecognizer,
@@ -750,6 +873,8 @@ def build_recognizers(settings: PiiSettings, ner_active: bool) -> list[EntityRec
     recognizers: list[EntityRecognizer] = [
         factories[entity]() for entity in settings.entities if entity in factories
     ]
+    if CREDIT_CARD in settings.entities:
+        recognizers.append(CuedCardNumberRecognizer())
     by_ner = [entity for entity in NER_ENTITIES if entity in settings.entities]
     if ner_active and by_ner:
         recognizers.append(SpacyRecognizer(supported_entities=by_ner))
@@ -787,18 +912,22 @@ _SSN_HINT = regex.compile(
     r"(?<![A-Za-z0-9_])[0-9]{3}(?:[0-9]{2}-[0-9]{4}|-[0-9]{6}|[- .]?[0-9]{2}[- .]?[0-9]{4})"
     r"(?![A-Za-z0-9_])"
 )
-_CARD_HINT = regex.compile(r"(?<![A-Za-z0-9])[2-6](?:[ \-]?[0-9]){12}")
-_IBAN_HINT = regex.compile(r"[A-Z]{2}[0-9]{2}")
+_CARD_HINT = regex.compile(r"(?<![A-Za-z0-9])[0-9](?:[ \-]?[0-9]){11}")
+_IBAN_HINT = regex.compile(r"[A-Za-z]{2}[0-9]{2}")
 _IPV4_HINT = regex.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+
+
+_EXTENSION = re.compile(r"x[0-9]{1,5}(?![A-Za-z0-9])")
 
 
 def _glued_to_latin(text: str, start: int, end: int) -> bool:
     # phonenumbers (leniency VALID) rejects a number directly preceded or followed by a Latin
     # letter unless it starts with "+"; this is what keeps hex hashes and identifiers out.
+    # An extension written "555-0187x123" is not glue.
     before = text[start - 1] if start > 0 else ""
     after = text[end] if end < len(text) else ""
     return (text[start] != "+" and before.isascii() and before.isalpha()) or (
-        after.isascii() and after.isalpha()
+        after.isascii() and after.isalpha() and _EXTENSION.match(text, end) is None
     )
 
 
@@ -963,6 +1092,7 @@ class PiiEngine:
         )  # fmt: skip
         self._needs_nlp = frozenset(NER_ENTITIES if self.ner_active else ())
         self._allow_list = list(settings.allow_list) or None
+        self._names = PERSON in settings.entities and settings.written_by == PERSON_WRITTEN
 
     def __reduce__(self) -> tuple[type[PiiEngine], tuple[PiiSettings]]:
         # Pickle as settings only, so an engine can be sent to ProcessPoolExecutor workers;
@@ -970,8 +1100,13 @@ class PiiEngine:
         return (PiiEngine, (self.settings,))
 
     def candidates(self, text: str) -> set[str]:
-        """Entities worth running the analyzer for on ``text`` (DENY_LIST included)."""
+        """Entities worth running the analyzer for on ``text`` (DENY_LIST included).
+
+        Names are looked for in what a person wrote only (``PiiSettings.written_by``).
+        """
         found = candidate_entities(text, self.settings.entities, self.ner_active)
+        if self.settings.written_by != PERSON_WRITTEN:
+            found -= {PERSON, LOCATION}
         if self.settings.deny_list and any(term in text for term in self.settings.deny_list):
             found.add(DENY_LIST)
         return found
@@ -980,15 +1115,25 @@ class PiiEngine:
         """Non-overlapping findings in ``text``, sorted by start offset."""
         folded = fold_fullwidth(text)
         entities = self.candidates(folded)
-        if not entities:
-            return []
-        results = self.analyze_raw(folded, entities)
-        return resolve_overlaps(
-            _finding(result)
-            for result in results
-            # Presidio's allow-list saw the folded text; full-width originals are checked here.
-            if text[result.start : result.end] not in self.settings.allow_list
+        found = (
+            [_finding(result) for result in self.analyze_raw(folded, entities)] if entities else []
         )
+        if self._names:
+            found += self.person_names(folded)
+        return resolve_overlaps(
+            finding
+            for finding in found
+            # Presidio's allow-list saw the folded text; full-width originals are checked here.
+            if text[finding.start : finding.end] not in self.settings.allow_list
+        )
+
+    def person_names(self, text: str) -> list[PiiFinding]:
+        """PERSON findings of :func:`transforms.person_names.find_names` above the threshold."""
+        return [
+            PiiFinding(PERSON, name.start, name.end, name.score, f"PersonName:{name.rule}")
+            for name in find_names(text)
+            if name.score >= self.settings.score_threshold
+        ]
 
     def analyze_raw(self, text: str, entities: Iterable[str]) -> list[RecognizerResult]:
         """Presidio results for ``entities`` in ``text`` (thresholded, overlaps not resolved)."""
