@@ -117,8 +117,8 @@ def dataset_card(
         "(normalised exact match or a 13-word overlap) are removed from every table; MT-bench "
         "pairs themselves are evaluation data and are not included unless a release says so.",
         "",
-        "Personal data was replaced by typed placeholders (`<EMAIL_ADDRESS>`, `<PHONE_NUMBER>`, …) "
-        "before any of these tables were built.",
+        "Personal data was replaced by typed placeholders, numbered per conversation "
+        "(`<PERSON_1>`, `<EMAIL_ADDRESS_1>`, …), before any of these tables were built.",
         "",
     ]
     return "\n".join(lines)

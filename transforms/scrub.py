@@ -7,12 +7,13 @@ texts back in place, producing the audit rows (type, offsets, score; never the v
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
+import regex
 
 from transforms.pii import PiiFinding, redact
 
@@ -43,8 +44,12 @@ AUDIT_SCHEMA = pl.Schema(
 )
 _ROW = "__row"
 _FINDINGS_ARROW = pl.DataFrame(schema={"findings": FINDINGS}).to_arrow().schema.field(0).type
-# Entity types whose value, once found in a row, is redacted wherever else it occurs there.
-CONSISTENT_ENTITIES = ("PERSON",)
+# Entity types whose values get numbered placeholders and are redacted wherever else they
+# occur in the same row (conversation).
+CONSISTENT_ENTITIES = (
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
+    "US_SSN", "LOCATION", "DENY_LIST",
+)  # fmt: skip
 
 
 def findings_series(values: Sequence[Sequence[dict] | None], name: str = "findings") -> pl.Series:
@@ -97,9 +102,10 @@ def apply_scan(
 
     Returns the frame with redacted fields and a `pii_count` column, and the audit rows.
     Every text of the fields must be in `results`: a missing one is an error, never a
-    silent pass-through of unscanned text. A value of a `consistent` type found anywhere
-    in a row is redacted wherever else it occurs in that row (a name given in a
-    self-introduction is also the name that signs the letter two turns later).
+    silent pass-through of unscanned text. Values of `consistent` types get numbered
+    placeholders per row and are redacted wherever else they occur in that row (a name given
+    in a self-introduction is also the name that signs the letter two turns later; see
+    `redact_consistently`).
     """
     out = frame.with_row_index(_ROW).with_columns(pl.col(_ROW).cast(pl.Int64))
     located = []
@@ -127,44 +133,33 @@ def apply_scan(
 
 
 def redact_consistently(texts: pl.DataFrame, entity_types: Sequence[str]) -> pl.DataFrame:
-    """Extend each row's findings with every other occurrence, in that row, of a value of
-    `entity_types` found somewhere in the row; recompute the redaction where that adds any.
+    """Redact each row (a conversation) as one: stable numbered placeholders, and every
+    occurrence of a removed value, wherever it recurs in the row.
 
-    `texts` has one row per located text: (__row, field, turn_index, text, redacted, findings).
+    `texts` has one row per located text: (__row, field, turn_index, text, redacted,
+    findings). In a row with findings, each distinct value of `entity_types` gets a number
+    per type in order of first appearance (`<PERSON_1>`, `<PERSON_2>`, `<EMAIL_ADDRESS_1>`),
+    so a dialogue that names two people stays coherent; every other occurrence of a found
+    value in the row is added as a finding (an answer that echoes the user's e-mail or name),
+    and a later mention of a person by one part of the name gets that person's number.
+    Rows without findings are returned as they are.
     """
-    has_type = (
-        pl.col("findings")
-        .list.eval(pl.element().struct.field("entity_type").is_in(entity_types))
-        .list.any()
-    )
-    rows = texts.filter(has_type)[_ROW].unique()
+    has_findings = pl.col("findings").list.len() > 0
+    rows = texts.filter(has_findings)[_ROW].unique()
     if rows.is_empty():
         return texts
-    affected = texts.filter(pl.col(_ROW).is_in(rows.implode()))
-    values: dict[int, set[tuple[str, str]]] = {}
-    for row, text, findings in affected.select(_ROW, "text", "findings").iter_rows():
-        for found in findings:
-            if found["entity_type"] in entity_types:
-                values.setdefault(row, set()).add(
-                    (found["entity_type"], text[found["start"] : found["end"]])
-                )
+    affected = texts.filter(pl.col(_ROW).is_in(rows.implode())).sort(_ROW, "field", "turn_index")
     extended_findings, redacted = [], []
-    for row, text, findings in affected.select(_ROW, "text", "findings").iter_rows():
-        extra = [
-            {
-                "entity_type": kind,
-                "start": m.start(),
-                "end": m.end(),
-                "score": 1.0,
-                "recognizer": "SameValueInRow",
-            }
-            for kind, value in sorted(values.get(row, ()))
-            for m in re.finditer(re.escape(value), text)
-            if not any(f["start"] < m.end() and m.start() < f["end"] for f in findings)
-        ]
-        merged = sorted(findings + _without_overlaps(extra), key=lambda f: f["start"])
-        extended_findings.append(merged)
-        redacted.append(redact_dicts(text, merged))
+    for row_texts in affected.partition_by(_ROW, maintain_order=True):
+        pairs = list(zip(row_texts["text"].to_list(), row_texts["findings"].to_list(), strict=True))
+        numbers = number_values(pairs, entity_types)
+        for text, findings in pairs:
+            merged = sorted(
+                findings + _without_overlaps(_recurrences(text, findings, numbers)),
+                key=lambda f: f["start"],
+            )
+            extended_findings.append(merged)
+            redacted.append(redact_numbered(text, merged, numbers))
     updated = affected.with_columns(
         findings_series(extended_findings),
         pl.Series("redacted", redacted, dtype=pl.String),
@@ -172,6 +167,87 @@ def redact_consistently(texts: pl.DataFrame, entity_types: Sequence[str]) -> pl.
     return pl.concat([texts.filter(~pl.col(_ROW).is_in(rows.implode())), updated]).sort(
         _ROW, "field", "turn_index"
     )
+
+
+def number_values(
+    pairs: Sequence[tuple[str, Sequence[dict]]], entity_types: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """(entity type, value) -> its number in the conversation, by first appearance.
+
+    The parts of a person's name ("Anna", "Berg" of "Anna Berg") share the name's number, so
+    that an answer saying "Sure, Anna!" is redacted as the same person.
+    """
+    numbers: dict[tuple[str, str], int] = {}
+    counts: Counter[str] = Counter()
+    for text, findings in pairs:
+        for found in sorted(findings, key=lambda f: f["start"]):
+            kind, value = found["entity_type"], text[found["start"] : found["end"]]
+            if kind not in entity_types or (kind, value) in numbers:
+                continue
+            counts[kind] += 1
+            numbers[kind, value] = counts[kind]
+    for (kind, value), number in list(numbers.items()):
+        if kind == "PERSON":
+            for part in value.split():
+                if len(part) > 2 and part[0].isupper():
+                    numbers.setdefault((kind, part), number)
+    return numbers
+
+
+def _recurrences(
+    text: str, findings: Sequence[dict], numbers: dict[tuple[str, str], int]
+) -> list[dict]:
+    """Occurrences in `text` of numbered values that no finding covers yet."""
+    extra = []
+    for kind, value in sorted(numbers):
+        position = text.find(value)
+        while position >= 0:
+            end = position + len(value)
+            if _standalone(text, position, end) and not any(
+                f["start"] < end and position < f["end"] for f in findings
+            ):
+                extra.append(
+                    {
+                        "entity_type": kind,
+                        "start": position,
+                        "end": end,
+                        "score": 1.0,
+                        "recognizer": "SameValueInRow",
+                    }
+                )
+            position = text.find(value, end)
+    return extra
+
+
+_SPACELESS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}ー]")
+
+
+def _standalone(text: str, start: int, end: int) -> bool:
+    """Not part of a longer word or number ("Ann" in "Annual", "555" in "5551"). In scripts
+    written without spaces (山田太郎さん) any neighbour will do."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not _glued(before, text[start]) and not _glued(after, text[end - 1])
+
+
+def _glued(neighbour: str, edge: str) -> bool:
+    if not (neighbour.isalnum() or neighbour == "_"):
+        return False
+    return not (_SPACELESS.match(neighbour) or _SPACELESS.match(edge))
+
+
+def redact_numbered(
+    text: str, findings: Sequence[dict], numbers: dict[tuple[str, str], int]
+) -> str:
+    """Replace each finding with `<TYPE_n>` (its value's number), or `<TYPE>` if unnumbered."""
+    parts, cursor = [], 0
+    for found in sorted(findings, key=lambda f: f["start"]):
+        kind = found["entity_type"]
+        number = numbers.get((kind, text[found["start"] : found["end"]]))
+        parts += [text[cursor : found["start"]], f"<{kind}_{number}>" if number else f"<{kind}>"]
+        cursor = found["end"]
+    parts.append(text[cursor:])
+    return "".join(parts)
 
 
 def _without_overlaps(findings: list[dict]) -> list[dict]:

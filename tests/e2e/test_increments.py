@@ -18,7 +18,7 @@ from tests.e2e.conftest import latest_metadata
 
 DATA = "HuggingFaceH4/ultrachat_200k/data"
 SHARD = f"{DATA}/train_sft-00000-of-00001-78645c770a3839d9.parquet"
-PLANTED_EMAIL = "marta.quinn@example.org"
+PLANTED_EMAIL = "marta.quinn@fastmail.com"
 # Compared between the incremental lake and a build from scratch, sorted by these ids.
 COMPARED = {
     ("silver", "dialogues"): ["dataset", "conversation_id"],

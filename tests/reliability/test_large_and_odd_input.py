@@ -13,7 +13,7 @@ from orchestration.runner import materialize_everything
 
 UC = "stingning/ultrachat"
 UC200K = "HuggingFaceH4/ultrachat_200k/data"
-SECRET = "zelda.quartermaine@example.org"
+SECRET = "zelda.quartermaine@fastmail.com"
 
 
 def build(mirror, lake: Lake) -> None:
@@ -41,7 +41,7 @@ def test_a_10_mb_message_and_a_5000_turn_dialogue_flow_through_whole(mirror, lak
     rows = {r["source_id"]: r for r in dialogues(lake).iter_rows(named=True)}
     assert len(rows["big"]["messages"][1]["content"]) > 9_900_000
     assert SECRET not in rows["big"]["messages"][1]["content"]
-    assert rows["big"]["messages"][1]["content"].endswith("Write to <EMAIL_ADDRESS>.")
+    assert rows["big"]["messages"][1]["content"].endswith("Write to <EMAIL_ADDRESS_1>.")
     assert len(rows["long"]["messages"]) == 5000
     assert rows["long"]["lang"] == "en"
 

@@ -235,7 +235,11 @@ def test_prefilter_and_two_phase_analysis_equal_one_full_presidio_call(engine: P
         expected = resolve_overlaps(
             [
                 PiiFinding(
-                    r.entity_type, r.start, r.end, r.score, r.recognition_metadata["recognizer_name"]
+                    r.entity_type,
+                    r.start,
+                    r.end,
+                    r.score,
+                    r.recognition_metadata["recognizer_name"],
                 )
                 for r in full
             ]

@@ -57,10 +57,11 @@ def test_each_distinct_text_is_listed_once():
 
 def test_every_field_is_redacted_in_place_and_counted():
     scrubbed, _ = apply_scan(FRAME, FIELDS, RESULTS, table="silver/conversations", row_key="id")
-    assert scrubbed["title"].to_list() == ["mail <EMAIL_ADDRESS> now", None]
+    # One value in one conversation: one number, in every field it appears in.
+    assert scrubbed["title"].to_list() == ["mail <EMAIL_ADDRESS_1> now", None]
     assert scrubbed["messages"][0].to_list() == [
         {"role": "user", "content": "hi"},
-        {"role": "assistant", "content": "mail <EMAIL_ADDRESS> now"},
+        {"role": "assistant", "content": "mail <EMAIL_ADDRESS_1> now"},
     ]
     assert scrubbed["messages"][1].to_list() == []
     assert scrubbed["pii_count"].to_list() == [2, 0]
@@ -111,7 +112,8 @@ def test_a_name_found_once_in_a_row_is_redacted_wherever_it_recurs_there():
     )
     fields = [TextField("messages", "content")]
     scrubbed, audit = apply_scan(frame, fields, results, table="t", row_key="id")
-    assert scrubbed["messages"][0][1]["content"] == "Kind regards,\n<PERSON>"
+    assert scrubbed["messages"][0][0]["content"] == "My name is <PERSON_1>."
+    assert scrubbed["messages"][0][1]["content"] == "Kind regards,\n<PERSON_1>"
     # Only within the row: another dialogue's identical text has no name found in it.
     assert scrubbed["messages"][1][0]["content"] == letter
     assert audit.filter(pl.col("row_key") == "c1")["recognizer"].to_list() == [
@@ -121,6 +123,53 @@ def test_a_name_found_once_in_a_row_is_redacted_wherever_it_recurs_there():
 
 
 CALL = "Call or mail christopher.montgomery-whitaker@fastmail.com about ticket 2125550187 today."
+
+
+def finding_at(text: str, value: str, kind: str) -> dict:
+    start = text.index(value)
+    return {"entity_type": kind, "start": start, "end": start + len(value), "score": 0.9,
+            "recognizer": "t"}  # fmt: skip
+
+
+def test_each_value_gets_a_stable_number_per_conversation_and_echoes_are_removed():
+    user = "I'm Anna Berg, write to anna@fastmail.com or ask Piotr Nowak. Anna Berg"
+    answer = "Sure, Anna! I will mail anna@fastmail.com and Piotr Nowak, and Berg."
+    frame = pl.DataFrame(
+        {
+            "id": ["c1", "c2"],
+            "dataset": ["d", "d"],
+            "messages": [
+                [{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
+                [{"role": "user", "content": answer}],
+            ],
+        },
+        schema_overrides={"messages": MESSAGES},
+    )
+    results = pl.DataFrame(
+        {
+            "text": [user, answer],
+            "redacted": ["(not used)", answer],
+            "findings": [
+                [
+                    finding_at(user, "Anna Berg", "PERSON"),
+                    finding_at(user, "anna@fastmail.com", "EMAIL_ADDRESS"),
+                    finding_at(user, "Piotr Nowak", "PERSON"),
+                ],
+                [],
+            ],
+        },
+        schema=SCAN_RESULTS_SCHEMA,
+    )
+    scrubbed, audit = apply_scan(
+        frame, [TextField("messages", "content")], results, table="t", row_key="id"
+    )
+    assert [m["content"] for m in scrubbed["messages"][0]] == [
+        "I'm <PERSON_1>, write to <EMAIL_ADDRESS_1> or ask <PERSON_2>. <PERSON_1>",
+        "Sure, <PERSON_1>! I will mail <EMAIL_ADDRESS_1> and <PERSON_2>, and <PERSON_1>.",
+    ]
+    # Another conversation with the same answer has no value found in it: left alone.
+    assert scrubbed["messages"][1][0]["content"] == answer
+    assert audit.filter(pl.col("row_key") == "c1").height == 8  # 3 found + 5 echoes
 
 
 def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing():
@@ -139,7 +188,9 @@ def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing()
     settled, added = settle_redactions(once, scan)
     assert added == 1
     assert engine.analyze(settled["redacted"][0]) == []
-    assert settled["redacted"][0] == "Call or mail <EMAIL_ADDRESS> about ticket <PHONE_NUMBER> today."
+    assert settled["redacted"][0] == (
+        "Call or mail <EMAIL_ADDRESS> about ticket <PHONE_NUMBER> today."
+    )
     # Audited at the offsets of the original text.
     ticket = settled["findings"][0].to_list()[1]
     assert CALL[ticket["start"] : ticket["end"]] == "2125550187"
