@@ -1,18 +1,20 @@
 """Asset checks: what must hold of a table before anything is built on it.
 
-Blocking (ERROR, downstream is not built on a failure): no PII in silver or gold (a
-re-scan with the default engine settings, whatever a run was configured with), unique
-ids, the schema contract of every gold table, licence purity of every table named for a
-licence class, and reconciliation of silver against bronze. Warnings: a sudden drop in
-rows, and a shift in the language distribution, against the table's previous version.
-Every result carries the numbers it judged.
+Blocking (ERROR, downstream is not built on a failure): no PII in silver or gold (an
+independent, broad detector reviews the text and the scrubber must remove planted
+canaries; see `no_pii`), unique ids, the schema contract of every gold table, licence
+purity of every table named for a licence class, and reconciliation of silver against
+bronze. Warnings: a sudden drop in rows, and a shift in the language distribution, against
+the table's previous version. Every result carries the numbers it judged.
 """
 
+import hashlib
 import json
-import os
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from dagster import (
@@ -23,6 +25,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetKey,
     AssetRecordsFilter,
+    MetadataValue,
     asset_check,
 )
 
@@ -30,19 +33,76 @@ from assets.lake import Lake
 from assets.silver import (
     COMPARISONS_TABLE,
     DIALOGUES_TABLE,
-    cached_analysis,
-    transforms_digest,
+    SilverConfig,
 )
+from transforms import pii_review
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license
 from transforms.gold import PROMPT_SCHEMA, SFT_SCHEMA
 from transforms.pii import PiiSettings
-from transforms.scrub import TextField, distinct_texts
-from transforms.text_engines import settings_fingerprint
+from transforms.pii_review import (
+    CANARIES,
+    LOCATED_HIT_SCHEMA,
+    canary_hosts,
+    plant_canaries,
+    review_frame,
+    surviving_canaries,
+)
+from transforms.scrub import (
+    TextField,
+    apply_scan,
+    distinct_texts,
+    findings_series,
+    settle_redactions,
+)
+from transforms.text_engines import find_pii, redaction_results
 
 ROW_DROP_WARNING = 0.5  # warn when a table loses more than half its rows at once
 LANGUAGE_SHIFT_WARNING = 0.25  # total variation distance between language distributions
-CHECK_BATCH_ROWS = 10_000  # rows a re-scan holds in memory at a time
+CHECK_BATCH_ROWS = 10_000  # rows a review holds in memory at a time
+
+# no_pii, the review. A hit counts from "cue-backed" up (a phone number, SSN or public IP
+# with its cue word, a name after "my name is" / "Name:" / "Dear", an international phone
+# number, an e-mail address, a checksum-valid card or IBAN); shape-only hits (0.4) are
+# counted in `review_hits_below_threshold` and not judged.
+REVIEW_MIN_CONFIDENCE = 0.5
+# The check fails when a table's counted hits exceed REVIEW_MAX_HITS or REVIEW_MAX_RATE of
+# its texts, whichever allows more: none on a table of fewer than 100,000 texts (the
+# bundled samples, scrubbed with silver's defaults, show none at all: every planted value
+# is caught, and the look-alikes they plant score below the threshold), and 1 in 100,000
+# texts beyond, so that the broad detector's rare false positives on a large corpus are
+# listed in silver/pii_review for a person to read rather than blocking every build, while
+# a scrubber that lets a kind of PII through leaves far more than that.
+REVIEW_MAX_HITS = 0
+REVIEW_MAX_RATE = 1e-5
+REVIEW_SAMPLE_HITS = 10  # hits shown in the check's metadata (the table holds them all)
+# no_pii, the canaries: planted in CANARY_ROWS rows of the slice (the first of its first
+# CANARY_POOL_ROWS rows whose texts total at most CANARY_MAX_CHARS characters).
+CANARY_ROWS = 4
+CANARY_POOL_ROWS = 64
+CANARY_MAX_CHARS = 20_000
+# Text fields without roles that a model wrote: a name there is not personal data (the
+# lake's authorship rule), so the review does not count it; turns with roles say it.
+MODEL_WRITTEN_FIELDS = frozenset({"response_a", "response_b", "completions"})
+# Silver's steps that run the PII engine, whose run config names the scrubber's settings.
+SCRUBBING_OPS = ("silver__dialogues", "silver__comparisons")
+# Where the review's hits go: defined here, not in assets/, because only this check writes it.
+PII_REVIEW = ("silver", "pii_review")
+PII_REVIEW_SCHEMA = pl.Schema(
+    {
+        "table": pl.String,
+        "row_key": pl.String,
+        "dataset": pl.String,
+        "field": pl.String,
+        "turn_index": pl.Int64,
+        "start": pl.Int64,
+        "end": pl.Int64,
+        "entity_type": pl.String,
+        "confidence": pl.Float64,
+        "rule": pl.String,
+        "checked_version": pl.Int64,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -173,12 +233,25 @@ def slice_filter(context: AssetCheckExecutionContext, key: tuple[str, str]) -> d
 
 
 def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) -> AssetCheckResult:
-    """Re-scan every text with the default PII settings: nothing may be found.
+    """No PII a second, independent detector can see, and a scrubber that removes planted
+    canaries.
 
-    The table is read in batches of CHECK_BATCH_ROWS rows, so memory stays bounded. When
-    this check passed on an earlier version of the same rows (same slice, same engine and
-    transforms) and the table has only gained rows since, only those are scanned: the
-    rows judged before are still there, unchanged."""
+    1. Review: every text (or, as below, every text added since the last pass) is read by
+       transforms/pii_review.py, a broad regex/checksum detector sharing nothing with
+       silver's Presidio scrubber. Hits at or above REVIEW_MIN_CONFIDENCE are counted by
+       type and written, without their values, to silver/pii_review (table, row key, field,
+       turn, offsets, type, confidence, checked version); a sample is in this result. The
+       check fails when the table's hits exceed REVIEW_MAX_HITS or REVIEW_MAX_RATE of its
+       texts, whichever allows more.
+    2. Canaries: made-up values (an e-mail, a phone number, a card number, a name) are
+       planted in a scratch copy of a few of the table's rows, in memory, and put through
+       silver's scrubbing path with the PII settings of this run's silver step (silver's
+       defaults when the run has none). The check fails if any survives.
+
+    The table is read in batches of CHECK_BATCH_ROWS rows, so memory holds a batch and the
+    hits. When this check passed on an earlier version of the same rows (same slice,
+    detector and thresholds) and the table has only gained rows since, only those are
+    reviewed, and the counts judged are those of that pass plus theirs."""
     where = slice_filter(context, contract.key)
     table = lake.table(contract.key)
     if table is None:
@@ -186,52 +259,194 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
     version = table.version()
     judgement = {
         "scope": json.dumps(where, sort_keys=True),
-        "engine": f"{settings_fingerprint(PiiSettings())}:{transforms_digest()}",
+        "detector": detector_digest(),
+        "thresholds": f"{REVIEW_MIN_CONFIDENCE}:{REVIEW_MAX_HITS}:{REVIEW_MAX_RATE}",
     }
-    judged = last_passed_version(context, contract.key, "no_pii", judgement)
-    files = lake.added_files(contract.key, judged) if judged is not None else None
+    judged = last_pass(context, contract.key, "no_pii", judgement, ("table_texts", "table_hits"))
+    files = lake.added_files(contract.key, judged["delta_version"]) if judged else None
     if files is None:
+        judged = None
         batches = lake.batches(contract.key, CHECK_BATCH_ROWS, where=where, version=version)
         scanned = "every row"
     else:
         batches = lake.read_added(contract.key, files, CHECK_BATCH_ROWS, where=where)
-        scanned = f"rows added since version {judged} (judged then)"
-    texts_scanned = texts_with_pii = 0
-    types: Counter[str] = Counter()
-    stats: Counter[str] = Counter()
+        scanned = f"rows added since version {judged['delta_version']} (judged then)"
+    name = "/".join(contract.key)
+    hits, below, texts = [], 0, 0
     for batch in batches:
-        texts = distinct_texts(batch, contract.fields)
-        results, batch_stats = cached_analysis(
-            context.log, lake, texts, PiiSettings(), os.cpu_count() or 1
+        found, batch_below, batch_texts = review_frame(
+            with_row_key(batch, contract.ids),
+            contract.fields,
+            ROW_KEY,
+            REVIEW_MIN_CONFIDENCE,
+            MODEL_WRITTEN_FIELDS,
         )
-        found = results.filter(pl.col("findings").list.len() > 0)
-        texts_scanned += texts.len()
-        texts_with_pii += found.height
-        types.update(f["entity_type"] for row in found["findings"].to_list() for f in row)
-        stats.update(batch_stats)
+        hits.append(found)
+        below += batch_below
+        texts += batch_texts
+    found = pl.concat([pl.DataFrame(schema=LOCATED_HIT_SCHEMA), *hits])
+    review = write_review(lake, found, name, where, version, append=judged is not None)
+    table_texts = texts + (judged["table_texts"] if judged else 0)
+    table_hits = found.height + (judged["table_hits"] if judged else 0)
+    allowed = max(REVIEW_MAX_HITS, math.floor(REVIEW_MAX_RATE * table_texts))
+    canaries = canary_result(context, lake, contract, where)
     return AssetCheckResult(
-        passed=texts_with_pii == 0,
+        passed=table_hits <= allowed and canaries["canaries_surviving"] == 0,
         metadata={
             "scanned": scanned,
-            "texts_scanned": texts_scanned,
-            "texts_with_pii": texts_with_pii,
-            **{f"found_{t.lower()}": n for t, n in sorted(types.items())},
-            **stats,
+            "texts_scanned": texts,
+            "texts_with_pii": found.select("row_key", "field", "turn_index").unique().height,
+            "review_hits": found.height,
+            **{
+                f"found_{t.lower()}": n
+                for t, n in sorted(Counter(found["entity_type"].to_list()).items())
+            },
+            "review_hits_below_threshold": below,
+            "table_texts": table_texts,
+            "table_hits": table_hits,
+            "hits_allowed": allowed,
+            "review_sample": MetadataValue.json(review_sample(found)),
+            **review,
+            **canaries,
             "delta_version": version,
             **judgement,
         },
     )
 
 
-def last_passed_version(
+ROW_KEY = "__row_key"
+
+
+def detector_digest() -> str:
+    """Names the review's rules: sha256 of transforms/pii_review.py. Rows reviewed by the
+    same rules need not be read again; new rules review every row."""
+    return hashlib.sha256(Path(pii_review.__file__).read_bytes()).hexdigest()[:32]
+
+
+def with_row_key(frame: pl.DataFrame, ids: Sequence[str]) -> pl.DataFrame:
+    """The row's id columns as one string (`dataset/conversation_id`, `pair_id`...)."""
+    return frame.with_columns(
+        pl.concat_str([pl.col(i).cast(pl.String) for i in ids], separator="/").alias(ROW_KEY)
+    )
+
+
+def review_sample(hits: pl.DataFrame, size: int = REVIEW_SAMPLE_HITS) -> list[dict]:
+    """The most confident hits, in a fixed order: where they are, never what they are."""
+    columns = ["row_key", "field", "turn_index", "start", "end", "entity_type", "confidence"]
+    return (
+        hits.sort(
+            ["confidence", "row_key", "field", "turn_index", "start"],
+            descending=[True, False, False, False, False],
+            nulls_last=True,
+        )
+        .head(size)
+        .select(columns)
+        .to_dicts()
+    )
+
+
+def write_review(
+    lake: Lake,
+    hits: pl.DataFrame,
+    table: str,
+    where: dict[str, str],
+    version: int,
+    *,
+    append: bool,
+) -> dict:
+    """Put the hits in silver/pii_review: replacing the checked slice's rows after a full
+    review, added to them after a review of added rows (nothing written when none)."""
+    rows = hits.with_columns(table=pl.lit(table), checked_version=pl.lit(version, pl.Int64))
+    rows = rows.select(PII_REVIEW_SCHEMA.names()).cast(dict(PII_REVIEW_SCHEMA))
+    location = {"review_table": MetadataValue.path(lake.uri(PII_REVIEW))}
+    if append and rows.is_empty():
+        return location
+    written = lake.write_batches(
+        PII_REVIEW,
+        [rows],
+        partition_by=["table"],
+        replace={"table": table, **where},
+        append=append,
+    )
+    return {**location, "review_table_version": written.version}
+
+
+def canary_result(
+    context: AssetCheckExecutionContext, lake: Lake, contract: Contract, where: dict[str, str]
+) -> dict:
+    """Plant CANARIES in a scratch copy of a few rows of the checked slice (in memory) and
+    scrub it as silver does, with this run's silver PII settings: what survives?"""
+    settings, source = scrubber_settings(context, contract.key)
+    pool = lake.scan(contract.key)
+    for column, value in where.items():
+        pool = pool.filter(pl.col(column) == value)
+    rows = canary_hosts(
+        with_row_key(pool.head(CANARY_POOL_ROWS).collect(), contract.ids),
+        contract.fields,
+        CANARY_ROWS,
+        CANARY_MAX_CHARS,
+    )
+    fields: Sequence[TextField] = contract.fields
+    if rows.is_empty():  # nothing to plant in (an empty table): the sentences on their own
+        fields = (TextField("text"),)
+        rows = pl.DataFrame({ROW_KEY: ["canary"], "dataset": [None], "text": [""]})
+    planted = plant_canaries(rows, fields)
+    scrubbed = scrub_like_silver(planted, fields, settings, ROW_KEY)
+    surviving = surviving_canaries(rows, scrubbed, fields)
+    return {
+        "canaries_planted": len(CANARIES),
+        "canary_rows": rows.height,
+        "canaries_surviving": len(surviving),
+        "canary_types_surviving": ", ".join(c.entity_type for c in surviving) or "none",
+        "canary_settings": source,
+    }
+
+
+def scrubber_settings(
+    context: AssetCheckExecutionContext, key: tuple[str, str]
+) -> tuple[PiiSettings, str]:
+    """The PII settings silver scrubs with in this run, and where they come from: the
+    checked table's own step's config (silver/dialogues, silver/comparisons), else that of
+    the other scrubbing step if the run has it, else silver's defaults (a run of the
+    tables downstream, or one that left the settings at their defaults)."""
+    ops = (context.run.run_config or {}).get("ops", {})
+    own = "__".join(key)
+    for op in sorted(SCRUBBING_OPS, key=lambda name: name != own):
+        if op in ops:
+            return SilverConfig(**(ops[op].get("config") or {})).pii(), f"run config of {op}"
+    return SilverConfig().pii(), "silver defaults"
+
+
+def scrub_like_silver(
+    frame: pl.DataFrame, fields: Sequence[TextField], settings: PiiSettings, row_key: str
+) -> pl.DataFrame:
+    """Silver's scrubbing path (assets/silver.py `tag_and_scrub`), engine results not
+    cached: find PII, redact, re-scan the redacted texts until they settle, put them back
+    (a name is redacted wherever else it occurs in its row)."""
+
+    def scan(texts: pl.Series) -> pl.DataFrame:
+        found = find_pii(texts.to_list(), settings, 1)
+        return pl.DataFrame({"text": texts, "findings": findings_series(found)})
+
+    first = scan(distinct_texts(frame, fields))
+    settled, _ = settle_redactions(
+        redaction_results(first["text"], first["findings"].to_list()), scan
+    )
+    scrubbed, _ = apply_scan(frame, fields, settled, table="canaries", row_key=row_key)
+    return scrubbed
+
+
+def last_pass(
     context: AssetCheckExecutionContext,
     key: tuple[str, str],
     check: str,
     judgement: dict[str, str],
+    carried: Sequence[str] = (),
     history: int = 50,
-) -> int | None:
-    """The table version the newest passing run of `check` judged under the same
-    `judgement` (its metadata: scope, engine), from this instance's history; None if none."""
+) -> dict | None:
+    """The metadata of the newest passing run of `check` under the same `judgement` (its
+    metadata: scope, detector...) that names the table version it judged and the integer
+    `carried` counts, from this instance's history; None if none."""
     records = context.instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(AssetKey(list(key)), check), limit=history
     )
@@ -240,10 +455,10 @@ def last_passed_version(
         if evaluation is None or not evaluation.passed:
             continue
         metadata = {k: v.value for k, v in evaluation.metadata.items()}
-        if all(metadata.get(k) == v for k, v in judgement.items()) and isinstance(
-            metadata.get("delta_version"), int
+        if all(metadata.get(k) == v for k, v in judgement.items()) and all(
+            isinstance(metadata.get(k), int) for k in ("delta_version", *carried)
         ):
-            return metadata["delta_version"]
+            return metadata
     return None
 
 
