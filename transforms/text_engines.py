@@ -38,7 +38,7 @@ def settings_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
     libraries = (
         ("presidio-analyzer", "phonenumbers")
         if isinstance(settings, PiiSettings)
-        else ("langdetect",)
+        else ("langdetect", "lingua-language-detector")
     )
     described = repr(sorted(asdict(settings).items())) + repr([version(lib) for lib in libraries])
     return hashlib.sha256(described.encode("utf-8")).hexdigest()[:16]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +20,15 @@ from transforms.language import (
     UNDETERMINED,
     LanguageSettings,
     clean_for_detection,
+    combine_scores,
     detect_language,
     detect_languages,
     letter_count,
+    lingua_iso639_1,
+    lingua_languages,
     plainly_english,
+    repeats_one_unit,
+    short_text_scores,
     to_iso639_1,
 )
 from transforms.text_engines import settings_fingerprint
@@ -192,7 +198,7 @@ ACCENT_FREE_FOREIGN = (
     ("de", "Ich habe ein Problem mit meinem Computer, er startet seit gestern nicht mehr"),
     ("de", "Was ist der Unterschied zwischen einer Liste und einem Tupel in Python"),
     ("fr", "Bonjour, pourrais tu m'aider a ecrire une lettre de motivation pour un stage"),
-    ("fr", "Il a mis le livre sur la table et il est parti a la gare avec son frere"),
+    ("fr", "Le fondement d'une nation, c'est aussi une histoire."),
     ("it", "Ciao, mi puoi aiutare a scrivere una lettera di presentazione per un lavoro"),
     ("it", "Ho portato i bambini a scuola in macchina e poi sono andato a lavorare in ufficio"),
     ("it", "Sono andata a Roma in treno con i miei genitori e i nonni a vedere i musei"),
@@ -246,3 +252,189 @@ def test_the_fast_path_setting_is_part_of_the_engine_fingerprint() -> None:
     assert settings_fingerprint(LanguageSettings()) == settings_fingerprint(
         LanguageSettings(english_fast_path=True)
     )
+
+
+# Short-text path: texts of short_min_chars..min_chars-1 letters get a language from lingua
+# and langdetect together. The examples are lines of lingua's test data, vendored under
+# evaluation/data/language (see SOURCE.md there), not invented.
+
+VENDORED = Path(__file__).resolve().parents[2] / "evaluation" / "data" / "language"
+SHORT_OFF = LanguageSettings(short_text_path=False)
+LANGDETECT_ALONE = LanguageSettings(short_lingua_weight=0.0)
+
+# Two-word texts that plain langdetect gets wrong (its top label: af, da, ca, af, cs, bg, ar,
+# fa, ne, so, id, fi, vi, fr) and the short-text path gets right.
+VENDORED_WORD_PAIRS = (
+    ("de", "signals bestimmt"),
+    ("en", "december council"),
+    ("es", "abrir nueva"),
+    ("fr", "devaient occuper"),
+    ("nl", "nieuwsblad maart"),
+    ("pt", "centro várzea"),
+    ("ru", "серия двадцать"),
+    ("fa", "ثعالبی شناسی"),
+    ("ur", "ہماری شناخت"),
+    ("mr", "लिटरला रुपये"),
+    ("sw", "nguvu kuliko"),
+    ("lt", "nufilmuota dabar"),
+    ("et", "vajab toitu"),
+    ("tl", "isang executive"),
+)
+# Two-word texts on which langdetect and lingua each name a different wrong language: the
+# short-text path says "und" rather than guess.
+VENDORED_AMBIGUOUS_PAIRS = (
+    ("af", "departement energie"),
+    ("bg", "изнамеря соларни"),
+    ("da", "denne liste"),
+    ("de", "klimamodelle werden"),
+    ("en", "daily basis"),
+)
+# Sentences (20+ letters): langdetect alone decides, as before the short-text path.
+VENDORED_SENTENCES = (
+    ("fr", "Le fondement d'une nation, c'est aussi une histoire."),
+    ("sl", "Alina se ne osvobodi, čeprav bi se zelo rada."),
+    ("ta", "1824ஆம் ஆண்டில் கார்காசி மீண்டும் செருமனி சென்றார்."),
+    ("zh", "一直到家中发生一连串令人难以担当的事故，才动摇了我们的信念。"),
+    ("tl", "Ang album ay kasalungat ng Goodbye Lullaby."),
+    ("ro", "Absorber este o componenta integrata a fiecarui colector solar."),
+)
+# Filler whose letters are one unit repeated: both detectors find a language in it ("so",
+# "tl", "sw", ...) with a share above short_min_share, so only the repetition rule stops it.
+REPETITIONS = ("hahaha", "okay okay", "xoxoxo", "lmao lmao", "yay yay yay")
+
+
+def _vendored(kind: str) -> set[tuple[str, str]]:
+    lines = (VENDORED / f"{kind}.tsv").read_text(encoding="utf-8").split("\n")[1:]
+    return {tuple(line.split("\t", 1)) for line in lines if line}  # type: ignore[misc]
+
+
+def _best_of(text: str, settings: LanguageSettings) -> tuple[str, float]:
+    scores = short_text_scores(clean_for_detection(text, settings.max_chars), settings)
+    return max(scores.items(), key=lambda item: (item[1], item[0]))
+
+
+def test_the_short_text_examples_are_lines_of_the_vendored_lingua_data() -> None:
+    pairs = _vendored("word_pairs")
+    assert set(VENDORED_WORD_PAIRS) <= pairs
+    assert set(VENDORED_AMBIGUOUS_PAIRS) <= pairs
+    sentences = _vendored("sentences")
+    assert set(VENDORED_SENTENCES) <= sentences
+    assert ("cs", "ČECHOVÁ Zdenka, Mgr.") in sentences
+
+
+@pytest.mark.parametrize(("language", "text"), VENDORED_WORD_PAIRS)
+def test_two_word_texts_get_their_language_from_the_short_text_path(
+    language: str, text: str
+) -> None:
+    settings = LanguageSettings()
+    letters = letter_count(clean_for_detection(text, settings.max_chars))
+    assert settings.short_min_chars <= letters < settings.min_chars
+    code, share = detect_language(text)
+    assert code == language
+    assert settings.short_min_share <= share <= 1.0
+    # Without the path the text is "und"; langdetect alone would have named another language.
+    assert detect_language(text, SHORT_OFF) == (UNDETERMINED, 0.0)
+    assert _best_of(text, LANGDETECT_ALONE)[0] != language
+
+
+@pytest.mark.parametrize(("language", "text"), VENDORED_AMBIGUOUS_PAIRS)
+def test_two_word_texts_the_detectors_disagree_on_are_undetermined(
+    language: str, text: str
+) -> None:
+    assert detect_language(text) == (UNDETERMINED, 0.0)
+    assert _best_of(text, LANGDETECT_ALONE)[0] != language
+    assert _best_of(text, LanguageSettings(short_lingua_weight=1.0))[0] != language
+
+
+@pytest.mark.parametrize(("language", "text"), VENDORED_SENTENCES)
+def test_sentences_are_decided_by_langdetect_as_before(language: str, text: str) -> None:
+    assert letter_count(clean_for_detection(text, 200)) >= LanguageSettings().min_chars
+    assert detect_language(text) == detect_language(text, SHORT_OFF)
+    assert detect_language(text)[0] == language
+
+
+def test_a_short_vendored_sentence_is_answered_only_with_the_short_text_path() -> None:
+    text = "ČECHOVÁ Zdenka, Mgr."  # 18 letters: below min_chars
+    assert detect_language(text)[0] == "cs"
+    assert detect_language(text, SHORT_OFF) == (UNDETERMINED, 0.0)
+
+
+@pytest.mark.parametrize("text", REPETITIONS)
+def test_repeated_filler_is_undetermined(text: str) -> None:
+    assert repeats_one_unit(text)
+    assert detect_language(text) == (UNDETERMINED, 0.0)
+    # Not because the detectors were unsure: the repetition rule is what says "und".
+    assert _best_of(text, LanguageSettings())[1] >= LanguageSettings().short_min_share
+
+
+@pytest.mark.parametrize("text", ["hi", "ok?", "Hola", "Danke!", "你好", "12345", "👍"])
+def test_junk_below_the_letter_floor_is_undetermined_whatever_the_detectors_say(
+    text: str,
+) -> None:
+    settings = LanguageSettings()
+    assert letter_count(clean_for_detection(text, settings.max_chars)) < settings.short_min_chars
+    assert detect_language(text) == (UNDETERMINED, 0.0)
+    # A floor of one letter lets confident guesses through ("你好" is zh; "Hola" is called tr).
+    if text in ("Hola", "你好"):
+        assert detect_language(text, LanguageSettings(short_min_chars=1)) != (UNDETERMINED, 0.0)
+
+
+def test_the_short_text_path_is_deterministic_across_calls_threads_and_processes() -> None:
+    texts = [text for _, text in VENDORED_WORD_PAIRS + VENDORED_AMBIGUOUS_PAIRS]
+    first = detect_languages(texts)
+    assert detect_languages(texts) == first
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(detect_language, texts * 4)) == first * 4
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        assert pool.submit(_detect_in_worker, texts).result(timeout=120) == first
+
+
+def test_combine_scores_needs_both_detectors_to_back_a_language() -> None:
+    # lingua backs "a", langdetect "b", both give "c" a fifth: with lingua's weight 0.7 "a"
+    # beats "b", but the language both back beats either.
+    lingua = {"a": 0.8, "c": 0.2}
+    langdetect = {"b": 0.8, "c": 0.2}
+    scores = combine_scores(lingua, langdetect, lingua_weight=0.7)
+    raw = {  # (score + 0.001) ** weight, multiplied over the two detectors
+        "a": 0.801**0.7 * 0.001**0.3,
+        "b": 0.001**0.7 * 0.801**0.3,
+        "c": 0.201**0.7 * 0.201**0.3,
+    }
+    total = sum(raw.values())
+    for code, value in raw.items():
+        assert scores[code] == pytest.approx(value / total)
+    assert scores["c"] > scores["a"] > scores["b"]
+    assert sum(scores.values()) == pytest.approx(1.0)
+    assert combine_scores({}, {}, 0.7) == {}
+    # Weight 0 is langdetect alone, weight 1 is lingua alone.
+    assert max(combine_scores(lingua, langdetect, 0.0).items(), key=lambda i: i[1])[0] == "b"
+    assert max(combine_scores(lingua, langdetect, 1.0).items(), key=lambda i: i[1])[0] == "a"
+
+
+def test_lingua_is_restricted_to_the_languages_langdetect_knows() -> None:
+    codes = [lingua_iso639_1(language) for language in lingua_languages()]
+    assert len(codes) == len(set(codes)) == 51
+    assert {"no", "zh", "en", "ja", "ko", "ar", "hi"} <= set(codes)
+    assert not {"nb", "nn", "la", "kn", "ml", "ne"} & set(codes)
+
+
+def test_short_text_settings_are_validated_and_part_of_the_engine_fingerprint() -> None:
+    for bad in (
+        {"short_min_chars": 0},
+        {"short_min_share": 0.0},
+        {"short_min_share": 1.5},
+        {"short_lingua_weight": -0.1},
+        {"short_lingua_weight": 1.1},
+    ):
+        with pytest.raises(ValueError):
+            LanguageSettings(**bad)  # type: ignore[arg-type]
+    default = settings_fingerprint(LanguageSettings())
+    for changed in (
+        SHORT_OFF,
+        LanguageSettings(short_min_chars=8),
+        LanguageSettings(short_min_share=0.5),
+        LanguageSettings(short_lingua_weight=0.8),
+    ):
+        assert settings_fingerprint(changed) != default
