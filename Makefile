@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint samples bench install clean dagster-home browser postgres
+.PHONY: demo test ui lint samples bench eval install clean dagster-home browser postgres
 
 demo: install dagster-home
 	$(BIN)/python -m orchestration.demo
@@ -34,6 +34,11 @@ samples: install
 # Quick run at 10 % scale by default; BENCH_ARGS="--scale 1.0" for the full-size corpus.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Quality of the text engines on data this project did not generate (evaluation/, vendored
+# labelled sets; results in docs/quality.md); not part of `make test`. A few minutes.
+eval: install
+	$(BIN)/python -m evaluation.run
 
 install: $(VENV)/.synced
 

@@ -33,3 +33,8 @@ def test_transforms_read_no_environment_and_no_files():
 def test_assets_do_not_import_orchestration():
     for path, modules in imported_modules("assets").items():
         assert "orchestration" not in modules, path
+
+
+def test_evaluation_imports_neither_assets_nor_orchestration():
+    for path, modules in imported_modules("evaluation").items():
+        assert not modules & {"dagster", "deltalake", "assets", "orchestration"}, path

@@ -1,0 +1,684 @@
+"""How well the PII engine does on text this project did not write.
+
+Two data sets, both vendored under ``evaluation/data`` with their provenance in SOURCE.md:
+
+* ``pii_synth``: Microsoft presidio-research's ``synth_dataset_v2.json``, 1,500 template
+  sentences with fake names, cards, addresses..., every value labelled. It measures
+  **recall** (what share of the labelled values the engine redacts) and precision on that set.
+  Its names come from name lists slotted into templates, so name recall there says little
+  about names in real chat text.
+* ``real_text``: prompts people typed into Chatbot Arena and answers a model wrote
+  (Arena-Hard-Auto). Every value the engine touches, plus every value a deliberately broad
+  candidate finder (:func:`broad_candidates`) touches, was labelled by reading it in context:
+  personal or not, and why. It measures **precision** (what the engine redacts that it should
+  not) on the kind of text the lake holds, and recall of the personal values found there.
+
+Matching rule, used everywhere: a labelled span counts as *found* when the engine's findings
+(of any entity type) cover at least half of its characters (:data:`COVERAGE`). A finding is
+matched to the label it overlaps most; a finding overlapping no labelled span is a false
+positive on the synthetic set and *unlabelled* on real text (listed for a human to label).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Protocol
+
+import regex
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SYNTH_SAMPLES = DATA_DIR / "pii_synth" / "samples.jsonl"
+REAL_TEXTS = DATA_DIR / "real_text" / "texts.jsonl"
+REAL_LABELS = DATA_DIR / "real_text" / "labels.jsonl"
+
+COVERAGE = 0.5  # share of a labelled span's characters the findings must cover to find it
+
+# Entity types the engine targets, and the contact data among them.
+TARGETED: tuple[str, ...] = (
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN",
+    "IP_ADDRESS",
+)  # fmt: skip
+CONTACT: tuple[str, ...] = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
+)  # fmt: skip
+CONTACT_ROW = "contact data (e-mail, phone, card, IBAN, SSN, IP)"
+
+# presidio-research labels whose name differs from ours; the rest keep their name.
+PRESIDIO_LABELS: Mapping[str, str] = {"GPE": "LOCATION"}
+
+# Where the vendored data comes from (repeated in each SOURCE.md, with how it was taken).
+SOURCES: tuple[dict[str, str], ...] = (
+    {
+        "data": "pii_synth/samples.jsonl",
+        "repo": "microsoft/presidio-research",
+        "path": "data/synth_dataset_v2.json",
+        "commit": "c49124672f4a751efbb6b06f0f806d9502701dcd",
+        "licence": "MIT (Copyright (c) Presidio contributors)",
+    },
+    {
+        "data": "real_text/texts.jsonl (person)",
+        "repo": "lmarena/arena-hard-auto",
+        "path": "data/arena-hard-v0.1/question.jsonl",
+        "commit": "6c82720015d5da7b8795b809b91f63ef74abbf6a",
+        "licence": "Apache-2.0",
+    },
+    {
+        "data": "real_text/texts.jsonl (model)",
+        "repo": "lmarena/arena-hard-auto",
+        "path": "data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl",
+        "commit": "6c82720015d5da7b8795b809b91f63ef74abbf6a",
+        "licence": "Apache-2.0",
+    },
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """A labelled value in a synthetic sample: ``text[start:end]``, presidio's label."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sentence of the synthetic set with all its labelled values."""
+
+    id: str
+    text: str
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class RealText:
+    """One prompt a person typed or one answer a model wrote."""
+
+    id: str
+    source: str
+    written_by: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Label:
+    """A value in a real text, judged by reading it: is it personal data, and why.
+
+    ``why`` starts with the kind of value (``"private IP: ..."``), which names the error when
+    the engine redacts a value that is not personal.
+    """
+
+    id: str
+    start: int
+    end: int
+    value: str
+    entity_type: str
+    personal: bool
+    why: str
+
+    @property
+    def kind(self) -> str:
+        return self.why.split(":", 1)[0].strip()
+
+
+class Finding(Protocol):
+    """What an engine reports: a typed span (transforms.pii.PiiFinding has these)."""
+
+    entity_type: str
+    start: int
+    end: int
+
+
+class Analyzer(Protocol):
+    """An engine: ``analyze(text)`` returns its findings in ``text``."""
+
+    def analyze(self, text: str) -> Sequence[Finding]: ...
+
+
+def _jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_samples(path: Path = SYNTH_SAMPLES) -> list[Sample]:
+    """The synthetic labelled set."""
+    return [
+        Sample(row["id"], row["text"], tuple(Span(**span) for span in row["spans"]))
+        for row in _jsonl(path)
+    ]
+
+
+def load_texts(path: Path = REAL_TEXTS) -> list[RealText]:
+    """The real prompts and answers."""
+    return [RealText(**row) for row in _jsonl(path)]
+
+
+def load_labels(path: Path = REAL_LABELS) -> list[Label]:
+    """The labels of values in the real texts."""
+    return [Label(**row) for row in _jsonl(path)]
+
+
+# --------------------------------------------------------------------------------------------
+# Span arithmetic
+# --------------------------------------------------------------------------------------------
+
+
+def overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
+    """Characters two half-open spans share."""
+    return max(0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def covered(start: int, end: int, findings: Iterable[Finding]) -> float:
+    """Share of ``[start, end)`` covered by the union of ``findings``."""
+    if end <= start:
+        return 0.0
+    hit = [False] * (end - start)
+    for finding in findings:
+        for i in range(max(start, finding.start), min(end, finding.end)):
+            hit[i - start] = True
+    return sum(hit) / (end - start)
+
+
+def is_found(start: int, end: int, findings: Iterable[Finding]) -> bool:
+    """The matching rule: findings cover at least :data:`COVERAGE` of the span."""
+    return covered(start, end, findings) >= COVERAGE
+
+
+def best_label(finding: Finding, labels: Iterable[Label]) -> Label | None:
+    """The label ``finding`` overlaps most (earliest on ties), or None."""
+    best, most = None, 0
+    for label in labels:
+        shared = overlap(finding.start, finding.end, label.start, label.end)
+        if shared > most:
+            best, most = label, shared
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# Recall on the synthetic set
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityRecall:
+    """Labelled values of one entity type and how many the engine found."""
+
+    entity: str
+    targeted: bool
+    gold: int
+    found: int
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.gold if self.gold else float("nan")
+
+
+@dataclass(frozen=True)
+class FalsePositive:
+    """A finding that overlaps no labelled span."""
+
+    sample_id: str
+    entity_type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SyntheticScore:
+    """Recall per entity type, contact data pooled, and precision on the synthetic set."""
+
+    samples: int
+    rows: tuple[EntityRecall, ...]
+    contact: EntityRecall
+    findings: int
+    false_positives: tuple[FalsePositive, ...]
+
+    @property
+    def precision(self) -> float:
+        return 1 - len(self.false_positives) / self.findings if self.findings else float("nan")
+
+
+def our_label(presidio_label: str) -> str:
+    """presidio-research's label in this project's vocabulary."""
+    return PRESIDIO_LABELS.get(presidio_label, presidio_label)
+
+
+def _recall_rows(
+    gold: Iterable[tuple[str, bool]],
+) -> tuple[tuple[EntityRecall, ...], EntityRecall]:
+    """Per-type rows (targeted first, then by name) and the pooled contact row."""
+    totals: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    for entity, found in gold:
+        totals[entity] += 1
+        hits[entity] += found
+    rows = tuple(
+        EntityRecall(entity, entity in TARGETED, totals[entity], hits[entity])
+        for entity in sorted(totals, key=lambda e: (e not in TARGETED, e))
+    )
+    contact = EntityRecall(
+        CONTACT_ROW, True, sum(totals[e] for e in CONTACT), sum(hits[e] for e in CONTACT)
+    )
+    return rows, contact
+
+
+def score_synthetic(
+    samples: Sequence[Sample], findings: Sequence[Sequence[Finding]]
+) -> SyntheticScore:
+    """Score ``findings[i]`` (the engine's output on ``samples[i]``) against the labels.
+
+    A gold span is found when findings of any type cover >= 50 % of its characters; a finding
+    overlapping no gold span (of any label) is a false positive. Pure: no engine runs here.
+    """
+    gold: list[tuple[str, bool]] = []
+    false_positives: list[FalsePositive] = []
+    for sample, found in zip(samples, findings, strict=True):
+        for span in sample.spans:
+            gold.append((our_label(span.label), is_found(span.start, span.end, found)))
+        for finding in found:
+            if not any(overlap(finding.start, finding.end, s.start, s.end) for s in sample.spans):
+                value = sample.text[finding.start : finding.end]
+                false_positives.append(FalsePositive(sample.id, finding.entity_type, value))
+    rows, contact = _recall_rows(gold)
+    return SyntheticScore(
+        len(samples), rows, contact, sum(map(len, findings)), tuple(false_positives)
+    )
+
+
+def recall_by_entity(samples: Sequence[Sample], engine: Analyzer) -> SyntheticScore:
+    """Run ``engine`` on every synthetic sample (all treated as person-written) and score it.
+
+    Rule: a gold span counts as found when the engine's findings cover >= 50 % of its
+    characters; precision counts findings that overlap no gold span as false positives.
+    """
+    return score_synthetic(samples, [engine.analyze(sample.text) for sample in samples])
+
+
+# --------------------------------------------------------------------------------------------
+# Precision on real text
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A finding on real text with the label it matched (None: unlabelled)."""
+
+    text_id: str
+    written_by: str
+    entity_type: str
+    start: int
+    end: int
+    value: str
+    label: Label | None
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """Findings on values that are not personal, grouped by the value's kind."""
+
+    kind: str
+    entity_type: str
+    count: int
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RealScore:
+    """Every finding on the real texts, judged by the labels, and recall of personal values."""
+
+    texts: int
+    judged: tuple[Judged, ...]
+    recall_rows: tuple[EntityRecall, ...]
+    missed: tuple[Label, ...]
+
+    @property
+    def personal(self) -> int:
+        return sum(1 for j in self.judged if j.label is not None and j.label.personal)
+
+    @property
+    def not_personal(self) -> int:
+        return sum(1 for j in self.judged if j.label is not None and not j.label.personal)
+
+    @property
+    def unlabelled(self) -> tuple[Judged, ...]:
+        return tuple(j for j in self.judged if j.label is None)
+
+    @property
+    def precision(self) -> float:
+        judged = self.personal + self.not_personal
+        return self.personal / judged if judged else float("nan")
+
+    @property
+    def errors(self) -> tuple[ErrorKind, ...]:
+        return errors_by_kind(self.judged)
+
+    def by_author(self, written_by: str) -> tuple[int, int, int]:
+        """(personal, not personal, unlabelled) findings in texts ``written_by`` wrote."""
+        mine = [j for j in self.judged if j.written_by == written_by]
+        personal = sum(1 for j in mine if j.label is not None and j.label.personal)
+        wrong = sum(1 for j in mine if j.label is not None and not j.label.personal)
+        return personal, wrong, len(mine) - personal - wrong
+
+
+def errors_by_kind(judged: Iterable[Judged], examples: int = 3) -> tuple[ErrorKind, ...]:
+    """Findings on non-personal values, grouped by (kind of value, engine entity type)."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for j in judged:
+        if j.label is not None and not j.label.personal:
+            groups[(j.label.kind, j.entity_type)].append(j.value)
+    rows = [
+        ErrorKind(kind, entity, len(values), tuple(dict.fromkeys(values))[:examples])
+        for (kind, entity), values in groups.items()
+    ]
+    return tuple(sorted(rows, key=lambda r: (-r.count, r.kind, r.entity_type)))
+
+
+def score_real_text(
+    texts: Sequence[RealText], labels: Iterable[Label], findings: Sequence[Sequence[Finding]]
+) -> RealScore:
+    """Judge ``findings[i]`` (the engine's output on ``texts[i]``) with the labels.
+
+    Each finding takes the label it overlaps most. Personal labels of targeted types count
+    as found when the findings cover >= 50 % of their characters. Pure.
+    """
+    by_text: dict[str, list[Label]] = defaultdict(list)
+    for label in labels:
+        by_text[label.id].append(label)
+    judged: list[Judged] = []
+    gold: list[tuple[str, bool]] = []
+    missed: list[Label] = []
+    for text, found in zip(texts, findings, strict=True):
+        mine = by_text.get(text.id, [])
+        for finding in found:
+            value = text.text[finding.start : finding.end]
+            judged.append(
+                Judged(
+                    text.id, text.written_by, finding.entity_type, finding.start, finding.end,
+                    value, best_label(finding, mine),
+                )
+            )  # fmt: skip
+        for label in mine:
+            if label.personal:
+                hit = is_found(label.start, label.end, found)
+                gold.append((label.entity_type, hit))
+                if not hit:
+                    missed.append(label)
+    rows, _ = _recall_rows(gold)
+    return RealScore(len(texts), tuple(judged), rows, tuple(missed))
+
+
+def precision_on_real_text(
+    texts: Sequence[RealText], labels: Iterable[Label], engines: Mapping[str, Analyzer]
+) -> RealScore:
+    """Run the engine for each text's author (``engines[text.written_by]``) and judge it.
+
+    Precision = personal / (personal + not personal) over findings matched to a label (by
+    span overlap); unlabelled findings are listed, not guessed.
+    """
+    findings = [engines[text.written_by].analyze(text.text) for text in texts]
+    return score_real_text(texts, labels, findings)
+
+
+# --------------------------------------------------------------------------------------------
+# The broad candidate finder used to decide what to label
+# --------------------------------------------------------------------------------------------
+
+_EMAIL_LIKE = regex.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*")
+_IPV4_LIKE = regex.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w.])")
+_IPV6_LIKE = regex.compile(
+    r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])"
+    r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?::"
+    r"(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?(?![\w:])"
+)
+_DIGIT_CLUSTER = regex.compile(r"(?<![\w.])\+?\(?\d[\d ().-]{5,}\d(?!\w)")
+_NAME_CUE = regex.compile(
+    r"(?:\b(?:Dear|Hi|Hello|Name:|name is|I am|I'm|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Regards,|"
+    r"Sincerely,|Thanks,|Best,|Cheers,|From:|To:|Signed,)\s+)"
+    r"(\p{Lu}[\p{L}'-]+(?:[ \t]+\p{Lu}\.?[\p{L}'-]*){0,2})"
+)
+MIN_DIGITS = 7
+
+
+def broad_candidates(text: str) -> list[tuple[int, int, str]]:
+    """Spans a future engine might touch, deliberately over-inclusive: ``(start, end, type)``.
+
+    Any e-mail-like string (``user@host``), IPv4/IPv6-like token (with a CIDR suffix), digit
+    cluster with at least 7 digits (decimals and versions included), and capitalised words
+    after a name cue (``Dear``, ``Name:``, ``my name is``, sign-offs).
+    """
+    found = [(m.start(), m.end(), "EMAIL_ADDRESS") for m in _EMAIL_LIKE.finditer(text)]
+    found += [(m.start(), m.end(), "IP_ADDRESS") for m in _IPV4_LIKE.finditer(text)]
+    found += [(m.start(), m.end(), "IP_ADDRESS") for m in _IPV6_LIKE.finditer(text)]
+    found += [
+        (m.start(), m.end(), "PHONE_NUMBER")
+        for m in _DIGIT_CLUSTER.finditer(text)
+        if sum(ch.isdigit() for ch in m.group()) >= MIN_DIGITS
+    ]
+    found += [(m.start(1), m.end(1), "PERSON") for m in _NAME_CUE.finditer(text)]
+    return sorted(found)
+
+
+def unlabelled_candidates(
+    texts: Sequence[RealText], labels: Iterable[Label]
+) -> list[tuple[str, int, int, str, str]]:
+    """Broad candidates that overlap no label: ``(text id, start, end, type, value)``.
+
+    Empty while the labels file covers the candidate finder; anything listed needs a label.
+    """
+    by_text: dict[str, list[Label]] = defaultdict(list)
+    for label in labels:
+        by_text[label.id].append(label)
+    missing = []
+    for text in texts:
+        for start, end, entity in broad_candidates(text.text):
+            if not any(overlap(start, end, lab.start, lab.end) for lab in by_text[text.id]):
+                missing.append((text.id, start, end, entity, text.text[start:end]))
+    return missing
+
+
+# --------------------------------------------------------------------------------------------
+# Throughput
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One engine's time over a batch of texts, single process."""
+
+    name: str
+    texts: int
+    chars: int
+    seconds: float
+
+    @property
+    def chars_per_second(self) -> float:
+        return self.chars / self.seconds if self.seconds else float("inf")
+
+
+def time_engine(
+    name: str, analyze: Callable[[str], object], texts: Sequence[str], repeats: int = 3
+) -> Throughput:
+    """Best of ``repeats`` passes of ``analyze`` over ``texts`` (engine built and warm)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for text in texts:
+            analyze(text)
+        best = min(best, time.perf_counter() - started)
+    return Throughput(name, len(texts), sum(map(len, texts)), best)
+
+
+# --------------------------------------------------------------------------------------------
+# Runner
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PiiEvaluation:
+    """Everything the PII part of ``make eval`` measured."""
+
+    synthetic: SyntheticScore
+    real: RealScore
+    candidates_without_label: tuple[tuple[str, int, int, str, str], ...]
+    throughput: tuple[Throughput, ...]
+
+
+def model_settings(settings_type: type) -> object:
+    """Engine settings for model-written text (``written_by="model"`` once it exists)."""
+    if "written_by" in {f.name for f in fields(settings_type)}:
+        return settings_type(written_by="model")
+    return settings_type()
+
+
+def evaluate(timing_repeats: int = 3) -> PiiEvaluation:
+    """Run the current engine on both data sets and time it against stock Presidio."""
+    from bench.baselines import NaivePresidio
+    from transforms.pii import PiiEngine, PiiSettings
+
+    person = PiiEngine(PiiSettings())
+    engines = {"person": person, "model": PiiEngine(model_settings(PiiSettings))}
+    texts, labels = load_texts(), load_labels()
+    synthetic = recall_by_entity(load_samples(), person)
+    real = precision_on_real_text(texts, labels, engines)
+    candidates = tuple(unlabelled_candidates(texts, labels))
+    bodies = [text.text for text in texts]
+    naive = NaivePresidio(PiiSettings())
+    for analyze in (person.analyze, naive.analyze):
+        analyze("warm-up: mail jane.roe@example.org or call +1 212-555-0100")
+    throughput = (
+        time_engine("ours (PiiEngine.analyze, 1 process)", person.analyze, bodies, timing_repeats),
+        time_engine("naive Presidio loop (AnalyzerEngine.analyze)", naive.analyze, bodies,
+                    timing_repeats),
+    )  # fmt: skip
+    return PiiEvaluation(synthetic, real, candidates, throughput)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{100 * value:.1f} %"
+
+
+def _cell(text: str, width: int = 60) -> str:
+    text = text.replace("\n", "⏎").replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _recall_table(rows: Iterable[EntityRecall], contact: EntityRecall | None) -> list[str]:
+    lines = ["| entity | targeted | labelled | found | recall |", "|---|---|---:|---:|---:|"]
+    for row in rows:
+        targeted = "yes" if row.targeted else "not targeted"
+        lines.append(
+            f"| {row.entity} | {targeted} | {row.gold} | {row.found} | {_pct(row.recall)} |"
+        )
+    if contact is not None:
+        lines.append(
+            f"| **{contact.entity}** | yes | {contact.gold} | {contact.found} "
+            f"| **{_pct(contact.recall)}** |"
+        )
+    return lines
+
+
+def markdown(result: PiiEvaluation) -> str:
+    """The PII section of docs/quality.md."""
+    syn, real = result.synthetic, result.real
+    out = [
+        "## PII",
+        "",
+        f"Matching rule: a labelled value counts as found when the engine's findings (any "
+        f"entity type) cover at least {COVERAGE:.0%} of its characters. A finding is matched "
+        "to the label it overlaps most.",
+        "",
+        "### Recall on presidio-research's synthetic set",
+        "",
+        f"{syn.samples} template sentences, every value labelled, analysed as person-written.",
+        "",
+        *_recall_table(syn.rows, syn.contact),
+        "",
+        f"Precision on this set: {_pct(syn.precision)} ({len(syn.false_positives)} of "
+        f"{syn.findings} findings overlap no labelled value).",
+        "",
+        "The set is generated from templates with fake names drawn from name lists (many of "
+        "them Faker's, the same family of lists the engine's name gazetteer uses), so its "
+        "PERSON recall is an upper bound, not the recall on names in real chat text; its "
+        "contact-data recall is the meaningful figure.",
+        "",
+        "### Precision on real chat text",
+        "",
+        f"{real.texts} texts: Chatbot Arena prompts people typed and GPT-4 answers "
+        "(Arena-Hard-Auto). Every finding is judged by a label made by reading the value in "
+        "context.",
+        "",
+        "| findings | on personal values | on values that are not personal | unlabelled "
+        "| precision |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {len(real.judged)} | {real.personal} | {real.not_personal} "
+        f"| {len(real.unlabelled)} | **{_pct(real.precision)}** |",
+        "",
+    ]
+    for author in ("person", "model"):
+        personal, wrong, unknown = real.by_author(author)
+        out.append(
+            f"- texts written by a {author}: {personal} personal, {wrong} not personal, "
+            f"{unknown} unlabelled"
+        )
+    out += ["", "Remaining errors by kind (value that is not personal, engine entity type):", ""]
+    if real.errors:
+        out += ["| kind of value | redacted as | findings | examples |", "|---|---|---:|---|"]
+        for err in real.errors:
+            examples = ", ".join(f"`{_cell(e, 30)}`" for e in err.examples)
+            out.append(f"| {err.kind} | {err.entity_type} | {err.count} | {examples} |")
+    else:
+        out.append("None.")
+    out += ["", "Recall of the personal values labelled in real text:", ""]
+    out += _recall_table(real.recall_rows, None)
+    if real.missed:
+        missed = Counter((lab.id, lab.entity_type, lab.value, lab.why) for lab in real.missed)
+        out += ["", "Personal values missed:", ""]
+        out += [
+            f"- `{text_id}` {entity} `{_cell(value, 40)}`{f' ({n}x)' if n > 1 else ''}: {why}"
+            for (text_id, entity, value, why), n in missed.items()
+        ]
+    out += ["", "Unlabelled findings (label them in evaluation/data/real_text/labels.jsonl):", ""]
+    out += [
+        f"- `{j.text_id}` {j.start}-{j.end} {j.entity_type} `{_cell(j.value, 40)}`"
+        for j in real.unlabelled
+    ] or ["None."]
+    out += [
+        "",
+        f"Broad candidates without a label: {len(result.candidates_without_label)} "
+        "(the labels cover every e-mail-like, IP-like, 7+ digit and name-cue value).",
+        "",
+        "### Throughput",
+        "",
+        "Detection only, the real texts above, one process, best of three passes.",
+        "",
+        "| engine | texts | chars | seconds | chars/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    out += [
+        f"| {t.name} | {t.texts} | {t.chars} | {t.seconds:.2f} | {t.chars_per_second:,.0f} |"
+        for t in result.throughput
+    ]
+    if len(result.throughput) == 2 and result.throughput[0].seconds:
+        ratio = result.throughput[1].seconds / result.throughput[0].seconds
+        out += ["", f"Ours is {ratio:.1f}x the naive loop's speed."]
+    out += ["", "### Sources", "", "| data | repository | path | commit | licence |"]
+    out += ["|---|---|---|---|---|"]
+    out += [
+        f"| {s['data']} | {s['repo']} | `{s['path']}` | `{s['commit'][:12]}` | {s['licence']} |"
+        for s in SOURCES
+    ]
+    return "\n".join(out) + "\n"
