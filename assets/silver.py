@@ -35,14 +35,13 @@ from assets.lake import AddedFile, Lake, TableWrite, compact, increment_tag
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
-from transforms.pii import PiiSettings
+from transforms.pii import MODEL_WRITTEN, PiiSettings
 from transforms.scrub import (
     AUDIT_SCHEMA,
     FINDINGS,
     TextField,
-    apply_scan,
-    distinct_texts,
     findings_series,
+    scrub_frame,
     settle_redactions,
 )
 from transforms.silver import (
@@ -178,24 +177,27 @@ class SilverTable:
 
 
 DIALOGUES_TABLE = SilverTable(
-    DIALOGUES, "conversation_id", (TextField("messages", "content"),), "messages"
+    DIALOGUES,
+    "conversation_id",
+    (TextField("messages", "content", author_column="user_written_by"),),
+    "messages",
 )
 COMPARISONS_TABLE = SilverTable(
     COMPARISONS,
     "comparison_id",
     (
-        TextField("prompt", "content"),
-        TextField("response_a"),
-        TextField("response_b"),
-        TextField("conversation_a", "content"),
-        TextField("conversation_b", "content"),
-        TextField("completions", "response"),
+        TextField("prompt", "content", author_column="prompt_written_by"),
+        TextField("response_a", author=MODEL_WRITTEN),
+        TextField("response_b", author=MODEL_WRITTEN),
+        TextField("conversation_a", "content", author_column="prompt_written_by"),
+        TextField("conversation_b", "content", author_column="prompt_written_by"),
+        TextField("completions", "response", author=MODEL_WRITTEN),
     ),
     "prompt",
 )
 
 
-CONVERSATION_SOURCES: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
+CONVERSATION_SOURCES: dict[str, Callable[[pl.DataFrame, DatasetSpec], pl.DataFrame]] = {
     "ultrachat": ultrachat_dialogues,
     "ultrachat_200k": ultrachat_200k_dialogues,
 }
@@ -253,7 +255,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
             lake,
             DIALOGUES_TABLE,
             catalogue[dataset],
-            lambda bronze: clean_conversations(shape(bronze)),
+            lambda bronze: clean_conversations(shape(bronze, catalogue[dataset])),
         )
 
     @asset(
@@ -700,10 +702,20 @@ def tag_and_scrub(
         .join(languages.rename({"text": "__lang_text"}), on="__lang_text", how="left")
         .drop("__lang_text")
     )
-    texts = distinct_texts(tagged, table.fields)
-    findings, pii_stats = cached_engine_results(log, lake, texts, config.pii(), workers)
-    scrubbed, audit = apply_scan(
-        tagged, table.fields, findings, table="/".join(table.key), row_key=table.row_key
+    pii_stats: Counter[str] = Counter()
+
+    def analyse(texts: pl.Series, settings: PiiSettings) -> pl.DataFrame:
+        results, stats = cached_engine_results(log, lake, texts, settings, workers)
+        pii_stats.update(stats)
+        return results
+
+    scrubbed, audit = scrub_frame(
+        tagged,
+        table.fields,
+        config.pii(),
+        analyse,
+        table="/".join(table.key),
+        row_key=table.row_key,
     )
     return scrubbed, audit, {**language_stats, **pii_stats}
 

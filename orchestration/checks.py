@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -35,11 +36,12 @@ from assets.silver import (
     DIALOGUES_TABLE,
     SilverConfig,
 )
+from orchestration.catalogue import load_catalogue
 from transforms import pii_review
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license
 from transforms.gold import PROMPT_SCHEMA, SFT_SCHEMA
-from transforms.pii import PiiSettings
+from transforms.pii import MODEL_WRITTEN, PiiSettings
 from transforms.pii_review import (
     CANARIES,
     LOCATED_HIT_SCHEMA,
@@ -50,9 +52,8 @@ from transforms.pii_review import (
 )
 from transforms.scrub import (
     TextField,
-    apply_scan,
-    distinct_texts,
     findings_series,
+    scrub_frame,
     settle_redactions,
 )
 from transforms.text_engines import find_pii, redaction_results
@@ -118,7 +119,7 @@ class Contract:
 MESSAGES = (TextField("messages", "content"),)
 CONTRACTS = [
     Contract(("silver", "dialogues"), ("dataset", "conversation_id"), DIALOGUES_TABLE.fields),
-    Contract(("silver", "conversations"), ("conversation_id",), MESSAGES),
+    Contract(("silver", "conversations"), ("conversation_id",), DIALOGUES_TABLE.fields),
     Contract(("silver", "comparisons"), ("dataset", "comparison_id"), COMPARISONS_TABLE.fields),
     *(
         Contract(("gold", f"sft_{c}"), ("example_id",), MESSAGES, SFT_SCHEMA)
@@ -280,6 +281,7 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
             ROW_KEY,
             REVIEW_MIN_CONFIDENCE,
             MODEL_WRITTEN_FIELDS,
+            model_written_datasets(),
         )
         hits.append(found)
         below += batch_below
@@ -387,6 +389,10 @@ def canary_result(
         CANARY_MAX_CHARS,
     )
     fields: Sequence[TextField] = contract.fields
+    # Canaries stand for what a person typed (a name is looked for only there): the scratch
+    # copy's rows say a person wrote their user turns.
+    authored = {f.author_column for f in fields if f.author_column in rows.columns}
+    rows = rows.with_columns(pl.lit("person").alias(column) for column in sorted(authored))
     if rows.is_empty():  # nothing to plant in (an empty table): the sentences on their own
         fields = (TextField("text"),)
         rows = pl.DataFrame({ROW_KEY: ["canary"], "dataset": [None], "text": [""]})
@@ -417,22 +423,36 @@ def scrubber_settings(
     return SilverConfig().pii(), "silver defaults"
 
 
+@cache
+def model_written_datasets() -> frozenset[str]:
+    """Datasets whose every field a model wrote, by the catalogue (UltraChat's users were
+    simulated): gold rows carry no author column, so their dataset says it."""
+    return frozenset(
+        key
+        for key, spec in load_catalogue().items()
+        if all(author == MODEL_WRITTEN for author in spec.authors.values())
+    )
+
+
 def scrub_like_silver(
     frame: pl.DataFrame, fields: Sequence[TextField], settings: PiiSettings, row_key: str
 ) -> pl.DataFrame:
-    """Silver's scrubbing path (assets/silver.py `tag_and_scrub`), engine results not
-    cached: find PII, redact, re-scan the redacted texts until they settle, put them back
-    (a name is redacted wherever else it occurs in its row)."""
+    """Silver's scrubbing path (`transforms.scrub.scrub_frame`, as assets/silver.py's
+    `tag_and_scrub` calls it), engine results not cached: find PII per author, redact,
+    re-scan the redacted texts until they settle, put them back."""
 
-    def scan(texts: pl.Series) -> pl.DataFrame:
-        found = find_pii(texts.to_list(), settings, 1)
-        return pl.DataFrame({"text": texts, "findings": findings_series(found)})
+    def analyse(texts: pl.Series, author_settings: PiiSettings) -> pl.DataFrame:
+        def scan(batch: pl.Series) -> pl.DataFrame:
+            found = find_pii(batch.to_list(), author_settings, 1)
+            return pl.DataFrame({"text": batch, "findings": findings_series(found)})
 
-    first = scan(distinct_texts(frame, fields))
-    settled, _ = settle_redactions(
-        redaction_results(first["text"], first["findings"].to_list()), scan
-    )
-    scrubbed, _ = apply_scan(frame, fields, settled, table="canaries", row_key=row_key)
+        first = scan(texts)
+        settled, _ = settle_redactions(
+            redaction_results(first["text"], first["findings"].to_list()), scan
+        )
+        return settled
+
+    scrubbed, _ = scrub_frame(frame, fields, settings, analyse, table="canaries", row_key=row_key)
     return scrubbed
 
 

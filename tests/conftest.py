@@ -38,6 +38,28 @@ def manifest() -> dict:
     return json.loads((SAMPLES_DIR / "manifest.json").read_text(encoding="utf-8"))
 
 
+def model_written_datasets() -> set[str]:
+    """Datasets a model wrote every field of, by the catalogue (UltraChat simulated users)."""
+    return {
+        key
+        for key, spec in load_catalogue().items()
+        if all(author == "model" for author in spec.authors.values())
+    }
+
+
+@pytest.fixture(scope="session")
+def personal_planted(manifest) -> list[dict]:
+    """The planted values that are personal data by the lake's rules: every contact value,
+    and names only where a person wrote them (a name UltraChat's simulated user gives is a
+    model's invention, kept like any name in a model's text)."""
+    simulated = model_written_datasets()
+    return [
+        p
+        for p in manifest["pii"]
+        if not (p["entity_type"] == "PERSON" and p["dataset"] in simulated)
+    ]
+
+
 def strings_in(value) -> list[str]:
     """Every string inside a row value (nested lists and structs included)."""
     if isinstance(value, str):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -38,6 +38,10 @@ class DatasetSpec:
     license: Mapping[str, str]
     schema: Mapping[str, str]
     required: tuple[str, ...]
+    # Who wrote each field (field, or `<field>.<role>` for one role's turns): "person" or
+    # "model", or a rule {column, person: [...], model: [...]} reading another column of
+    # the row. "*" is every field not named.
+    authors: Mapping[str, str | Mapping[str, Any]] = field(default_factory=lambda: {"*": PERSON})
 
     @property
     def polars_schema(self) -> pl.Schema:
@@ -57,6 +61,42 @@ class DatasetSpec:
         if by_role:
             return join_licenses(by_role)
         return self.license["*"]
+
+    def field_author(self, field: str, role: str | None = None) -> str | Mapping[str, Any]:
+        """Who wrote a field, or one role's turns inside a dialogue field: "person",
+        "model", or a rule that reads another column of the row (:func:`author_of`)."""
+        if role is not None and f"{field}.{role}" in self.authors:
+            return self.authors[f"{field}.{role}"]
+        return self.authors.get(field, self.authors["*"])
+
+
+PERSON, MODEL = "person", "model"
+AUTHORS = (PERSON, MODEL)
+
+
+def author_of(declared: str | Mapping[str, Any], row: Mapping[str, Any]) -> str:
+    """The author a declaration gives one row: a constant, or the rule's answer for the
+    value of its column. A value the rule does not list counts as written by a person (the
+    conservative answer: names are looked for)."""
+    if isinstance(declared, str):
+        return declared
+    value = row.get(declared["column"])
+    return MODEL if value in declared.get(MODEL, ()) else PERSON
+
+
+def _check_authors(key: str, authors: Mapping[str, Any], schema: Mapping[str, str]) -> None:
+    if "*" not in authors:
+        raise CatalogueError(f"dataset {key!r}: authors needs a `*` default")
+    for name, declared in authors.items():
+        if isinstance(declared, str):
+            if declared not in AUTHORS:
+                raise CatalogueError(f"dataset {key!r}: author of {name!r} must be {AUTHORS}")
+            continue
+        if not isinstance(declared, Mapping) or declared.get("column") not in schema:
+            raise CatalogueError(
+                f"dataset {key!r}: author of {name!r} must be {AUTHORS} or a rule with a "
+                "`column` of the schema and lists of its values under `person` / `model`"
+            )
 
 
 def join_licenses(expressions: Iterable[str]) -> str:
@@ -160,7 +200,9 @@ def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
             license=dict(entry["license"]),
             schema=dict(entry["schema"]),
             required=tuple(entry.get("required", ())),
+            authors=dict(entry.get("authors", {"*": PERSON})),
         )
+        _check_authors(key, spec.authors, spec.schema)
         spec.polars_schema  # noqa: B018 - fail at load time on a bad type
         for expr in spec.license.values():
             license_class(expr)

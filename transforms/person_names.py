@@ -241,7 +241,7 @@ _CODE = regex.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", regex.DOTA
 INTRODUCING_CUES = (
     r"my name is|my name's|(?:first |last |full |maiden |middle |sur)?name(?: is|\s*[:?])|"
     r"dear|attn\.?:?|signed|sincerely,|"
-    r"regards,|mr\.?|mrs\.?|ms\.?|miss|mx\.?|dr\.?|prof\.?|"
+    r"regards,|mr\.?|mrs\.?|ms\.?|miss|mx\.?|dr\.?|"
     r"my (?:wife|husband|son|daughter|mother|mom|mum|father|dad|sister|brother|friend|"
     r"boyfriend|girlfriend|partner|boss|manager|colleague|coworker|co-worker|neighbou?r|"
     r"teacher|student|client|customer|patient|employee|tenant|landlord|uncle|aunt|cousin|"
@@ -260,8 +260,20 @@ _STRONG = regex.compile(_BEFORE.format(STRONG_CUES))
 # Verbs and phrases that follow a person's name.
 _FOLLOWED = regex.compile(
     r"^(?:'s\b|’s\b|,? (?:lives|lived|said|says|told|asked|shouted|spent|works|worked|"
-    r"was born|is a|is my|was a|and I\b|wrote|replied|answered|smiled|went|flew|moved|"
+    r"was born|is a|is my|was a|and I\b|replied|answered|smiled|went|flew|moved|"
     r"joined|died|married|has been|had been|will be)\b)"
+)
+# A person written about as an author or a public figure: a citation year or work right
+# after the name, or a public role right before it.
+_PUBLIC_AFTER = regex.compile(
+    r"^(?:[^.\n(]{0,60}\(\s*(?:1[5-9]|20)[0-9]{2}\b|"
+    r"['’]s (?:book|novel|poem|essay|article|paper|text|theory|theorem|law|paradox|"
+    r"principle|painting|song|album|film|play|speech|work)s?\b)"
+)
+_PUBLIC_BEFORE = regex.compile(
+    r"(?i)(?:professor|prof\.|author|writer|poet|novelist|painter|composer|philosopher|"
+    r"scientist|president|senator|governor|minister|chancellor|king|queen|emperor|pope|"
+    r"saint|st\.|ceo|founder of|director of)(?: of [\p{L} ]+?)?[\s,]*$"
 )
 _ONLY_MARKS = regex.compile(r"^[ \t>*-]*$")  # only quote marks / bullets before it on its line
 _WORDS = regex.compile(r"\S+")
@@ -371,6 +383,8 @@ def _judge(text: str, start: int, end: int) -> NameSpan | None:
     if _STRONG.search(before) is None and (
         text[start:end].lower() in PUBLIC_NAMES
         or _next_word(text, end) in ORGANISATION_WORDS
+        or _PUBLIC_AFTER.search(text[end : end + 72])
+        or _PUBLIC_BEFORE.search(text[max(0, start - 40) : start])
     ):
         return None
     known_first = bool(names) and names[0] in given_names()
@@ -417,8 +431,8 @@ _RIGHT_NEIGHBOUR = regex.compile(r"^(?:,[ ]*|[ ]+and[ ]+|[ ]*&[ ]*)(\p{L}[\p{Ll}
 def _next_word(text: str, end: int) -> str:
     """The word after a run, past a comma, without a possessive: ", Incorporated’s" ->
     "Incorporated"."""
-    word = text[end : end + 24].lstrip(" ,").split(" ")[0]
-    return regex.sub(r"['’]s$", "", word).rstrip(".,;:")
+    word = text[end : end + 24].lstrip(" ,").split(" ")[0].rstrip(".,;:")
+    return word[:-2] if word.endswith(("'s", "’s")) else word
 
 
 def _listed_with_other_names(text: str, start: int, end: int) -> bool:

@@ -557,18 +557,35 @@ class TextLocation(Protocol):
 
 
 def located_texts(
-    frame: pl.DataFrame, field: TextLocation, model_written: bool = False
+    frame: pl.DataFrame,
+    field: TextLocation,
+    model_written: bool = False,
+    model_datasets: Collection[str] = (),
 ) -> pl.DataFrame:
     """One row per non-null text of `field`: (__row, turn_index, text, model_written).
-    A turn is model-written when its role is "assistant"; a field without roles is as
-    `model_written` says."""
-    indexed = frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"), field.column)
+
+    A model wrote an assistant turn; a field without roles if `model_written` says so; and
+    a user's turn, or a field without roles, in a row whose author column (the field's
+    `author_column`, e.g. silver's `user_written_by`) says "model", or, without that
+    column, in a row of a dataset in `model_datasets` (UltraChat's simulated users)."""
+    author_column = getattr(field, "author_column", None)
+    if author_column in frame.columns:
+        row_model = pl.col(author_column) == "model"
+    elif model_datasets and "dataset" in frame.columns:
+        row_model = pl.col("dataset").is_in(list(model_datasets))
+    else:
+        row_model = pl.lit(False)
+    indexed = frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"),
+        field.column,
+        row_model.fill_null(False).alias("__row_model"),
+    )
     if field.part is None:
         texts = indexed.select(
             "__row",
             pl.lit(None, pl.Int64).alias("turn_index"),
             text=field.column,
-            model_written=pl.lit(model_written),
+            model_written=pl.lit(model_written) | pl.col("__row_model"),
         )
     else:
         dtype = frame.schema[field.column]
@@ -576,6 +593,7 @@ def located_texts(
             f.name == "role" for f in getattr(dtype.inner, "fields", [])
         )
         column = pl.col(field.column)
+        role = column.struct.field("role")
         texts = (
             indexed.filter(column.list.len() > 0)
             .with_columns(turn_index=pl.int_ranges(column.list.len(), dtype=pl.Int64))
@@ -585,7 +603,9 @@ def located_texts(
                 "turn_index",
                 text=column.struct.field(field.part),
                 model_written=(
-                    column.struct.field("role") == "assistant" if roles else pl.lit(model_written)
+                    (role == "assistant") | ((role == "user") & pl.col("__row_model"))
+                    if roles
+                    else pl.lit(model_written) | pl.col("__row_model")
                 ),
             )
         )
@@ -598,16 +618,18 @@ def review_frame(
     row_key: str,
     min_confidence: float = 0.0,
     model_fields: Collection[str] = (),
+    model_datasets: Collection[str] = (),
 ) -> tuple[pl.DataFrame, int, int]:
     """Review every text of `fields`: the hits at or above `min_confidence`, one row per
     hit (LOCATED_HIT_SCHEMA: row key, dataset, field, turn, offsets, type, confidence,
     rule; never the value), how many hits fell below it, and how many texts were read.
 
-    A name in what a model wrote (an assistant turn, or a field in `model_fields`) is not
-    personal data by the lake's rule (a model's letter to "Dear John Smith" names no one),
-    so it counts as shape only (rule `..._model_text`)."""
+    A name in what a model wrote (see `located_texts`: an assistant turn, a field in
+    `model_fields`, a user turn a model simulated) is not personal data by the lake's rule
+    (a model's letter to "Dear John Smith" names no one), so it counts as shape only (rule
+    `..._model_text`)."""
     located = [
-        located_texts(frame, field, field.column in model_fields).with_columns(
+        located_texts(frame, field, field.column in model_fields, model_datasets).with_columns(
             field=pl.lit(field.column)
         )
         for field in fields

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 import pyarrow as pa
 import regex
 
-from transforms.pii import PiiFinding, redact
+from transforms.pii import MODEL_WRITTEN, PERSON_WRITTEN, PiiFinding, PiiSettings, redact
 
 FINDING = pl.Struct(
     {
@@ -43,6 +43,7 @@ AUDIT_SCHEMA = pl.Schema(
     }
 )
 _ROW = "__row"
+_AUTHOR = "__written_by"
 _FINDINGS_ARROW = pl.DataFrame(schema={"findings": FINDINGS}).to_arrow().schema.field(0).type
 # Entity types whose values get numbered placeholders and are redacted wherever else they
 # occur in the same row (conversation).
@@ -60,33 +61,96 @@ def findings_series(values: Sequence[Sequence[dict] | None], name: str = "findin
 
 @dataclass(frozen=True)
 class TextField:
-    """A column holding text: `text` (a string), or a list of structs whose `part` is text."""
+    """A column holding text: `text` (a string), or a list of structs whose `part` is text.
+
+    Who wrote each text (`written_by`: "person" or "model"): in a dialogue (structs with a
+    `role`), every turn that is not a user's was written by a model; a user's turn, or a
+    whole plain field, was written by whoever the row's `author_column` names (the
+    catalogue's declaration, carried by silver), or by `author` when there is no such
+    column.
+    """
 
     column: str
     part: str | None = None  # "content" for dialogues, "response" for completions
+    author: str = PERSON_WRITTEN
+    author_column: str | None = None
 
 
 def field_texts(frame: pl.DataFrame, field: TextField) -> pl.DataFrame:
-    """One row per text in `field`: (__row, turn_index, text); null texts are skipped."""
-    indexed = frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias(_ROW), field.column)
+    """One row per text in `field`: (__row, turn_index, text, written_by); null texts are
+    skipped."""
+    author = (
+        pl.col(field.author_column).fill_null(PERSON_WRITTEN)
+        if field.author_column in frame.columns
+        else pl.lit(field.author)
+    )
+    indexed = frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(_ROW), field.column, author.alias(_AUTHOR)
+    )
     if field.part is None:
-        texts = indexed.select(_ROW, pl.lit(None, pl.Int64).alias("turn_index"), text=field.column)
+        texts = indexed.select(
+            _ROW, pl.lit(None, pl.Int64).alias("turn_index"), text=field.column, written_by=_AUTHOR
+        )
     else:
-        texts = (
+        exploded = (
             indexed.filter(pl.col(field.column).list.len() > 0)
             .with_columns(turn_index=pl.int_ranges(pl.col(field.column).list.len(), dtype=pl.Int64))
             .explode(field.column, "turn_index")
-            .select(_ROW, "turn_index", text=pl.col(field.column).struct.field(field.part))
+        )
+        turn = pl.col(field.column).struct
+        has_roles = "role" in {f.name for f in frame.schema[field.column].inner.fields}
+        written_by = (
+            pl.when(turn.field("role") == "user").then(_AUTHOR).otherwise(pl.lit(MODEL_WRITTEN))
+            if has_roles
+            else pl.col(_AUTHOR)
+        )
+        texts = exploded.select(
+            _ROW, "turn_index", text=turn.field(field.part), written_by=written_by
         )
     return texts.filter(pl.col("text").is_not_null())
 
 
-def distinct_texts(frame: pl.DataFrame, fields: Sequence[TextField]) -> pl.Series:
-    """Every distinct text in the fields, in first-seen order (what the engines must see)."""
-    parts = [field_texts(frame, f)["text"] for f in fields]
+def distinct_texts(frame: pl.DataFrame, fields: Sequence[TextField]) -> pl.DataFrame:
+    """Every distinct (text, written_by) in the fields, in first-seen order: what the
+    engines must see (names are looked for in what people wrote only)."""
+    parts = [field_texts(frame, f).select("text", "written_by") for f in fields]
     if not parts:
-        return pl.Series("text", [], dtype=pl.String)
+        return pl.DataFrame(schema={"text": pl.String, "written_by": pl.String})
     return pl.concat(parts).unique(maintain_order=True)
+
+
+Analysis = Callable[[pl.Series, PiiSettings], pl.DataFrame]
+
+
+def scrub_frame(
+    frame: pl.DataFrame,
+    fields: Sequence[TextField],
+    settings: PiiSettings,
+    analyse: Analysis,
+    *,
+    table: str,
+    row_key: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Find and redact PII in every text field of `frame`: each author's distinct texts go
+    to `analyse` (distinct texts and engine settings -> settled (text, redacted, findings))
+    with `settings` for that author; then `apply_scan`. Silver passes its cached engine,
+    the `no_pii` check's canaries an uncached one: the same path either way."""
+    texts = distinct_texts(frame, fields)
+    results = [
+        analyse(
+            texts.filter(pl.col("written_by") == author)["text"],
+            replace(settings, written_by=author),
+        )
+        .select("text", "redacted", "findings")
+        .with_columns(written_by=pl.lit(author))
+        for author in texts["written_by"].unique(maintain_order=True).to_list()
+    ]
+    scanned = (
+        pl.concat(results)
+        if results
+        else pl.DataFrame(schema=SCAN_RESULTS_SCHEMA | {"written_by": pl.String})
+    )
+    return apply_scan(frame, fields, scanned, table=table, row_key=row_key)
 
 
 def apply_scan(
@@ -109,8 +173,9 @@ def apply_scan(
     """
     out = frame.with_row_index(_ROW).with_columns(pl.col(_ROW).cast(pl.Int64))
     located = []
+    on = ["text", "written_by"] if "written_by" in results.columns else ["text"]
     for field in fields:
-        texts = field_texts(frame, field).join(results, on="text", how="left")
+        texts = field_texts(frame, field).join(results, on=on, how="left")
         if texts["redacted"].null_count():
             raise ValueError(f"{field.column}: texts missing from the scan results")
         located.append(texts.with_columns(field=pl.lit(field.column)))

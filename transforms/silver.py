@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms.catalogue import DatasetSpec, license_class
+from transforms.catalogue import DatasetSpec, author_of, license_class
 from transforms.cleaning import (
     MESSAGES,
     alternating_messages,
@@ -76,15 +76,16 @@ def rejected_rows(frame: pl.DataFrame, table: str, payload_columns: Sequence[str
 # --- conversations ---------------------------------------------------------------------
 
 
-def ultrachat_dialogues(bronze: pl.DataFrame) -> pl.DataFrame:
+def ultrachat_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """UltraChat (original): `data` alternates user and assistant turns."""
     messages = [alternating_messages(turns or []) for turns in bronze["data"].to_list()]
     return bronze.select(*LINEAGE, "license", pl.col("id").alias("source_id")).with_columns(
-        pl.Series("messages", messages, dtype=MESSAGES)
+        pl.Series("messages", messages, dtype=MESSAGES),
+        user_written_by=author_column(bronze, spec, "data", "user"),
     )
 
 
-def ultrachat_200k_dialogues(bronze: pl.DataFrame) -> pl.DataFrame:
+def ultrachat_200k_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """UltraChat 200k: already `messages`; fields reordered to (role, content)."""
     return bronze.select(
         *LINEAGE,
@@ -95,7 +96,22 @@ def ultrachat_200k_dialogues(bronze: pl.DataFrame) -> pl.DataFrame:
             pl.struct(pl.element().struct.field("role"), pl.element().struct.field("content"))
         )
         .cast(MESSAGES),
+        author_column(bronze, spec, "messages", "user").alias("user_written_by"),
     )
+
+
+def author_column(
+    bronze: pl.DataFrame, spec: DatasetSpec, field: str, role: str | None = None
+) -> pl.Series:
+    """Who wrote `field` (one role's turns of it), row by row, as the catalogue declares."""
+    declared = spec.field_author(field, role)
+    if isinstance(declared, str):
+        authors = [declared] * bronze.height
+    else:
+        authors = [
+            author_of(declared, row) for row in bronze.select(declared["column"]).rows(named=True)
+        ]
+    return pl.Series("written_by", authors, dtype=pl.String)
 
 
 def clean_conversations(dialogues: pl.DataFrame) -> Stage:
@@ -174,6 +190,7 @@ COMPARISON_SCHEMA = pl.Schema(
         "turn": pl.Int64,
         "completions": COMPLETIONS,
         "prompt_source": pl.String,
+        "prompt_written_by": pl.String,
         "correct_answers": pl.List(pl.String),
         "incorrect_answers": pl.List(pl.String),
         "source_language": pl.String,
@@ -208,6 +225,7 @@ def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
                 "prompt": prompt,
                 "completions": completions,
                 "prompt_source": record["source"],
+                "prompt_written_by": author_of(spec.field_author("instruction"), record),
                 "correct_answers": record["correct_answers"],
                 "incorrect_answers": record["incorrect_answers"],
                 "license": record["license"],
@@ -259,6 +277,7 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
             "license": record["license"],
             "prompt_license": spec.field_license("conversation_a", role="user"),
             "response_license": spec.field_license("conversation_a", role="assistant"),
+            "prompt_written_by": author_of(spec.field_author("conversation_a", "user"), record),
         }
         if is_arena:
             row.update(_arena_flags(record))

@@ -109,7 +109,9 @@ def test_pii_left_in_silver_fails_its_blocking_check_and_gold_is_not_built_on_it
     silver = no_pii_evaluations(narrowed)["silver/dialogues"]
     # The review counts the leaks...
     assert silver["review_hits"] == silver["table_hits"] > silver["hits_allowed"] == 0
-    assert silver["found_phone_number"] > 0 and silver["found_person"] > 0
+    assert silver["found_phone_number"] > 0
+    # UltraChat's user turns were simulated by a model: names in them are not counted.
+    assert "found_person" not in silver
     # ...and the canaries show the scrubber, as configured in this run, is not doing its job.
     assert silver["canary_settings"] == "run config of silver__dialogues"
     assert silver["canary_types_surviving"] == "PHONE_NUMBER, CREDIT_CARD, PERSON"

@@ -67,12 +67,12 @@ def everything_visible(tmp_path_factory):
 
 
 def test_no_planted_pii_value_is_visible_anywhere_outside_bronze_and_quarantine(
-    everything_visible, manifest
+    everything_visible, personal_planted
 ):
     leaked = sorted(
         {
             (p["entity_type"], p["value"])
-            for p in manifest["pii"]
+            for p in personal_planted
             if p["value"] in everything_visible
         }
     )

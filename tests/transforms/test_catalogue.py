@@ -4,7 +4,13 @@ import polars as pl
 import pytest
 
 from orchestration.catalogue import load_catalogue
-from transforms.catalogue import CatalogueError, license_class, parse_catalogue, parse_type
+from transforms.catalogue import (
+    CatalogueError,
+    author_of,
+    license_class,
+    parse_catalogue,
+    parse_type,
+)
 
 DATASET_KEYS = [
     "ultrachat",
@@ -70,3 +76,34 @@ def test_a_broken_catalogue_is_a_clear_error_at_load_time():
         parse_catalogue({"datasets": {"x": entry}})
     with pytest.raises(CatalogueError, match="lacks"):
         parse_catalogue({"datasets": {"x": {"hub_repo": "a/b"}}})
+
+
+def test_the_catalogue_says_who_wrote_each_field():
+    catalogue = load_catalogue()
+    arena = catalogue["chatbot_arena_conversations"]
+    assert arena.field_author("conversation_a", role="user") == "person"
+    assert arena.field_author("conversation_a", role="assistant") == "model"
+    # UltraChat's user turns were simulated by a model.
+    assert catalogue["ultrachat"].field_author("data", role="user") == "model"
+    assert catalogue["ultrachat_200k"].field_author("messages", role="user") == "model"
+    # UltraFeedback's prompts: by source.
+    rule = catalogue["ultrafeedback"].field_author("instruction")
+    assert author_of(rule, {"source": "sharegpt"}) == "person"
+    assert author_of(rule, {"source": "flan_v2_niv2"}) == "person"
+    assert author_of(rule, {"source": "evol_instruct"}) == "model"
+    assert author_of(rule, {"source": "ultrachat"}) == "model"
+    assert author_of(rule, {"source": "a_new_source"}) == "person"  # undeclared: conservative
+    assert author_of(catalogue["ultrafeedback"].field_author("completions"), {}) == "model"
+
+
+@pytest.mark.parametrize(
+    "authors",
+    [{"prompt": "person"}, {"*": "human"}, {"*": "model", "prompt": {"column": "nowhere"}}],
+)
+def test_a_wrong_authorship_declaration_is_a_clear_error(authors: dict) -> None:
+    entry = {
+        "hub_repo": "o/n", "revision": "main", "format": "jsonl", "splits": {"train": ["*"]},
+        "license": {"*": "MIT"}, "schema": {"prompt": "string"}, "authors": authors,
+    }  # fmt: skip
+    with pytest.raises(CatalogueError, match="author"):
+        parse_catalogue({"datasets": {"d": entry}})

@@ -51,8 +51,21 @@ RESULTS = pl.DataFrame(
 FIELDS = [TextField("title"), TextField("messages", "content")]
 
 
-def test_each_distinct_text_is_listed_once():
-    assert distinct_texts(FRAME, FIELDS).to_list() == [EMAIL, "hi"]
+def test_each_distinct_text_is_listed_once_per_author():
+    # The title is a plain field (person-written by default); a dialogue's assistant turns
+    # are a model's, its user turns the person's.
+    assert distinct_texts(FRAME, FIELDS).rows() == [
+        (EMAIL, "person"),
+        ("hi", "person"),
+        (EMAIL, "model"),
+    ]
+
+
+def test_who_wrote_a_user_turn_comes_from_the_rows_author_column():
+    frame = FRAME.with_columns(user_written_by=pl.Series(["model", None]))
+    fields = [TextField("messages", "content", author_column="user_written_by")]
+    # "model" for c1's simulated user; a missing declaration counts as a person.
+    assert distinct_texts(frame, fields).rows() == [("hi", "model"), (EMAIL, "model")]
 
 
 def test_every_field_is_redacted_in_place_and_counted():
