@@ -2,6 +2,8 @@
 
 The PII evaluation always runs. The language evaluation runs when ``evaluation.language``
 exists (it provides ``evaluate()`` and ``markdown(result)``); otherwise its section says so.
+Last, ``evaluation.silver_stage`` builds bronze and silver from a local mirror of the same
+external texts and scores what silver kept (the whole pipeline, not the engine alone).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from evaluation import pii
+from evaluation import pii, silver_stage
 
 ROOT = Path(__file__).resolve().parent.parent
 QUALITY_MD = ROOT / "docs" / "quality.md"
@@ -20,7 +22,9 @@ HEADER = """# Quality of the text engines, measured on data this project did not
 
 Written by `make eval` (`python -m evaluation.run`); do not edit by hand. Generated samples
 (sources/samples) test the pipeline; the figures below test the engines on text that other
-people and models wrote, vendored with its provenance under `evaluation/data/`.
+people and models wrote, vendored with its provenance under `evaluation/data/`. The last
+section runs the pipeline itself (bronze and silver, built from a local mirror of the same
+texts) and scores what silver keeps.
 """
 
 
@@ -52,7 +56,9 @@ def main() -> int:
     pii_section = pii.markdown(result)
     print(pii_section)
     language = language_section()
-    QUALITY_MD.write_text("\n".join([HEADER, pii_section, language]), encoding="utf-8")
+    stage = silver_stage.markdown(silver_stage.evaluate())
+    print(stage)
+    QUALITY_MD.write_text("\n".join([HEADER, pii_section, language, stage]), encoding="utf-8")
     print(f"wrote {QUALITY_MD.relative_to(ROOT)}")
     return 0
 
