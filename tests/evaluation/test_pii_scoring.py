@@ -245,7 +245,8 @@ def test_the_synthetic_set_loads_with_valid_offsets():
 def test_the_real_texts_and_their_labels_load_and_every_label_matches_its_value():
     texts = {t.id: t for t in load_texts()}
     labels = load_labels()
-    assert len(texts) == 524
+    assert len(texts) == 3784  # 524 Arena-Hard + 3,260 ShareGPT
+    assert sum(t.id.startswith("sg-") for t in texts.values()) == 3260
     assert {t.written_by for t in texts.values()} == {"person", "model"}
     assert len({t.text for t in texts.values()}) == len(texts)  # distinct texts
     keys = [(lab.id, lab.start, lab.end) for lab in labels]
