@@ -90,19 +90,7 @@ SCRUBBING_OPS = ("silver__dialogues", "silver__comparisons")
 # Where the review's hits go: defined here, not in assets/, because only this check writes it.
 PII_REVIEW = ("silver", "pii_review")
 PII_REVIEW_SCHEMA = pl.Schema(
-    {
-        "table": pl.String,
-        "row_key": pl.String,
-        "dataset": pl.String,
-        "field": pl.String,
-        "turn_index": pl.Int64,
-        "start": pl.Int64,
-        "end": pl.Int64,
-        "entity_type": pl.String,
-        "confidence": pl.Float64,
-        "rule": pl.String,
-        "checked_version": pl.Int64,
-    }
+    {"table": pl.String, **LOCATED_HIT_SCHEMA, "checked_version": pl.Int64}
 )
 
 

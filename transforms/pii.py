@@ -694,7 +694,8 @@ class MultilingualPhoneRecognizer(PhoneRecognizer):
             if start > 0 and text[start - 1] == "(" and ")" in text[start:end]:
                 start -= 1  # "(212) 555-0187": the area code's bracket belongs to the number
             extension = _EXTENSION.match(text, end)
-            results.append(self._result(start, extension.end() if extension else end, score))
+            span = (start, extension.end() if extension else end)
+            results.append(_result(self, PHONE_NUMBER, span, score, "phone number, phone_score"))
         return results
 
     def _valid_number(self, cluster: str) -> phonenumbers.PhoneNumber | None:
@@ -707,23 +708,6 @@ class MultilingualPhoneRecognizer(PhoneRecognizer):
             if phonenumbers.is_valid_number(number):
                 return number
         return None
-
-    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=PHONE_NUMBER,
-            start=start,
-            end=end,
-            score=score,
-            analysis_explanation=AnalysisExplanation(
-                recognizer=self.name,
-                original_score=score,
-                textual_explanation="valid phone number (phonenumbers), scored by phone_score",
-            ),
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
 
 
 class DenyListRecognizer(PatternRecognizer):
