@@ -117,6 +117,18 @@ ledger_specs = [
             "source text."
         ),
     ),
+    AssetSpec(
+        key=["silver", "pii_review"],
+        group_name="silver",
+        kinds={"delta"},
+        description=(
+            "What the blocking no_pii check's independent detector found in the tables it "
+            "checks. Grain: one row per hit above its confidence threshold: table, row_key, "
+            "dataset, field, turn_index, start, end, entity_type, confidence, rule, "
+            "checked_version. Never the value, so it holds no licensed text (licence: none). "
+            "Written by the no_pii checks."
+        ),
+    ),
 ]
 
 
