@@ -156,6 +156,9 @@ class SilverConfig(BatchConfig):
     pii_ner_model: str | None = None
     """An installed spaCy pipeline (e.g. en_core_web_lg) adding NER for PERSON and LOCATION;
     never downloaded. Without one, PERSON comes from self-introduction patterns."""
+    pii_person_names: str = PiiSettings().person_names
+    """"cued": names a personal cue introduces, or in a text holding contact details;
+    "broad": every known full name (more recall, many characters and public figures)."""
     workers: int = 0
     """Processes for the text engines; 0 means one per core."""
     force: bool = False
@@ -174,6 +177,7 @@ class SilverConfig(BatchConfig):
             allow_list=tuple(self.pii_allow_list),
             deny_list=tuple(self.pii_deny_list),
             ner_model=self.pii_ner_model,
+            person_names=self.pii_person_names,
         )
 
     def worker_count(self) -> int:

@@ -9,10 +9,13 @@ here names a class of value that cannot belong to a private person, with its ref
   loopback, private, link-local, shared, documentation, benchmarking, multicast, reserved,
   unspecified), netmasks, network prefixes written in CIDR form (``10.0.0.0/8``,
   ``203.0.113.0/24``), and the anycast addresses of public DNS resolvers.
+  Also the placeholder quads of tutorials (``1.2.3.4``) and any address right after a URL
+  scheme (``http://159.89.98.186/...``: a server).
 * E-mail addresses at reserved example domains (RFC 2606 / RFC 6761: ``example.com|net|org``
   and the ``.example``, ``.test``, ``.invalid``, ``.localhost`` top-level domains), obvious
-  placeholders (``user@…``, ``your_email@…``, ``name@company.com``), and the fixed service
-  addresses of source hosting (``git@github.com``).
+  placeholders (``user@…``, ``user2@…``, ``your_email@…``, ``name@company.com``), role
+  mailboxes of organisations (RFC 2142: ``info@``, ``sales@``, ``support@``...), and the
+  fixed service addresses of source hosting (``git@github.com``).
 """
 
 from __future__ import annotations
@@ -25,24 +28,32 @@ PUBLIC_RESOLVERS = frozenset(
     (
         "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112",
         "208.67.222.222", "208.67.220.220", "2001:4860:4860::8888", "2001:4860:4860::8844",
-        "2606:4700:4700::1111", "2606:4700:4700::1001",
+        "2606:4700:4700::1111", "2606:4700:4700::1001", "1.1.1.2", "1.0.0.2", "1.1.1.3",
+        "1.0.0.3",
     )
 )  # fmt: skip
+# Dotted quads that tutorials write for "some address": global unicast in form only.
+PLACEHOLDER_IPS = frozenset(("1.2.3.4", "4.3.2.1", "5.6.7.8", "11.22.33.44", "123.123.123.123"))
+# An address right after a URL scheme is a server's (``http://159.89.98.186/api``).
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://$")
 
 _CIDR_SUFFIX = re.compile(r"/[0-9]{1,3}(?![0-9])")
 
 
-def personal_ip(value: str, text_after: str = "") -> bool:
+def personal_ip(value: str, text_after: str = "", text_before: str = "") -> bool:
     """True if ``value`` could be a person's (global unicast) IP address.
 
     ``text_after`` is the text right after the value: a ``/24`` there makes it a network
-    prefix, not a host.
+    prefix, not a host. ``text_before``: a URL scheme there (``https://``) makes it a
+    server's address.
     """
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    if _CIDR_SUFFIX.match(text_after) or value in PUBLIC_RESOLVERS:
+    if value in PUBLIC_RESOLVERS or value in PLACEHOLDER_IPS:
+        return False
+    if _CIDR_SUFFIX.match(text_after) or _URL_SCHEME.search(text_before):
         return False
     if address.is_multicast or address.is_reserved or address.is_unspecified:
         return False
@@ -66,6 +77,17 @@ PLACEHOLDER_LOCAL_PARTS = frozenset(
         "johndoe", "janedoe", "john_doe", "jane_doe",
     )
 )  # fmt: skip
+# Role mailboxes (RFC 2142 and their everyday kin): an organisation's desk, not a person.
+ROLE_LOCAL_PARTS = frozenset(
+    (
+        "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
+        "hostmaster", "webmaster", "help", "helpdesk", "contact", "hello", "office", "team",
+        "press", "media", "careers", "jobs", "hr", "billing", "accounts", "enquiries",
+        "inquiries", "service", "customerservice", "feedback", "replies", "reply", "orders",
+        "bookings", "reservations", "privacy", "legal", "compliance", "newsletter", "news",
+    )
+)  # fmt: skip
+_NUMBERED = re.compile(r"[0-9]+$")
 # The fixed addresses of source-hosting services (SSH remotes, bot accounts).
 SERVICE_EMAILS = frozenset(
     (
@@ -92,4 +114,6 @@ def personal_email(value: str) -> bool:
         return False
     if domain.endswith((".example.com", ".example.net", ".example.org")):
         return False
-    return local not in PLACEHOLDER_LOCAL_PARTS and domain not in _PLACEHOLDER_DOMAINS
+    if local in ROLE_LOCAL_PARTS or domain in _PLACEHOLDER_DOMAINS:
+        return False
+    return _NUMBERED.sub("", local) not in PLACEHOLDER_LOCAL_PARTS  # "user2@..." too

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -160,6 +162,8 @@ NOT_NAMES = frozenset(
     Falcon Flask Gemini Grok Haskell Hugo Jasmine Jenkins Julia Kafka Keras Kotlin Laravel
     Llama Lua Mistral Mocha Nim Node Orca Pascal Perl Phi Pixel Pluto Qwen Rails Redis
     Sage Scala Siri Spark Swift Tauri Vicuna Vue Zephyr
+    String Number Boolean Bool Integer Int Float Double Char Varchar Object Array Dict List
+    Null None Void Optional Any Str
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )  # fmt: skip
 
@@ -254,7 +258,9 @@ WEAK_CUES = (
 )
 STRONG_CUES = r"my name is|my name's|name\s*:|dear"  # even before a public figure's name
 _BEFORE = r"(?:^|[\s(\"'“‘>,;])(?:{})[\s,:]*$"
-_INTRODUCED = regex.compile(_BEFORE.format(INTRODUCING_CUES))
+# Every introducing cue of a text, with the spaces and colons after it: a name starting where
+# one ends is introduced ("Dear Anna", "my colleague: Paul").
+_INTRODUCING = re.compile(r"(?<![^\s(\"'“‘>,;])(?:" + INTRODUCING_CUES + r")[\s,:]*")
 _GREETED = regex.compile(_BEFORE.format(WEAK_CUES))
 _STRONG = regex.compile(_BEFORE.format(STRONG_CUES))
 # Verbs and phrases that follow a person's name.
@@ -267,13 +273,17 @@ _FOLLOWED = regex.compile(
 # after the name, or a public role right before it.
 _PUBLIC_AFTER = regex.compile(
     r"^(?:[^.\n(]{0,60}\(\s*(?:1[5-9]|20)[0-9]{2}\b|"
+    r"[ ]*\([^)\n]{0,40}\b(?i:founder|co-founder|ceo|cto|chairman|president|author|artist|"
+    r"singer|actor|actress|player|coach|minister|senator|professor)\b|"
     r"['’]s (?:book|novel|poem|essay|article|paper|text|theory|theorem|law|paradox|"
     r"principle|painting|song|album|film|play|speech|work)s?\b)"
 )
 _PUBLIC_BEFORE = regex.compile(
     r"(?i)(?:professor|prof\.|author|writer|poet|novelist|painter|composer|philosopher|"
     r"scientist|president|senator|governor|minister|chancellor|king|queen|emperor|pope|"
-    r"saint|st\.|ceo|founder of|director of)(?: of [\p{L} ]+?)?[\s,]*$"
+    r"saint|\bst\.?|ceo|founder of|director of|artist|singer|rapper|actor|actress|"
+    r"musician|athlete|footballer|player|coach|journalist|influencer|youtuber)"
+    r"(?: of [\p{L} ]+?)?[\s,]*$"
 )
 _ONLY_MARKS = regex.compile(r"^[ \t>*-]*$")  # only quote marks / bullets before it on its line
 _WORDS = regex.compile(r"\S+")
@@ -289,17 +299,53 @@ class NameSpan:
     rule: str
 
 
-SCORE_CUED = 0.85  # a cue introduces the name
-SCORE_GIVEN_NAME = 0.7  # starts with a known given name
-SCORE_LAYOUT = 0.6  # alone on its line, or a dialogue speaker, with a known name part
+SCORE_CUED = 0.85  # a personal cue introduces the name: "my colleague", "Dear", "Name:"
+# Evidence that alone is mostly wrong in chat text (characters of stories and word problems,
+# public figures, authors): a known given name opening a full name, a weak cue ("with",
+# "called", "Hi" inside a sentence), a verb of people after it, a signature-like line. It
+# counts only in a text that also holds someone's contact details (a résumé, a signature,
+# a pasted profile or record), where it is then scored SCORE_DOCUMENTED.
+SCORE_WEAK_CUE = 0.45
+SCORE_GIVEN_NAME = 0.4
+SCORE_LAYOUT = 0.35
+SCORE_DOCUMENTED = 0.7
+SURE = SCORE_CUED
 
 
-def find_names(text: str) -> list[NameSpan]:
-    """Names of persons in ``text`` (a person wrote it), with a score and the rule."""
+def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
+    """Names of private persons in ``text`` (a person wrote it), with a score and the rule.
+
+    A name counts when a personal cue introduces it, or, if ``weak_evidence_counts`` (the
+    text carries someone's contact details, or the caller wants every likely name), on
+    weaker evidence too. Every later standalone mention of a counted name's words counts as
+    well ("same_person").
+    """
     masked = _CODE.sub(lambda match: " " * len(match.group()), text)
+    cues = {cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())}
+    # Where a name could start right after a cue or a greeting; without weaker evidence, only
+    # runs that reach one of these are judged (most texts have none).
+    openings = sorted({*cues, *(g.end() for g in _GREETING_ANYWHERE.finditer(masked))})
+    if not (openings or weak_evidence_counts):
+        return []
     runs = _name_runs(masked) if any(c.isupper() for c in masked) else _lower_runs(masked)
-    found = [span for start, end in runs if (span := _judge(masked, start, end)) is not None]
+    found = []
+    for start, end in runs:
+        if not weak_evidence_counts and not _reaches(openings, start, end):
+            continue
+        span = _judge(masked, start, end, cues)
+        if span is None:
+            continue
+        if span.score >= SURE:
+            found.append(span)
+        elif weak_evidence_counts:
+            found.append(NameSpan(span.start, span.end, SCORE_DOCUMENTED, span.rule))
     return found + _same_person_again(masked, found)
+
+
+def _reaches(openings: list[int], start: int, end: int) -> bool:
+    """True if one of the sorted ``openings`` lies within ``[start, end]``."""
+    index = bisect_left(openings, start)
+    return index < len(openings) and openings[index] <= end
 
 
 def _name_runs(text: str) -> Iterator[tuple[int, int]]:
@@ -358,8 +404,9 @@ def _standalone(text: str, start: int, end: int) -> bool:
     )
 
 
-def _judge(text: str, start: int, end: int) -> NameSpan | None:
-    """Whether the name-shaped run ``text[start:end]`` is a person's name, and how sure."""
+def _judge(text: str, start: int, end: int, cues: dict[int, int]) -> NameSpan | None:
+    """Whether the name-shaped run ``text[start:end]`` is a person's name, and how sure;
+    ``cues`` maps the end of each introducing cue in ``text`` to its start."""
     words = [(m.start() + start, m.end() + start) for m in _WORDS.finditer(text[start:end])]
     speaker = _speaker(text, start, end)
     # A capitalised common word opening a sentence is not part of the name: "Will Anna come";
@@ -391,14 +438,14 @@ def _judge(text: str, start: int, end: int) -> NameSpan | None:
     known_any = known_first or any(name in known_names() for name in names)
     if lower_case and not (known_first or _STRONG.search(before)):
         return None  # in lower-case text only a known given name opens a name
-    followed = _FOLLOWED.search(text[end : end + 20]) is not None
-    unknown_full_name = len(names) > 1 and not any(map(_everyday_word, names))
-    if (
-        _INTRODUCED.search(before)
-        or (known_any and (_GREETED.search(before) or followed))
-        or (unknown_full_name and followed)
+    if (_introduced(text, start, cues) and not _not_a_private_person(before)) or (
+        known_any and _greeting(text, start, end)
     ):
         return NameSpan(start, end, SCORE_CUED, "cue")
+    followed = _FOLLOWED.search(text[end : end + 20]) is not None
+    unknown_full_name = len(names) > 1 and not any(map(_everyday_word, names))
+    if (known_any and (_GREETED.search(before) or followed)) or (unknown_full_name and followed):
+        return NameSpan(start, end, SCORE_WEAK_CUE, "weak_cue")
     # A given name alone is a person only among other names ("Anna, Paul and Ivan"): in
     # prompts a lone "Joe" or "Ethan" is mostly a character of a word problem or a story.
     alone_known = (
@@ -462,6 +509,49 @@ def _looks_like_a_full_name(names: list[str]) -> bool:
 def _everyday_word(name: str) -> bool:
     """True for a word that, alone, is more likely a common word ("Sie", "Come")."""
     return name.lower() in common_lowercase_words()
+
+
+_GREETING_LINE = regex.compile(
+    r"(?:^|\n)[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+$",
+    regex.IGNORECASE,
+)
+
+
+# A title cue typed in capitals is an abbreviation ("MS Word", "DR Congo"), not a title.
+_CAPITAL_TITLE = regex.compile(r"(?:MS|MR|MRS|DR|MX)\.?[ \t]*$")
+# "name is" said of the assistant's persona, a character or an animal.
+_NOT_PRIVATE_NAMED = regex.compile(
+    r"(?:your|character['’]?s?|protagonist['’]?s?|hero['’]?s?|heroine['’]?s?|villain['’]?s?|"
+    r"(?:cat|dog|pet|puppy|kitten|horse|bird|parrot|fish|hamster|rabbit|bunny|pony)\b[^.\n]{0,24}"
+    r"(?:his|her|its|whose))[ ]+name(?: is|\s*:)[\s,:]*$"
+)
+
+
+def _introduced(text: str, start: int, cues: dict[int, int]) -> bool:
+    """True if an introducing cue (:data:`INTRODUCING_CUES`) ends right at ``start``."""
+    return (
+        start in cues
+        and cues[start] >= start - _CUE_WINDOW
+        and _CAPITAL_TITLE.search(text, max(0, start - _CUE_WINDOW), start) is None
+    )
+
+
+def _not_a_private_person(before: str) -> bool:
+    """True if the cue names a persona, a character or a pet (``your name is``)."""
+    return _NOT_PRIVATE_NAMED.search(before) is not None
+
+
+_GREETING_ANYWHERE = regex.compile(
+    r"(?:^|\n)[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+",
+    regex.IGNORECASE,
+)
+
+
+def _greeting(text: str, start: int, end: int) -> bool:
+    """True for the addressee of a letter or message: ``Hi Anna,`` opening a line."""
+    return _GREETING_LINE.search(text, max(0, start - 24), start) is not None and text[
+        end : end + 1
+    ] in (",", "!", "\n", "")
 
 
 def _speaker(text: str, start: int, end: int) -> bool:

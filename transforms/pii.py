@@ -89,7 +89,11 @@ LOCATION = "LOCATION"  # found only by an installed NER model
 DENY_LIST = "DENY_LIST"
 PERSON_WRITTEN, MODEL_WRITTEN = "person", "model"
 AUTHORS = (PERSON_WRITTEN, MODEL_WRITTEN)
+NAMES_CUED, NAMES_BROAD = "cued", "broad"
+NAME_POLICIES = (NAMES_CUED, NAMES_BROAD)
 NER_ENTITIES = (PERSON, LOCATION)
+# A text holding one of these identifies someone: weaker evidence of a name counts there.
+CONTACT_DETAILS = frozenset((EMAIL_ADDRESS, PHONE_NUMBER, US_SSN, IBAN_CODE, CREDIT_CARD))
 
 SUPPORTED_ENTITIES: tuple[str, ...] = (
     EMAIL_ADDRESS,
@@ -137,6 +141,13 @@ class PiiSettings:
     wrote: a name in a model's answer is a public figure, a fictional character or an echo
     of the user's own words (which silver removes through the conversation, see
     transforms/scrub.py), not a name the model was given.
+    ``person_names``: what counts as a private person's name in what a person wrote.
+    ``"cued"`` (default): a name a personal cue introduces (``my colleague``, ``Dear``,
+    ``Name:``, ``Mr.``, a letter's greeting line), and in a text that holds someone's contact
+    details, any known full name or name-like evidence. ``"broad"``: that evidence
+    everywhere (every known full name, ``with Anna``, ``Anna said``): about three times the
+    recall on names, but in real chat text most such names are characters of stories, public
+    figures and authors (docs/quality.md has both figures).
     """
 
     entities: tuple[str, ...] = SUPPORTED_ENTITIES
@@ -146,10 +157,15 @@ class PiiSettings:
     phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
     ner_model: str | None = None
     written_by: str = PERSON_WRITTEN
+    person_names: str = NAMES_CUED
 
     def __post_init__(self) -> None:
         if self.written_by not in AUTHORS:
             raise ValueError(f"written_by must be one of {AUTHORS}, not {self.written_by!r}")
+        if self.person_names not in NAME_POLICIES:
+            raise ValueError(
+                f"person_names must be one of {NAME_POLICIES}, not {self.person_names!r}"
+            )
         unknown = set(self.entities) - set(SUPPORTED_ENTITIES)
         if unknown:
             raise ValueError(f"unsupported entities {sorted(unknown)}; use {SUPPORTED_ENTITIES}")
@@ -459,7 +475,11 @@ class BoundaryFreeIpRecognizer(IpRecognizer):
                     _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start)
                     or _LONGER_DOTTED.search(text, max(0, result.start - 2), result.end + 2)
                 )
-            ) or not personal_ip(value, text[result.end : result.end + 4]):
+            ) or not personal_ip(
+                value,
+                text[result.end : result.end + 4],
+                text[max(0, result.start - 12) : result.start],
+            ):
                 result.score = 0.0
         return raw_recognizer_results
 
@@ -529,7 +549,8 @@ class CuedCardNumberRecognizer(LocalRecognizer):
         results = []
         for match in _DIGIT_RUN_12_19.finditer(text):
             window_start = max(0, match.start() - self.CUE_BEFORE)
-            if luhn_valid(match.group()) and _CARD_CUE.search(text, window_start, match.start()):
+            digits = match.group()
+            if luhn_valid(digits) and _CARD_CUE.search(text, window_start, match.start()):
                 results.append(_result(self, CREDIT_CARD, match.span(), CARD_SCORE_CUE, "card cue"))
         return results
 
@@ -606,10 +627,39 @@ PHONE_SCORE_NATIONAL_LAYOUT = 0.6  # grouped as the country prints its numbers, 
 PHONE_SCORE_BARE = 0.3  # valid somewhere, but nothing says it is a phone number
 
 
+# "call" words of programming, blanked before looking for a phone word.
+_CALL_IN_CODE = regex.compile(r"recent call last|call(?:back|ed\b|er\b|able|graph|_|\()")
+# Numbers that a word before them names as something else: a registry or document number.
+_OTHER_NUMBER_BEFORE = regex.compile(
+    r"(?i)(?:company|registration|reg\.|vat|order|invoice|ticket|tracking|case|serial|"
+    r"patent|isbn|issn|doi|pmid|arxiv|article|record)[ \t]*(?:no\.?|number|nr\.?|#|id)?"
+    r"[ \t]*[:#]?[ \t]*$"
+)
+# Two numbers of equal length, the second larger: a range ("4501 - 5000", "pp. 4004-4011").
+_PAIR = regex.compile(r"([0-9]+)[ ]?[-–][ ]?([0-9]+)")
+
+
 def phone_cue_near(text: str, start: int, end: int) -> bool:
-    """True if a phone word (:data:`PHONE_CONTEXT`) stands shortly before or after a span."""
+    """True if a phone word (:data:`PHONE_CONTEXT`) stands shortly before or after a span
+    (``call`` in a traceback or an identifier does not count)."""
     window = text[max(0, start - _CUE_BEFORE) : end + _CUE_AFTER].lower()
-    return _PHONE_CUE.search(window) is not None
+    return _PHONE_CUE.search(_CALL_IN_CODE.sub(" ", window)) is not None
+
+
+def other_number(text: str, start: int, end: int) -> bool:
+    """True if the digit cluster ``text[start:end]`` is shaped or named as something other
+    than a phone number: an ascending range of two equal-length numbers, a bracket closed
+    that it never opened (``3000) / 1000``), a file name (``3827873343.py``), or a number
+    a word names (``company No: 10382813``, ``order #...``)."""
+    cluster = text[start:end]
+    pair = _PAIR.fullmatch(cluster)
+    if pair and len(pair[1]) == len(pair[2]) and int(pair[2]) > int(pair[1]):
+        return True
+    if ")" in cluster and "(" not in cluster and text[start - 1 : start] != "(":
+        return True
+    if text[end : end + 1] == "." and text[end + 1 : end + 2].isalpha():
+        return True
+    return _OTHER_NUMBER_BEFORE.search(text, max(0, start - 32), start) is not None
 
 
 def digit_groups(text: str) -> list[int]:
@@ -680,7 +730,9 @@ class MultilingualPhoneRecognizer(PhoneRecognizer):
     ) -> list[RecognizerResult]:
         results = []
         for start, end in phone_clusters(text):
-            if _CODE_BEFORE.search(text, max(0, start - 3), start):
+            if _CODE_BEFORE.search(text, max(0, start - 3), start) or other_number(
+                text, start, end
+            ):
                 continue
             number = self._valid_number(text[start:end])
             if number is not None:
@@ -891,6 +943,8 @@ _NOT_PHONE_SHAPE = regex.compile(
     r"|[0-9]+\.[0-9]+"  # 3.14159265
     r"|97[89](?:-[0-9]+){3}-[0-9]"  # ISBN-13 978-3-16-148410-0
 )
+# A date followed by a time ("2023-01-08 20:51:59" reaches the cluster as "2023-01-08 20").
+_DATE_TIME_OPENING = regex.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[ T]")
 # The union of Presidio's five SSN shapes (5-4, 3-6, 3-2-4, 9 digits), with their boundaries.
 _SSN_HINT = regex.compile(
     r"(?<![A-Za-z0-9_])[0-9]{3}(?:[0-9]{2}-[0-9]{4}|-[0-9]{6}|[- .]?[0-9]{2}[- .]?[0-9]{4})"
@@ -932,6 +986,7 @@ def phone_clusters(text: str) -> Iterator[tuple[int, int]]:
             if (
                 _MIN_PHONE_DIGITS <= digit_count(cluster) <= _MAX_PHONE_DIGITS
                 and _NOT_PHONE_SHAPE.fullmatch(cluster) is None
+                and _DATE_TIME_OPENING.match(cluster) is None
                 and not _glued_to_latin(text, start, end)
             ):
                 yield start, end
@@ -1103,7 +1158,8 @@ class PiiEngine:
             [_finding(result) for result in self.analyze_raw(folded, entities)] if entities else []
         )
         if self._names:
-            found += self.person_names(folded)
+            contact = any(finding.entity_type in CONTACT_DETAILS for finding in found)
+            found += self.person_names(folded, contact)
         return resolve_overlaps(
             finding
             for finding in found
@@ -1111,11 +1167,14 @@ class PiiEngine:
             if text[finding.start : finding.end] not in self.settings.allow_list
         )
 
-    def person_names(self, text: str) -> list[PiiFinding]:
-        """PERSON findings of :func:`transforms.person_names.find_names` above the threshold."""
+    def person_names(self, text: str, holds_contact_details: bool = False) -> list[PiiFinding]:
+        """PERSON findings of :func:`transforms.person_names.find_names` above the threshold;
+        ``holds_contact_details``: ``text`` carries someone's e-mail address or phone number."""
         return [
             PiiFinding(PERSON, name.start, name.end, name.score, f"PersonName:{name.rule}")
-            for name in find_names(text)
+            for name in find_names(
+                text, holds_contact_details or self.settings.person_names == NAMES_BROAD
+            )
             if name.score >= self.settings.score_threshold
         ]
 

@@ -139,6 +139,11 @@ RESERVED_DOMAINS = ("example.com", "example.net", "example.org", "home.arpa")
 # RFC 2606 / 6761 test and example names, and names for private networks (RFC 6762 .local,
 # ICANN's .internal).
 RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local", "internal", "localdomain")
+# Mailboxes of an organisation's desk, not of a person (RFC 2142 and the commonest kin).
+ROLE_MAILBOXES = _words(
+    "info sales support marketing abuse noc security postmaster hostmaster webmaster service "
+    "contact help helpdesk office press careers jobs billing enquiries inquiries"
+)
 # "icon@2x.png" has the shape of an address; these are file extensions, not domains.
 _FILE_SUFFIXES = _words(
     "png jpg jpeg gif svg webp bmp ico js ts css html htm json yaml yml txt md csv xml"
@@ -161,6 +166,8 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
     for match in _EMAIL.finditer(text):
         domain = re.sub(_DOT, ".", match.group("domain"))
         if reserved_domain(domain) or domain.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
+            continue
+        if text[match.start() : match.start("at")].lower() in ROLE_MAILBOXES:
             continue
         if match.group("at") == "@" and "." in match.group("domain"):
             yield ReviewHit(EMAIL_ADDRESS, match.start(), match.end(), EMAIL, "email")

@@ -202,15 +202,18 @@ def test_model_settings_use_written_by_when_the_settings_have_it():
 
 
 def test_the_report_states_the_rule_and_the_figures():
-    from evaluation.pii import PiiEvaluation, Throughput
+    from evaluation.pii import PiiEvaluation, Throughput, name_policy_score
 
     texts, labels, findings = real_example()
     samples = [Sample("s", "Bob", (Span(0, 3, "PERSON"),))]
+    synthetic = score_synthetic(samples, [[F("PERSON", 0, 3)]])
+    real = score_real_text(texts, labels, findings)
     result = PiiEvaluation(
-        synthetic=score_synthetic(samples, [[F("PERSON", 0, 3)]]),
-        real=score_real_text(texts, labels, findings),
+        synthetic=synthetic,
+        real=real,
         candidates_without_label=(),
         throughput=(Throughput("ours", 2, 1000, 0.01), Throughput("naive", 2, 1000, 0.1)),
+        name_policies=(name_policy_score("cued", synthetic, real),),
     )
     text = markdown(result)
     assert "cover at least 50%" in text
@@ -218,6 +221,7 @@ def test_the_report_states_the_rule_and_the_figures():
     assert "**50.0 %**" in text  # real-text precision
     assert "| decimal | PHONE_NUMBER | 1 | `3.14159265` |" in text
     assert "10.0x the naive loop" in text
+    assert "| `cued` | 1/1 (100.0 %) |" in text  # names per setting of person_names
 
 
 # ------------------------------------------------------------------------- vendored data

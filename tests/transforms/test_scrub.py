@@ -135,7 +135,7 @@ def test_a_name_found_once_in_a_row_is_redacted_wherever_it_recurs_there():
     ]
 
 
-CALL = "Call or mail christopher.montgomery-whitaker@fastmail.com about ticket 2125550187 today."
+CALL = "Call or mail christopher.montgomery-whitaker@fastmail.com about item 2125550187 today."
 
 
 def finding_at(text: str, value: str, kind: str) -> dict:
@@ -186,7 +186,7 @@ def test_each_value_gets_a_stable_number_per_conversation_and_echoes_are_removed
 
 
 def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing():
-    """Redacting the long e-mail address brings the ticket number within reach of the phone
+    """Redacting the long e-mail address brings the item number within reach of the phone
     word "Call": a second scan takes it for a phone. Silver re-scans redacted texts until
     nothing new is found, so a later scan of silver's text finds nothing either."""
     engine = PiiEngine(PiiSettings())
@@ -202,7 +202,7 @@ def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing()
     assert added == 1
     assert engine.analyze(settled["redacted"][0]) == []
     assert settled["redacted"][0] == (
-        "Call or mail <EMAIL_ADDRESS> about ticket <PHONE_NUMBER> today."
+        "Call or mail <EMAIL_ADDRESS> about item <PHONE_NUMBER> today."
     )
     # Audited at the offsets of the original text.
     ticket = settled["findings"][0].to_list()[1]
