@@ -320,7 +320,7 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     weaker evidence too. Every later standalone mention of a counted name's words counts as
     well ("same_person").
     """
-    masked = _CODE.sub(lambda match: " " * len(match.group()), text)
+    masked = _CODE.sub(_blank, text) if "`" in text or "~~~" in text else text
     cues = {cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())}
     # Where a name could start right after a cue or a greeting; without weaker evidence, only
     # runs that reach one of these are judged (most texts have none).
@@ -340,6 +340,10 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
         elif weak_evidence_counts:
             found.append(NameSpan(span.start, span.end, SCORE_DOCUMENTED, span.rule))
     return found + _same_person_again(masked, found)
+
+
+def _blank(match: regex.Match[str]) -> str:
+    return " " * len(match.group())
 
 
 def _reaches(openings: list[int], start: int, end: int) -> bool:
@@ -541,9 +545,9 @@ def _not_a_private_person(before: str) -> bool:
     return _NOT_PRIVATE_NAMED.search(before) is not None
 
 
-_GREETING_ANYWHERE = regex.compile(
-    r"(?:^|\n)[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+",
-    regex.IGNORECASE,
+_GREETING_ANYWHERE = re.compile(
+    r"^[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 

@@ -56,6 +56,7 @@ from presidio_analyzer import (
     RecognizerRegistry,
     RecognizerResult,
 )
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -847,12 +848,15 @@ INTRO_RULES: tuple[IntroRule, ...] = (
     ),
 )  # fmt: skip
 
-# Cheap gate for the rules above: a trigger word must be present in the lower-cased text
-# (lower() + a case-sensitive stdlib regex is 3x faster than a case-insensitive search).
-_INTRO_TRIGGER = re.compile(
-    r"name|nom|naam|i['’]m|i am|llamo|chamo|chiamo|hei(?:ß|ss)e|appelle|heet|зовут|имя"
-    r"|名前|我叫|名字|名叫|이름|اسمي"
-)
+# Cheap gate for each rule above, in order: one of its words must be in the lower-cased text
+# (substring tests in C; most texts then run no rule at all).
+_INTRO_TRIGGERS: tuple[tuple[str, ...], ...] = (
+    ("name",), ("i'm", "i’m", "i am"), ("llamo", "nombre"), ("nome", "chamo"),
+    ("chiamo", "nome"), ("appelle", "nom est"), ("heiße", "heisse", "name ist"),
+    ("naam", "heet"), ("зовут", "имя"), ("名前",), ("名前",), ("我叫", "名字", "名叫"),
+    ("이름",), ("اسمي",),
+)  # fmt: skip
+_GATED_INTRO_RULES = tuple(zip(INTRO_RULES, _INTRO_TRIGGERS, strict=True))
 
 
 class SelfIntroductionRecognizer(LocalRecognizer):
@@ -953,6 +957,13 @@ _SSN_HINT = regex.compile(
 _CARD_HINT = regex.compile(r"(?<![A-Za-z0-9])[0-9](?:[ \-]?[0-9]){11}")
 _IBAN_HINT = regex.compile(r"[A-Za-z]{2}[0-9]{2}")
 _IPV4_HINT = regex.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+# An IPv6 address either compresses zeros next to a hex group ("2606:4700::1111", "::1") or
+# has four groups in a row; C++ scopes ("std::vector") and Python slices ("a[::2]") do not
+# look like either.
+_IPV6_HINT = re.compile(
+    r"(?<![\w.])[0-9A-Fa-f]{1,4}::|::[0-9A-Fa-f]{1,4}(?!\w)"
+    r"|(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){3}[0-9A-Fa-f]{1,4}(?!\w)"
+)
 
 
 _EXTENSION = re.compile(r"x[0-9]{1,5}(?![A-Za-z0-9])")
@@ -1007,8 +1018,10 @@ def phone_hint(text: str) -> bool:
 
 def person_hint(text: str) -> bool:
     """True if a self-introduction rule matches (a trigger-word scan first, then the rules)."""
-    return _INTRO_TRIGGER.search(text.lower()) is not None and any(
-        rule.pattern.search(text) for rule in INTRO_RULES
+    lowered = text.lower()
+    return any(
+        any(word in lowered for word in words) and rule.pattern.search(text) is not None
+        for rule, words in _GATED_INTRO_RULES
     )
 
 
@@ -1028,7 +1041,8 @@ def candidate_entities(text: str, entities: Iterable[str], ner_active: bool = Fa
     if LOCATION in wanted and ner_active:
         found.add(LOCATION)
     if IP_ADDRESS in wanted and (
-        "::" in text or text.count(":") >= 7 or (text.count(".") >= 3 and _IPV4_HINT.search(text))
+        (("::" in text or text.count(":") >= 7) and _IPV6_HINT.search(text))
+        or (text.count(".") >= 3 and _IPV4_HINT.search(text))
     ):
         found.add(IP_ADDRESS)
     digits = digit_count(text)
@@ -1096,6 +1110,34 @@ _NO_NLP = NlpArtifacts(
 )
 
 
+class _BoostOnlyWithTokens(ContextAwareEnhancer):
+    """Presidio's context enhancer, skipped in the first phase: with :data:`_NO_NLP` there
+    are no words to find, and the enhancer would only deep-copy every result."""
+
+    def __init__(self, inner: ContextAwareEnhancer) -> None:
+        super().__init__(
+            inner.context_similarity_factor,
+            inner.min_score_with_context_similarity,
+            inner.context_prefix_count,
+            inner.context_suffix_count,
+        )
+        self.inner = inner
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        if nlp_artifacts is _NO_NLP and not context:
+            return raw_results
+        return self.inner.enhance_using_context(
+            text, raw_results, nlp_artifacts, recognizers, context
+        )
+
+
 class PiiEngine:
     """Build once, then call :meth:`analyze` on many texts (it keeps no per-call state).
 
@@ -1124,6 +1166,9 @@ class PiiEngine:
             registry=registry,
             nlp_engine=build_nlp_engine(settings.ner_model),
             supported_languages=[LANGUAGE],
+        )
+        self.analyzer.context_aware_enhancer = _BoostOnlyWithTokens(
+            self.analyzer.context_aware_enhancer
         )
         self._contextual = frozenset(
             entity for recognizer in recognizers if recognizer.context

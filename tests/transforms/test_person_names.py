@@ -63,7 +63,7 @@ def test_a_later_mention_by_surname_is_the_same_person() -> None:
         "you speak casually, like a friend. your name is Fresca and you're a 52 year old woman",
         "keywords : protagonist name is Alli who is living in Seoul",
         "I own a cat, his name is Taffy and he meows a lot!",
-        "include emojis whenever possible: \"MS Word Buttons & Toolbars\"",
+        'include emojis whenever possible: "MS Word Buttons & Toolbars"',
         "type Customer = {\n name: String;\n email: String;\n}",
         "including\nPeter Theil (PayPal founder) and Rony Abovitz (Magic Leap founder",
         "Partnered with Grammy Nominated Artist Ryan Leslie to build Sundays",
