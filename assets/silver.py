@@ -155,7 +155,7 @@ class SilverConfig(BatchConfig):
     """Exact strings always redacted (as DENY_LIST)."""
     pii_ner_model: str | None = None
     """An installed spaCy pipeline (e.g. en_core_web_lg) adding NER for PERSON and LOCATION;
-    never downloaded. Without one, PERSON comes from self-introduction patterns."""
+    never downloaded. Without one, PERSON comes from transforms/person_names.py."""
     pii_person_names: str = PiiSettings().person_names
     """"cued": names a personal cue introduces, or in a text holding contact details;
     "broad": every known full name (more recall, many characters and public figures)."""

@@ -8,14 +8,20 @@ word that introduces a person. So a candidate is a run of one to three name-shap
 (``Anna``, ``Jean-Luc``, ``O'Brien``, ``Ken N. Fukuda``; lower-case only in texts typed
 entirely in lower case), and it becomes a ``PERSON`` finding when:
 
-* its first word is a known given name (:func:`given_names`: the person-name lists of every
-  locale of the Faker package, ~31 k given names and ~28 k surnames in 80+ locales), and
-  is not also a common word in the position it stands (``Will you...``, ``May``, ``Grant
-  access``); or
-* a cue introduces a person right before it (``Mr.``, ``Dear``, ``Name:``, ``my wife``,
-  ``called``, ``starring``...) or a verb of people follows it (``... lives at``,
-  ``... said``), or it stands alone on a line of a signature or address block, or it
-  speaks a line of a dialogue (``Anna: ...``).
+* a personal cue introduces it (``Mr.``, ``Dear``, ``Name:``, ``my wife``, ``my colleague``,
+  ``Regards,``, a letter's greeting line ``Hi Anna,``), unless the cue speaks of a persona, a
+  character or a pet (``your name is``, ``protagonist name is``, ``my cat, his name is``); or
+* the caller lets weaker evidence count (``find_names(text, weak_evidence_counts=True)``:
+  the PII engine does when the text holds someone's contact details, or always with
+  ``PiiSettings.person_names="broad"``): its first word is a known given name
+  (:func:`given_names`: the person-name lists of every locale of the Faker package, ~31 k
+  given names and ~28 k surnames in 80+ locales) and it looks like a full name, a weak cue
+  stands before it (``with``, ``called``, ``Hi`` inside a line), a verb of people follows it
+  (``... lives at``, ``... said``), or it stands alone on a line of a signature or address
+  block, or speaks a line of a dialogue (``Anna: ...``).
+
+In real chat text the weaker evidence is mostly wrong (characters of the stories people ask
+for, public figures, authors: docs/quality.md), hence the default.
 
 Public figures and fictional characters being asked about are not personal data: a name on
 :data:`PUBLIC_NAMES` (heads of state, business people, scientists, artists, athletes,

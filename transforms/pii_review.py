@@ -142,8 +142,10 @@ RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local", "internal",
 # Mailboxes of an organisation's desk, not of a person (RFC 2142 and the commonest kin).
 ROLE_MAILBOXES = _words(
     "info sales support marketing abuse noc security postmaster hostmaster webmaster service "
-    "contact help helpdesk office press careers jobs billing enquiries inquiries"
+    "contact help helpdesk office press careers jobs billing enquiries inquiries replies"
 )
+# The SSH remotes of source hosting: the same for everyone.
+HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")
 # "icon@2x.png" has the shape of an address; these are file extensions, not domains.
 _FILE_SUFFIXES = _words(
     "png jpg jpeg gif svg webp bmp ico js ts css html htm json yaml yml txt md csv xml"
@@ -167,7 +169,8 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
         domain = re.sub(_DOT, ".", match.group("domain"))
         if reserved_domain(domain) or domain.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
             continue
-        if text[match.start() : match.start("at")].lower() in ROLE_MAILBOXES:
+        local = text[match.start() : match.start("at")].lower()
+        if local in ROLE_MAILBOXES or match.group().lower() in HOSTING_ADDRESSES:
             continue
         if match.group("at") == "@" and "." in match.group("domain"):
             yield ReviewHit(EMAIL_ADDRESS, match.start(), match.end(), EMAIL, "email")
@@ -180,7 +183,7 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
 # --------------------------------------------------------------------------------------------
 
 _PHONE_CUES = re.compile(
-    r"phone|\btel\b|tel\.|telephone|\bcall|\bmobile|\bcell|\bfax|whatsapp|\bsms\b|text me"
+    r"phone|\btel\b|tel\.|telephone|\bcall(?! last)|\bmobile|\bcell|\bfax|whatsapp|\bsms\b|text me"
     r"|reach me|contact|hotline|\bdial|\bring me|telefon|handy|téléphone|portable|teléfono"
     r"|móvil|celular|llam|appel|chiama|телефон|звон|電話|携帯|手机|电话|手機|전화|휴대폰|핸드폰"
     r"|연락처|連絡先|联系|聯絡|contacto|kontakt|contatto"
@@ -211,6 +214,13 @@ def dummy_digits(candidate: str) -> bool:
     return len(set(digits)) == 1 or digits in _COUNTING or digits in _COUNTING[::-1]
 
 
+# A number a word names as a company's or a document's ("company No: 10382813").
+_REGISTRY_NUMBER = re.compile(
+    r"(?i)(?:company|registration|reg\.|vat|invoice|order|ticket|tracking|serial)"
+    r"[ \t]*(?:no\.?|number|nr\.?|#)?[ \t]*[:#]?[ \t]*$"
+)
+
+
 def find_phones(text: str) -> Iterator[ReviewHit]:
     for match in _PHONE.finditer(text):
         candidate = match.group()
@@ -218,6 +228,8 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
         if not 7 <= digits <= 15 or _DATE.fullmatch(candidate) or _DECIMAL.fullmatch(candidate):
             continue
         if dummy_digits(candidate) or _CODE_ARGUMENT.search(text, 0, match.start()):
+            continue
+        if _REGISTRY_NUMBER.search(text, max(0, match.start() - 24), match.start()):
             continue
         cue = _cue_near(text, match.start(), match.end(), _PHONE_CUES)
         if cue:

@@ -220,7 +220,7 @@ def test_the_report_states_the_rule_and_the_figures():
     assert "| PERSON | yes | 1 | 1 | 100.0 % |" in text
     assert "**50.0 %**" in text  # real-text precision
     assert "| decimal | PHONE_NUMBER | 1 | `3.14159265` |" in text
-    assert "10.0x the naive loop" in text
+    assert "ours: 10.0x the naive loop" in text
     assert "| `cued` | 1/1 (100.0 %) |" in text  # names per setting of person_names
 
 

@@ -113,6 +113,11 @@ NOT_FOUND = [
     "icon@2x.png and logo@3x.jpg",
     "DE89370400440532013001 (checksum fails)",
     "SSN 666-22-8471, SSN 000-12-3456, SSN 123-00-4567",
+    # real prompts (ShareGPT): a traceback, a company register, role and hosting addresses
+    "Traceback (most recent call last)\n/tmp/ipykernel_27/4149060727.py in",
+    "Book a Call [4]\n\nDGPartnership LTD company No: 10382813 Registered at",
+    "Reply-To: replies@ecruit.com, or write to sales@hypervolt.co.uk",
+    "git remote add upstream git@github.com:TheOdinProject/theodinproject.git",
     # cue words followed by no name
     "Dear Hiring Manager, Dear Sir or Madam, Dear Valued Customer",
     "File name: Report Final",
