@@ -212,7 +212,7 @@ def test_the_report_states_the_rule_and_the_figures():
         synthetic=synthetic,
         real=real,
         candidates_without_label=(),
-        throughput=(Throughput("ours", 2, 1000, 0.01), Throughput("naive", 2, 1000, 0.1)),
+        throughput=(Throughput("ours", 2, 1000, 0.01, "naive"), Throughput("naive", 2, 1000, 0.1)),
         name_policies=(name_policy_score("cued", synthetic, real),),
     )
     text = markdown(result)
@@ -220,7 +220,7 @@ def test_the_report_states_the_rule_and_the_figures():
     assert "| PERSON | yes | 1 | 1 | 100.0 % |" in text
     assert "**50.0 %**" in text  # real-text precision
     assert "| decimal | PHONE_NUMBER | 1 | `3.14159265` |" in text
-    assert "ours: 10.0x the naive loop" in text
+    assert "ours: **10.0x** the speed of the naive" in text
     assert "| `cued` | 1/1 (100.0 %) |" in text  # names per setting of person_names
 
 
