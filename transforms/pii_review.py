@@ -202,6 +202,8 @@ _DATE = re.compile(
     r"|(?:1[89]|20)\d\d ?[-/] ?(?:1[89]|20)\d\d"  # a span of years: 1990-2000
 )
 _DECIMAL = re.compile(r"\d+\.\d+")
+# An ISBN-13 written with its hyphens ("978-5-15-931561-1"): a book, not a phone.
+_ISBN = re.compile(r"97[89](?:-\d+){3}-\d")
 # A number passed to a function ("random.seed(1234567890)") is code, not a phone number.
 _CODE_ARGUMENT = re.compile(r"[A-Za-z0-9_\]]\($")
 _COUNTING = "01234567890123456789"
@@ -216,7 +218,7 @@ def dummy_digits(candidate: str) -> bool:
 
 # A number a word names as a company's or a document's ("company No: 10382813").
 _REGISTRY_NUMBER = re.compile(
-    r"(?i)(?:company|registration|reg\.|vat|invoice|order|ticket|tracking|serial)"
+    r"(?i)(?:company|registration|reg\.|vat|invoice|order|ticket|tracking|serial|isbn|issn)"
     r"[ \t]*(?:no\.?|number|nr\.?|#)?[ \t]*[:#]?[ \t]*$"
 )
 
@@ -225,7 +227,9 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
     for match in _PHONE.finditer(text):
         candidate = match.group()
         digits = sum(c.isdigit() for c in candidate)
-        if not 7 <= digits <= 15 or _DATE.fullmatch(candidate) or _DECIMAL.fullmatch(candidate):
+        if not 7 <= digits <= 15 or any(
+            shape.fullmatch(candidate) for shape in (_DATE, _DECIMAL, _ISBN)
+        ):
             continue
         if dummy_digits(candidate) or _CODE_ARGUMENT.search(text, 0, match.start()):
             continue

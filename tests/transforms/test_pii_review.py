@@ -118,6 +118,7 @@ NOT_FOUND = [
     "Book a Call [4]\n\nDGPartnership LTD company No: 10382813 Registered at",
     "Reply-To: replies@ecruit.com, or write to sales@hypervolt.co.uk",
     "git remote add upstream git@github.com:TheOdinProject/theodinproject.git",
+    "The ISBN of the second edition is 978-5-15-931561-1.\n\nFor cell biology, ...",
     # cue words followed by no name
     "Dear Hiring Manager, Dear Sir or Madam, Dear Valued Customer",
     "File name: Report Final",
