@@ -202,8 +202,10 @@ _DATE = re.compile(
     r"|(?:1[89]|20)\d\d ?[-/] ?(?:1[89]|20)\d\d"  # a span of years: 1990-2000
 )
 _DECIMAL = re.compile(r"\d+\.\d+")
-# An ISBN-13 written with its hyphens ("978-5-15-931561-1"): a book, not a phone.
+# An ISBN-13 written with its hyphens ("978-5-15-931561-1"): a book, not a phone; a dotted
+# quad is an address (the IP rules judge it), not a phone.
 _ISBN = re.compile(r"97[89](?:-\d+){3}-\d")
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 # A number passed to a function ("random.seed(1234567890)") is code, not a phone number.
 _CODE_ARGUMENT = re.compile(r"[A-Za-z0-9_\]]\($")
 _COUNTING = "01234567890123456789"
@@ -228,7 +230,7 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
         candidate = match.group()
         digits = sum(c.isdigit() for c in candidate)
         if not 7 <= digits <= 15 or any(
-            shape.fullmatch(candidate) for shape in (_DATE, _DECIMAL, _ISBN)
+            shape.fullmatch(candidate) for shape in (_DATE, _DECIMAL, _ISBN, _DOTTED_QUAD)
         ):
             continue
         if dummy_digits(candidate) or _CODE_ARGUMENT.search(text, 0, match.start()):

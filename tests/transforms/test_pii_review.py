@@ -119,6 +119,7 @@ NOT_FOUND = [
     "Reply-To: replies@ecruit.com, or write to sales@hypervolt.co.uk",
     "git remote add upstream git@github.com:TheOdinProject/theodinproject.git",
     "The ISBN of the second edition is 978-5-15-931561-1.\n\nFor cell biology, ...",
+    "study for an exam in cell biology?\n\nOur VPN gateway is 203.0.113.112, can you check",
     # cue words followed by no name
     "Dear Hiring Manager, Dear Sir or Madam, Dear Valued Customer",
     "File name: Report Final",
