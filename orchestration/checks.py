@@ -41,7 +41,7 @@ from transforms import pii_review
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license
 from transforms.gold import PROMPT_SCHEMA, SFT_SCHEMA
-from transforms.pii import MODEL_WRITTEN, PiiSettings
+from transforms.pii import PERSON_WRITTEN, PiiSettings
 from transforms.pii_review import (
     CANARIES,
     LOCATED_HIT_SCHEMA,
@@ -269,7 +269,7 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
             ROW_KEY,
             REVIEW_MIN_CONFIDENCE,
             MODEL_WRITTEN_FIELDS,
-            model_written_datasets(),
+            datasets_without_person_authors(),
         )
         hits.append(found)
         below += batch_below
@@ -412,13 +412,16 @@ def scrubber_settings(
 
 
 @cache
-def model_written_datasets() -> frozenset[str]:
-    """Datasets whose every field a model wrote, by the catalogue (UltraChat's users were
-    simulated): gold rows carry no author column, so their dataset says it."""
+def datasets_without_person_authors() -> frozenset[str]:
+    """Datasets with no field or role declared person-written outright: a model wrote every
+    row's text (UltraChat's simulated users), or who wrote it depends on the row
+    (UltraFeedback's prompts, by their `source`). Gold rows carry no author column, so a
+    name in such a dataset's gold rows is not counted; silver, whose rows say their author,
+    judged it."""
     return frozenset(
         key
         for key, spec in load_catalogue().items()
-        if all(author == MODEL_WRITTEN for author in spec.authors.values())
+        if all(author != PERSON_WRITTEN for author in spec.authors.values())
     )
 
 

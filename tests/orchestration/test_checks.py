@@ -11,6 +11,7 @@ from orchestration.checks import (
     CONTRACTS,
     PII_REVIEW,
     PII_REVIEW_SCHEMA,
+    datasets_without_person_authors,
     purity,
     row_drop,
     schema,
@@ -20,6 +21,7 @@ from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
 from transforms.pii import PiiSettings
 from transforms.pii_review import located_texts
+from transforms.scrub import TextField
 from transforms.text_engines import find_pii
 
 
@@ -246,6 +248,21 @@ def test_pii_the_default_scrubber_cannot_see_fails_the_review(tmp_path, instance
     )
     assert set(review["turn_index"]) == {0} and set(review["field"]) == {"messages"}
     assert not [v for v in missed.values() if v in json.dumps(meta, default=str)]
+
+
+def test_a_name_in_gold_counts_only_where_the_catalogue_says_people_wrote_the_user_text():
+    # Gold rows carry no author column: UltraChat's users were simulated, and UltraFeedback's
+    # prompts are people's or models' by their source (silver, which knows, judged them);
+    # Arena's and MT-bench's user turns are people's.
+    assert datasets_without_person_authors() == {"ultrachat", "ultrachat_200k", "ultrafeedback"}
+    gold = pl.DataFrame(
+        {
+            "dataset": ["ultrafeedback", "chatbot_arena_conversations"],
+            "prompt": ["Hi, my name is Grace Mensah and I need some advice."] * 2,
+        }
+    )
+    texts = located_texts(gold, TextField("prompt"), False, datasets_without_person_authors())
+    assert texts["model_written"].to_list() == [True, False]
 
 
 def test_licence_purity_fails_on_a_non_commercial_row_in_a_by_table(tmp_path):
