@@ -640,11 +640,19 @@ _OTHER_NUMBER_BEFORE = regex.compile(
 _PAIR = regex.compile(r"([0-9]+)[ ]?[-–][ ]?([0-9]+)")
 
 
+# "Text 2125550616", "text me at ...": the verb right before the number (alone, "text" is
+# too common a word to count anywhere in the window).
+_TEXT_RIGHT_BEFORE = regex.compile(r"(?i)\b(?:text|txt)(?: (?:me|us|him|her))?(?: at| on)?[ :]*$")
+
+
 def phone_cue_near(text: str, start: int, end: int) -> bool:
     """True if a phone word (:data:`PHONE_CONTEXT`) stands shortly before or after a span
-    (``call`` in a traceback or an identifier does not count)."""
+    (``call`` in a traceback or an identifier does not count), or ``text`` right before it."""
     window = text[max(0, start - _CUE_BEFORE) : end + _CUE_AFTER].lower()
-    return _PHONE_CUE.search(_CALL_IN_CODE.sub(" ", window)) is not None
+    return (
+        _PHONE_CUE.search(_CALL_IN_CODE.sub(" ", window)) is not None
+        or _TEXT_RIGHT_BEFORE.search(text, max(0, start - 16), start) is not None
+    )
 
 
 def other_number(text: str, start: int, end: int) -> bool:

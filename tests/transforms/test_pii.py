@@ -384,6 +384,17 @@ TECHNICAL_LOOKALIKES = (
     "hash slots 10923-16383 belong to the third node",
     "the coordinates are 40.7128, -74.0060",
     "use the public resolver 8.8.8.8 as DNS",
+    # Real prompts and answers (ShareGPT, Arena-Hard-Auto), in part.
+    'Traceback (most recent call last):"\ntime="2023-01-08 20:51:59" level=error msg="[Plug',
+    "Traceback (most recent call last)\n/tmp/ipykernel_27/4149060727.py in",
+    "Arthritis Rheum. 2012;64(12):4004-4011. doi:10.1002/art.34677",
+    "rebels.\n\n4501 - 5000:\nThe tenth generation of clones",
+    "sleep_time = random.randint(1000, 3000) / 1000",
+    "Book a Call [4]\n\nDGPartnership LTD company No: 10382813 Registered at",
+    "iptables -t mangle -A PREROUTING -d 1.2.3.4 -j MARK --set-mark 123",
+    'type the endpoint "<http://159.89.98.186/root/environments>" in the address bar',
+    "rsync -avz user1@remote1.host:/remote/directory user2@remote2.host:/remote/directory",
+    "Please send the following to info@dashstudio.net with the subject line",
 )
 
 
@@ -402,6 +413,7 @@ def test_technical_lookalikes_from_real_chat_text_are_kept(engine: PiiEngine, te
         ("reach me on 2125550187 tomorrow", "2125550187"),
         ("Office (212) 555-0187", "(212) 555-0187"),
         ("Mi número: 612 345 678, llámame", "612 345 678"),
+        ("Text 2125550616 when you land.", "2125550616"),
     ],
 )
 def test_phone_numbers_with_a_phone_word_or_a_national_layout_are_found(
