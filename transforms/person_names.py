@@ -9,7 +9,8 @@ word that introduces a person. So a candidate is a run of one to three name-shap
 entirely in lower case), and it becomes a ``PERSON`` finding when:
 
 * a personal cue introduces it (``Mr.``, ``Dear``, ``Name:``, ``my wife``, ``my colleague``,
-  ``Regards,``, a letter's greeting line ``Hi Anna,``), unless the cue speaks of a persona, a
+  ``Regards,``, a letter's greeting line ``Hi Anna,``, a known name signed alone on the line
+  under ``Best,`` or ``Thanks,``), unless the cue speaks of a persona, a
   character or a pet (``your name is``, ``protagonist name is``, ``my cat, his name is``); or
 * the caller lets weaker evidence count (``find_names(text, weak_evidence_counts=True)``:
   the PII engine does when the text holds someone's contact details, or always with
@@ -330,7 +331,8 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     cues = {cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())}
     # Where a name could start right after a cue or a greeting; without weaker evidence, only
     # runs that reach one of these are judged (most texts have none).
-    openings = sorted({*cues, *(g.end() for g in _GREETING_ANYWHERE.finditer(masked))})
+    signatures = {m.end() for m in _SIGN_OFF.finditer(masked)}
+    openings = sorted({*cues, *signatures, *(g.end() for g in _GREETING_ANYWHERE.finditer(masked))})
     if not (openings or weak_evidence_counts):
         return []
     runs = _name_runs(masked) if any(c.isupper() for c in masked) else _lower_runs(masked)
@@ -338,7 +340,7 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     for start, end in runs:
         if not weak_evidence_counts and not _reaches(openings, start, end):
             continue
-        span = _judge(masked, start, end, cues)
+        span = _judge(masked, start, end, cues, signatures)
         if span is None:
             continue
         if span.score >= SURE:
@@ -414,9 +416,12 @@ def _standalone(text: str, start: int, end: int) -> bool:
     )
 
 
-def _judge(text: str, start: int, end: int, cues: dict[int, int]) -> NameSpan | None:
+def _judge(
+    text: str, start: int, end: int, cues: dict[int, int], signatures: set[int]
+) -> NameSpan | None:
     """Whether the name-shaped run ``text[start:end]`` is a person's name, and how sure;
-    ``cues`` maps the end of each introducing cue in ``text`` to its start."""
+    ``cues`` maps the end of each introducing cue in ``text`` to its start, ``signatures``
+    holds where a line after a sign-off (``Thanks,``) starts."""
     words = [(m.start() + start, m.end() + start) for m in _WORDS.finditer(text[start:end])]
     speaker = _speaker(text, start, end)
     # A capitalised common word opening a sentence is not part of the name: "Will Anna come";
@@ -448,8 +453,10 @@ def _judge(text: str, start: int, end: int, cues: dict[int, int]) -> NameSpan | 
     known_any = known_first or any(name in known_names() for name in names)
     if lower_case and not (known_first or _STRONG.search(before)):
         return None  # in lower-case text only a known given name opens a name
-    if (_introduced(text, start, cues) and not _not_a_private_person(before)) or (
-        known_any and _greeting(text, start, end)
+    if (
+        (_introduced(text, start, cues) and not _not_a_private_person(before))
+        or (known_any and _greeting(text, start, end))
+        or (known_any and start in signatures and _alone_on_line(text, start, end))
     ):
         return NameSpan(start, end, SCORE_CUED, "cue")
     followed = _FOLLOWED.search(text[end : end + 20]) is not None
@@ -553,6 +560,14 @@ def _not_a_private_person(before: str) -> bool:
 
 _GREETING_ANYWHERE = re.compile(
     r"^[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+# A letter's sign-off on its own line; the name signed below it is the writer's.
+_SIGN_OFF = re.compile(
+    r"^[ \t>*-]*(?:thanks|thank you|many thanks|best|best regards|kind regards|warm regards|"
+    r"all the best|cheers|love|yours|yours truly|respectfully)[ \t]*[,!.]?[ \t]*\r?\n[ \t>*-]*",
     re.IGNORECASE | re.MULTILINE,
 )
 

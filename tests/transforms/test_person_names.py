@@ -27,6 +27,7 @@ def names_in(text: str, weak_evidence_counts: bool = False) -> list[str]:
         ("My colleague Miriam Haddad has outperformed her sales targets", "Miriam Haddad"),
         ("Hi Jorge,\nThanks for taking the time to talk yesterday.", "Jorge"),
         ("Dear Dr. Kabiri,\nI am writing to ask about", "Kabiri"),
+        ("Let me know if Tuesday works.\n\nBest,\nNina Kowalski\n", "Nina Kowalski"),
     ],
 )
 def test_names_a_personal_cue_introduces_are_found(text: str, name: str) -> None:
