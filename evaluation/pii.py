@@ -597,9 +597,10 @@ def evaluate(timing_repeats: int = 3) -> PiiEvaluation:
 
     person = PiiEngine(PiiSettings())
     model = PiiEngine(model_settings(PiiSettings))
+    engines = {"person": person, "model": model}
     texts, labels, samples = load_texts(), load_labels(), load_samples()
     synthetic = recall_by_entity(samples, person)
-    real = precision_on_real_text(texts, labels, {"person": person, "model": model})
+    real = precision_on_real_text(texts, labels, engines)
     broad = PiiEngine(PiiSettings(person_names=NAMES_BROAD))
     policies = (
         name_policy_score(PiiSettings().person_names, synthetic, real),
@@ -617,7 +618,6 @@ def evaluate(timing_repeats: int = 3) -> PiiEvaluation:
     language = LanguageSettings()
     seed_langdetect()
     detect_language("warm-up: this loads the language profiles once", language)
-    engines = {"person": person, "model": model}
     asked = [text.text for text in texts if text.written_by == "person"]
     by_author = {
         author: [text.text for text in texts if text.written_by == author] for author in engines

@@ -316,7 +316,6 @@ SCORE_WEAK_CUE = 0.45
 SCORE_GIVEN_NAME = 0.4
 SCORE_LAYOUT = 0.35
 SCORE_DOCUMENTED = 0.7
-SURE = SCORE_CUED
 
 
 def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
@@ -328,11 +327,14 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     well ("same_person").
     """
     masked = _CODE.sub(_blank, text) if "`" in text or "~~~" in text else text
-    cues = {cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())}
-    # Where a name could start right after a cue or a greeting; without weaker evidence, only
-    # runs that reach one of these are judged (most texts have none).
-    signatures = {m.end() for m in _SIGN_OFF.finditer(masked)}
-    openings = sorted({*cues, *signatures, *(g.end() for g in _GREETING_ANYWHERE.finditer(masked))})
+    marks = _Openings(
+        cues={cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())},
+        greetings={line.end(): line.start() for line in _GREETING.finditer(masked)},
+        signatures={line.end() for line in _SIGN_OFF.finditer(masked)},
+    )
+    # Where a name could start right after a cue, a greeting or a sign-off; without weaker
+    # evidence, only runs that reach one of these are judged (most texts have none).
+    openings = sorted({*marks.cues, *marks.greetings, *marks.signatures})
     if not (openings or weak_evidence_counts):
         return []
     runs = _name_runs(masked) if any(c.isupper() for c in masked) else _lower_runs(masked)
@@ -340,10 +342,10 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     for start, end in runs:
         if not weak_evidence_counts and not _reaches(openings, start, end):
             continue
-        span = _judge(masked, start, end, cues, signatures)
+        span = _judge(masked, start, end, marks)
         if span is None:
             continue
-        if span.score >= SURE:
+        if span.score >= SCORE_CUED:
             found.append(span)
         elif weak_evidence_counts:
             found.append(NameSpan(span.start, span.end, SCORE_DOCUMENTED, span.rule))
@@ -416,12 +418,19 @@ def _standalone(text: str, start: int, end: int) -> bool:
     )
 
 
-def _judge(
-    text: str, start: int, end: int, cues: dict[int, int], signatures: set[int]
-) -> NameSpan | None:
-    """Whether the name-shaped run ``text[start:end]`` is a person's name, and how sure;
-    ``cues`` maps the end of each introducing cue in ``text`` to its start, ``signatures``
-    holds where a line after a sign-off (``Thanks,``) starts."""
+@dataclass(frozen=True)
+class _Openings:
+    """Where, in a text, a name could start after a cue: the end of each introducing cue and
+    of each greeting line (``Hi ``), mapped to where it starts, and the start of each line
+    under a sign-off (``Thanks,``)."""
+
+    cues: dict[int, int]
+    greetings: dict[int, int]
+    signatures: set[int]
+
+
+def _judge(text: str, start: int, end: int, marks: _Openings) -> NameSpan | None:
+    """Whether the name-shaped run ``text[start:end]`` is a person's name, and how sure."""
     words = [(m.start() + start, m.end() + start) for m in _WORDS.finditer(text[start:end])]
     speaker = _speaker(text, start, end)
     # A capitalised common word opening a sentence is not part of the name: "Will Anna come";
@@ -454,9 +463,9 @@ def _judge(
     if lower_case and not (known_first or _STRONG.search(before)):
         return None  # in lower-case text only a known given name opens a name
     if (
-        (_introduced(text, start, cues) and not _not_a_private_person(before))
-        or (known_any and _greeting(text, start, end))
-        or (known_any and start in signatures and _alone_on_line(text, start, end))
+        (_introduced(text, start, marks.cues) and not _not_a_private_person(before))
+        or (known_any and _greeting(text, start, end, marks.greetings))
+        or (known_any and start in marks.signatures and _alone_on_line(text, start, end))
     ):
         return NameSpan(start, end, SCORE_CUED, "cue")
     followed = _FOLLOWED.search(text[end : end + 20]) is not None
@@ -528,12 +537,6 @@ def _everyday_word(name: str) -> bool:
     return name.lower() in common_lowercase_words()
 
 
-_GREETING_LINE = regex.compile(
-    r"(?:^|\n)[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+$",
-    regex.IGNORECASE,
-)
-
-
 # A title cue typed in capitals is an abbreviation ("MS Word", "DR Congo"), not a title.
 _CAPITAL_TITLE = regex.compile(r"(?:MS|MR|MRS|DR|MX)\.?[ \t]*$")
 # "name is" said of the assistant's persona, a character or an animal.
@@ -558,7 +561,8 @@ def _not_a_private_person(before: str) -> bool:
     return _NOT_PRIVATE_NAMED.search(before) is not None
 
 
-_GREETING_ANYWHERE = re.compile(
+# A greeting opening a line, with the spaces after it: "Hi ", "Dear ", "> Good morning ".
+_GREETING = re.compile(
     r"^[ \t>*-]*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ \t]+",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -572,11 +576,15 @@ _SIGN_OFF = re.compile(
 )
 
 
-def _greeting(text: str, start: int, end: int) -> bool:
-    """True for the addressee of a letter or message: ``Hi Anna,`` opening a line."""
-    return _GREETING_LINE.search(text, max(0, start - 24), start) is not None and text[
-        end : end + 1
-    ] in (",", "!", "\n", "")
+def _greeting(text: str, start: int, end: int, greetings: dict[int, int]) -> bool:
+    """True for the addressee of a letter or message: ``Hi Anna,`` opening a line, the
+    greeting's line starting at most ``_CUE_WINDOW`` characters before the name."""
+    line = greetings.get(start)
+    return (
+        line is not None
+        and max(line - 1, 0) >= start - _CUE_WINDOW
+        and text[end : end + 1] in (",", "!", "\n", "")
+    )
 
 
 def _speaker(text: str, start: int, end: int) -> bool:
