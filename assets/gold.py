@@ -1,5 +1,5 @@
 """Gold: what users train on. Preference pairs, SFT dialogues and prompts, each split by
-licence class, decontaminated against MT-bench."""
+licence class, decontaminated against pinned benchmark lists."""
 
 import hashlib
 import json
@@ -24,28 +24,42 @@ from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
 from assets.lake import AddedFile, Lake, TableWrite, compact
 from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart, transforms_digest
+from transforms.arena_filters import DEFAULT_POLICIES, filter_arena
 from transforms.binarize import (
+    MT_BENCH_POLICIES,
+    MT_BENCH_POSITION_POLICY,
     PAIR_SCHEMA,
     UF_POLICIES,
     binarize_arena,
     binarize_mt_bench,
     binarize_ultrafeedback,
+    judge_agreement,
 )
 from transforms.catalogue import DatasetSpec
-from transforms.decontaminate import evaluation_index
+from transforms.decontaminate import (
+    BENCHMARKS_DIR,
+    JUDGMENTS_BENCHMARK,
+    BenchmarkIndex,
+    benchmark_index,
+    load_benchmarks,
+)
 from transforms.gold import (
     SFT_SCHEMA,
     counts_metadata,
     decontaminate,
     decontaminate_text,
+    decontamination_metadata,
     evaluation_questions,
     prompts_from_silver,
     sft_from_conversations,
     sft_from_votes,
     split_by_license,
 )
+from transforms.ultrafeedback_fix import fix_overall_score
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
+ARENA_DATASET = "chatbot_arena_conversations"
+ARENA_FILTERED = ("gold", "arena_filtered")
 PROMPT_LINEAGE = ["dataset", "split", "source_file", "source_row", "source_id", "lang"]
 PROMPT_SOURCE_COLUMNS = [*PROMPT_LINEAGE, "prompt", "prompt_license"]
 LICENCE_CLASSES = ("by", "by_nc")
@@ -72,10 +86,28 @@ class GoldConfig(Config):
     """UltraFeedback prompt sources left out (the reference recipe drops truthful_qa)."""
     margin: float = 1.0
     """all_pairs_margin: the smallest overall_score difference that makes a pair."""
+    fix_ultrafeedback_scores: bool = True
+    """Apply UltraFeedback's authors' overall_score correction (a 10 whose aspect ratings
+    average <= 2 was a critique score of 1) before binarizing."""
+    arena_filters: list[str] = list(DEFAULT_POLICIES)
+    """Arena votes left out of every training view (kept in gold/arena_filtered): any of
+    short_prompt, frequent_prompt, frequent_prompt_cap, blocked_word, blocked_model,
+    moderation_flagged, toxic_chat_flagged (transforms/arena_filters.py)."""
+    mt_bench_policy: str = MT_BENCH_POSITION_POLICY
+    """How MT-bench votes become pairs (with include_mt_bench): mt_bench_majority_drop_ties
+    or mt_bench_position_consistent (GPT-4 verdicts that flip with the answer order are
+    ties)."""
     decontaminate: bool = True
-    """Remove examples whose user turns match an MT-bench question."""
+    """Remove examples whose user turns match a benchmark prompt (the pinned lists in
+    sources/benchmarks/: MT-bench, Arena-Hard, TruthfulQA, and the ingested MT-bench
+    judgments' questions)."""
+    keep_benchmark_prompts_in: list[str] = []
+    """Gold tables that opt out of decontamination (e.g. ["prompts_by"])."""
     ngram: int = 13
     """Length (words) of the overlap that counts as a match."""
+    min_words: int = 8
+    """A benchmark turn of min_words..ngram-1 words matches when it occurs whole inside
+    a user turn; shorter ones only when the turn equals them."""
     include_mt_bench: bool = False
     """MT-bench is evaluation data: its pairs enter training views only if set."""
     force: bool = False
@@ -118,6 +150,7 @@ def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: 
             "recipe": config.recipe(),
             "comparisons_version": comparisons.version() if comparisons else -1,
             "transforms": transforms_digest(),
+            "benchmarks": benchmarks_digest(),
         },
         sort_keys=True,
     )
@@ -137,6 +170,68 @@ def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: 
     if files is None:
         return rebuild
     return GoldPlan(False, files, inputs, version)
+
+
+def benchmarks_digest() -> str:
+    """sha256 over the pinned benchmark lists: editing one rebuilds the gold tables."""
+    digest = hashlib.sha256()
+    for path in sorted(BENCHMARKS_DIR.glob("*.jsonl")):
+        digest.update(path.name.encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def decontamination_index(lake: Lake, config: GoldConfig, name: str) -> BenchmarkIndex | None:
+    """The index gold table `name` is decontaminated against (None when it opts out):
+    every pinned benchmark list, plus the questions of the ingested MT-bench judgments."""
+    if not config.decontaminate or name in config.keep_benchmark_prompts_in:
+        return None
+    evaluation = lake.scan(COMPARISONS).filter(pl.col("dataset") == EVALUATION_DATASET)
+    return benchmark_index(
+        {
+            **load_benchmarks(BENCHMARKS_DIR),
+            JUDGMENTS_BENCHMARK: evaluation_questions(evaluation.collect(), EVALUATION_DATASET),
+        },
+        config.ngram,
+        config.min_words,
+    )
+
+
+def filtered_result(
+    lake: Lake, filtered: pl.DataFrame, reasons: Counter[str], plan: GoldPlan
+) -> MaterializeResult:
+    """Write gold/arena_filtered (the votes the Arena filters left out) and describe it."""
+    written = lake.write(ARENA_FILTERED, filtered, commit_metadata=plan.commit())
+    return MaterializeResult(
+        asset_key=AssetKey(list(ARENA_FILTERED)),
+        metadata={
+            "rows": filtered.height,
+            "by_reason": MetadataValue.json(dict(reasons)),
+            "delta_version": written.version,
+            "new_version": written.committed,
+            "path": MetadataValue.path(written.uri),
+            "preview": MetadataValue.md(
+                preview_markdown(filtered.select("source_id", "filter_reason").head(5))
+            ),
+        },
+    )
+
+
+def without_filtered_arena(comparisons: pl.DataFrame, policies: list[str]) -> pl.DataFrame:
+    """Comparisons minus the Arena votes the filters leave out (other datasets' rows pass).
+    The frame must hold every Arena vote: the frequency filters count over all of them."""
+    arena = pl.col("dataset") == ARENA_DATASET
+    kept, _, _ = filter_arena(comparisons.filter(arena), policies)
+    return pl.concat([comparisons.filter(~arena), kept])
+
+
+def markdown_table(frame: pl.DataFrame) -> str:
+    """A small frame as a markdown table (ratios to 3 decimals, nulls as blanks)."""
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
+    for row in frame.iter_rows():
+        cells = ["" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def holds_any(lake: Lake, name: str, files: list[AddedFile], batch_rows: int) -> bool:
@@ -241,11 +336,12 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         frames: Iterable[pl.DataFrame],
         preview: list[str],
         plan: GoldPlan,
-        removed: Counter[str],
+        removed: Counter[tuple[str, str]],
         extra: dict | None = None,
     ) -> MaterializeResult:
         """Write a gold table (whole, or append the plan's new rows) and describe it;
-        `removed` (rows decontaminated, per dataset) is complete once `frames` is read."""
+        `removed` (rows decontaminated, per dataset and benchmark) is complete once
+        `frames` is read."""
         tally = GoldTally(preview)
         written = lake.write_batches(
             ("gold", name),
@@ -253,19 +349,13 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             commit_metadata=plan.commit(),
             append=not plan.rebuild,
         )
-        extra = {**(extra or {}), **counts_metadata("decontaminated_", removed)}
+        extra = {**(extra or {}), **decontamination_metadata(removed)}
         if plan.rebuild:
             extra = {"status": "rebuilt", **extra}
         else:
             extra = {"status": "appended", "rows_appended": tally.rows, **extra}
             tally = GoldTally.of_table(lake, name, preview)
         return tally.result(name, written, extra, attributions(tally.sources))
-
-    def index(lake: Lake, config: GoldConfig):
-        evaluation = lake.scan(COMPARISONS).filter(pl.col("dataset") == EVALUATION_DATASET)
-        return evaluation_index(
-            evaluation_questions(evaluation.collect(), EVALUATION_DATASET), config.ngram
-        )
 
     @multi_asset(
         specs=[
@@ -281,10 +371,26 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "Grain: one row per (comparison, policy) pair. Licence: only rows whose "
                     f"every field is {PREFS_LICENCE_NOTE[cls]}"
                     "; a row's class is the most restrictive of its fields'. Decontaminated "
-                    "against MT-bench; MT-bench pairs only when include_mt_bench is set."
+                    "against the pinned benchmark lists (MT-bench, Arena-Hard, TruthfulQA); "
+                    "MT-bench pairs only when include_mt_bench is set."
                 ),
             )
             for cls in LICENCE_CLASSES
+        ]
+        + [
+            AssetSpec(
+                list(ARENA_FILTERED),
+                group_name="gold",
+                deps=[AssetKey(list(COMPARISONS))],
+                automation_condition=FOLLOW_UPSTREAM,
+                kinds={"delta", "polars"},
+                description=(
+                    "Arena votes the enabled arena_filters leave out of every training view "
+                    "(prefs, SFT, prompts), with filter_reason. Grain: one row per filtered "
+                    "vote, silver/comparisons' columns. Licence: as silver (prompts "
+                    "CC-BY-4.0, model outputs CC-BY-NC-4.0); an audit table, not training data."
+                ),
+            )
         ],
     )
     def prefs(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
@@ -292,6 +398,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         if all(plan.unchanged for plan in plans.values()):
             for cls, plan in plans.items():
                 yield unchanged_result(lake, f"prefs_{cls}", plan)
+            yield unchanged_result(lake, ARENA_FILTERED[1], plans["by"])
             return
 
         def dataset(name: str) -> pl.DataFrame:  # one partition in memory at a time
@@ -301,7 +408,14 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         unknown = [p for p in config.ultrafeedback_policies if p not in UF_POLICIES]
         if unknown:
             raise ValueError(f"unknown policy {unknown[0]!r}; choose from {UF_POLICIES}")
+        if config.mt_bench_policy not in MT_BENCH_POLICIES:
+            raise ValueError(
+                f"unknown policy {config.mt_bench_policy!r}; choose from {MT_BENCH_POLICIES}"
+            )
         ultrafeedback = dataset("ultrafeedback") if config.ultrafeedback_policies else None
+        if ultrafeedback is not None and config.fix_ultrafeedback_scores:
+            ultrafeedback, outcomes = fix_overall_score(ultrafeedback)
+            counts.update({f"ultrafeedback_score_10_{k}": v for k, v in outcomes.items()})
         for policy in config.ultrafeedback_policies:
             pairs, dropped = binarize_ultrafeedback(
                 ultrafeedback,
@@ -312,25 +426,26 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             )
             frames.append(pairs)
             counts.update({f"{policy}_{k}": v for k, v in dropped.items()})
-        pairs, dropped = binarize_arena(dataset("chatbot_arena_conversations"))
+        arena, filtered, reasons = filter_arena(dataset(ARENA_DATASET), config.arena_filters)
+        counts.update({f"arena_filtered_{k}": v for k, v in reasons.items()})
+        pairs, dropped = binarize_arena(arena)
         frames.append(pairs)
         counts.update({f"arena_{k}": v for k, v in dropped.items()})
+        mt_bench = dataset(EVALUATION_DATASET)
+        agreement = judge_agreement(mt_bench)
         if config.include_mt_bench:
-            pairs, dropped = binarize_mt_bench(dataset(EVALUATION_DATASET))
+            pairs, dropped = binarize_mt_bench(mt_bench, config.mt_bench_policy)
             frames.append(pairs)
             counts.update({f"mt_bench_{k}": v for k, v in dropped.items()})
         all_pairs = pl.concat(frames) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
-        removed: Counter[str] = Counter()
-        if config.decontaminate:
-            keep_eval = all_pairs.filter(pl.col("dataset") == EVALUATION_DATASET)
-            checked, removed = decontaminate(
-                all_pairs.filter(pl.col("dataset") != EVALUATION_DATASET),
-                ("prompt",),
-                index(lake, config),
-            )
-            all_pairs = pl.concat([checked, keep_eval])
         for cls, frame in split_by_license(all_pairs).items():
             plan = replace(plans[cls], rebuild=True)  # both tables come from one pass
+            removed: Counter[tuple[str, str]] = Counter()
+            evaluation = decontamination_index(lake, config, f"prefs_{cls}")
+            if evaluation is not None:  # MT-bench's own pairs are there only when asked for
+                own = pl.col("dataset") == EVALUATION_DATASET
+                checked, removed = decontaminate(frame.filter(~own), ("prompt",), evaluation)
+                frame = pl.concat([checked, frame.filter(own)])
             yield table_result(
                 lake,
                 f"prefs_{cls}",
@@ -338,8 +453,12 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ["pair_id", "dataset", "policy", "lang", "score_chosen", "score_rejected"],
                 plan,
                 removed,
-                counts_metadata("", counts),
+                {
+                    **counts_metadata("", counts),
+                    "mt_bench_judge_agreement": MetadataValue.md(markdown_table(agreement)),
+                },
             )
+        yield filtered_result(lake, filtered, reasons, plans["by"])
 
     @multi_asset(
         specs=[
@@ -354,7 +473,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "deduplicated. Grain: one row per distinct dialogue (UltraChat, "
                     "UltraChat 200k, and each side of an Arena vote). Licence: "
                     f"{SFT_LICENCE_NOTE[cls]}"
-                    "; decontaminated against MT-bench."
+                    "; decontaminated against the pinned benchmark lists."
                 ),
             )
             for cls in LICENCE_CLASSES
@@ -376,7 +495,9 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         )
         if unknown:
             raise ValueError(f"{unknown} conversations have an unknown licence class")
-        evaluation = index(lake, config) if config.decontaminate else None
+        indexes = {
+            cls: decontamination_index(lake, config, f"sft_{cls}") for cls in LICENCE_CLASSES
+        }
 
         def votes() -> pl.DataFrame:
             # Conversations (the bulk) are read in batches; votes are a few tens of thousands.
@@ -388,12 +509,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 )
                 .collect()
             )
+            voted = without_filtered_arena(voted, config.arena_filters)
             conversation_ids = lake.scan(CONVERSATIONS).select("conversation_id").collect()
             return sft_from_votes(voted).filter(
                 ~pl.col("example_id").is_in(conversation_ids["conversation_id"].implode())
             )
 
-        def examples(cls: str, plan: GoldPlan, removed: Counter[str]) -> Iterator[pl.DataFrame]:
+        def examples(
+            cls: str, plan: GoldPlan, removed: Counter[tuple[str, str]]
+        ) -> Iterator[pl.DataFrame]:
             yield pl.DataFrame(schema=SFT_SCHEMA)
             where = {"license_class": cls}
             if plan.rebuild:
@@ -404,8 +528,8 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 parts = (sft_from_conversations(b) for b in batches)
             for batch in parts:
                 part = batch.filter(pl.col("license_class") == cls)
-                if evaluation is not None:
-                    part, dropped = decontaminate(part, ("messages",), evaluation)
+                if indexes[cls] is not None:
+                    part, dropped = decontaminate(part, ("messages",), indexes[cls])
                     removed.update(dropped)
                 yield part
 
@@ -413,7 +537,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             if plan.unchanged:
                 yield unchanged_result(lake, f"sft_{cls}", plan)
                 continue
-            removed: Counter[str] = Counter()
+            removed: Counter[tuple[str, str]] = Counter()
             yield table_result(
                 lake,
                 f"sft_{cls}",
@@ -436,10 +560,10 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         Grain: one row per distinct first user turn (UltraChat, UltraChat 200k,
         UltraFeedback instructions, Arena prompts). Licence: a prompt carries only the
         user's words, so Arena prompts are CC-BY-4.0 here although Arena's model outputs are
-        CC-BY-NC-4.0; MIT and CC-BY rows only. Decontaminated against MT-bench; MT-bench's
-        own questions are evaluation data and never included. When silver/conversations
-        only gained rows since the last build, their prompts not yet in the table are
-        appended (a prompt already present keeps its row).
+        CC-BY-NC-4.0; MIT and CC-BY rows only. Decontaminated against the pinned benchmark
+        lists; MT-bench's own questions are evaluation data and never included. When
+        silver/conversations only gained rows since the last build, their prompts not yet
+        in the table are appended (a prompt already present keeps its row).
         """
         plan = gold_plan(lake, "prompts_by", config, True)
         if plan.unchanged:
@@ -471,15 +595,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         conversations = pl.concat(
             [lake.scan(CONVERSATIONS).select(columns).head(0).collect(), *first_turns]
         )
-        prompts = prompts_from_silver(
-            conversations, comparisons.select(PROMPT_SOURCE_COLUMNS).collect()
-        )
+        voted = without_filtered_arena(comparisons.collect(), config.arena_filters)
+        prompts = prompts_from_silver(conversations, voted.select(PROMPT_SOURCE_COLUMNS))
         if not plan.rebuild:
             held = lake.scan(("gold", "prompts_by")).select("prompt_id").collect()
             prompts = prompts.join(held, on="prompt_id", how="anti", maintain_order="left")
-        removed: Counter[str] = Counter()
-        if config.decontaminate:
-            prompts, removed = decontaminate_text(prompts, "prompt", index(lake, config))
+        removed: Counter[tuple[str, str]] = Counter()
+        evaluation = decontamination_index(lake, config, "prompts_by")
+        if evaluation is not None:
+            prompts, removed = decontaminate_text(prompts, "prompt", evaluation)
         parts = split_by_license(prompts)
         if parts["by_nc"].height:
             raise ValueError(

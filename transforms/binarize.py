@@ -20,6 +20,28 @@ Tie rules, written down:
 - mt_bench_majority_drop_ties: votes on the same (question, model pair, turn) are pooled
   (model order normalised); the verdict with the most votes wins if it names a model and
   no other verdict has as many; otherwise (a tie verdict, or a split) it is dropped.
+- mt_bench_position_consistent: as mt_bench_majority_drop_ties, except that GPT-4's votes
+  on a (question, model pair, turn), made in either answer order, count as ONE ballot: the
+  model every one of them names, else a tie. This is MT-bench's own conservative rule
+  (arXiv 2306.05685 §3.4: "only declare a win when an answer is preferred in both orders.
+  If the results are inconsistent after swapping, we can call it a tie"; FastChat
+  fastchat/llm_judge/common.py, load_pairwise_model_judgments: g1_winner != g2_winner is
+  "inconsistent", which show_result.py counts as a tie). A group judged by GPT-4 alone
+  whose verdict flips with the order is dropped as `dropped_position_inconsistent`; human
+  votes each stay one ballot under the majority rule, the GPT-4 ballot beside them.
+  Note: the published lmsys/mt_bench_human_judgments `gpt4_pair` split has one row per
+  unordered pair and turn (2,400 = 80 questions x 15 pairs x 2 turns): the two orders were
+  already reduced to one verdict upstream (FastChat's compute_agreement.py asserts exactly
+  one GPT-4 vote per group of its gpt4_pair_judgments.json; how an inconsistent pair was
+  written there is not documented, a tie by FastChat's own rule). On that split this
+  policy picks the same chosen and rejected as the majority one (and never counts
+  `gpt4_position_inconsistent`). It differs on data with one GPT-4 row per order
+  (FastChat's gpt-4_pair.jsonl, g1_winner and g2_winner, as two rows): there GPT-4 is
+  one judge, not two, and an order-dependent verdict decides nothing.
+
+Judge agreement (`judge_agreement`) follows FastChat's compute_agreement.py and the
+paper's §4.2 setups S1 (ties counted; an order-inconsistent GPT-4 verdict counts as a
+tie) and S2 (only votes where neither judge says tie).
 """
 
 from __future__ import annotations
@@ -62,6 +84,8 @@ PAIR_SCHEMA = pl.Schema(
 UF_POLICIES = ("max_overall_random_other", "max_mean_rating_drop_ties", "all_pairs_margin")
 ARENA_POLICY = "arena_winner_drop_ties"
 MT_BENCH_POLICY = "mt_bench_majority_drop_ties"
+MT_BENCH_POSITION_POLICY = "mt_bench_position_consistent"
+MT_BENCH_POLICIES = (MT_BENCH_POLICY, MT_BENCH_POSITION_POLICY)
 
 
 def seeded_rng(seed: int, key: str) -> random.Random:
@@ -201,45 +225,164 @@ def binarize_arena(comparisons: pl.DataFrame) -> tuple[pl.DataFrame, Counter[str
     return pl.DataFrame(pairs, schema=PAIR_SCHEMA, orient="row"), counts
 
 
-def binarize_mt_bench(comparisons: pl.DataFrame) -> tuple[pl.DataFrame, Counter[str]]:
-    """MT-bench votes pooled per (question, model pair, turn), decided by majority."""
+def binarize_mt_bench(
+    comparisons: pl.DataFrame, policy: str = MT_BENCH_POLICY
+) -> tuple[pl.DataFrame, Counter[str]]:
+    """MT-bench votes pooled per (question, model pair, turn), decided by majority; under
+    `mt_bench_position_consistent` GPT-4's votes in both answer orders are one ballot."""
+    if policy not in MT_BENCH_POLICIES:
+        raise ValueError(f"unknown MT-bench policy {policy!r}; choose from {MT_BENCH_POLICIES}")
     counts: Counter[str] = Counter()
-    groups: dict[tuple, list[dict]] = {}
-    for row in comparisons.sort("split", "source_file", "source_row").iter_rows(named=True):
-        first, second = sorted((row["model_a"], row["model_b"]))
-        groups.setdefault((row["source_id"], first, second, row["turn"]), []).append(row)
+    groups = _mt_bench_groups(comparisons)
     pairs = []
     for (_question, first, second, _turn), votes in groups.items():
-        verdicts = Counter(_voted_model(v) for v in votes)
+        ballots = _ballots(votes, policy)
+        verdicts = Counter(verdict for verdict, _ in ballots)
         (top, top_votes), *rest = verdicts.most_common()
         split_vote = bool(rest) and rest[0][1] == top_votes
+        inconsistent = _gpt4_inconsistent(votes) if policy == MT_BENCH_POSITION_POLICY else False
+        if inconsistent:
+            counts["gpt4_position_inconsistent"] += 1
         if top == "tie" or split_vote:
-            counts["dropped_split_vote" if split_vote else "dropped_tie"] += 1
+            if inconsistent and len(ballots) == 1:
+                counts["dropped_position_inconsistent"] += 1
+            else:
+                counts["dropped_split_vote" if split_vote else "dropped_tie"] += 1
             continue
         winner, loser = (first, second) if top == first else (second, first)
-        example = next(v for v in votes if _voted_model(v) == winner)
+        winning = {id(row) for verdict, rows in ballots if verdict == winner for row in rows}
+        example = next(v for v in votes if id(v) in winning)
         win = "a" if example["model_a"] == winner else "b"
         lose = "b" if win == "a" else "a"
         pairs.append(
             {
                 **_lineage(example),
                 "pair_id": _pair_id(
-                    "|".join(sorted(v["comparison_id"] for v in votes)), MT_BENCH_POLICY, 0, 1
+                    "|".join(sorted(v["comparison_id"] for v in votes)), policy, 0, 1
                 ),
-                "policy": MT_BENCH_POLICY,
+                "policy": policy,
                 "prompt": example[f"conversation_{win}"][:-1],
                 "chosen": [_reply(example[f"response_{win}"])],
                 "rejected": [_reply(example[f"response_{lose}"])],
-                "score_chosen": top_votes / len(votes),
-                "score_rejected": verdicts.get(loser, 0) / len(votes),
+                "score_chosen": top_votes / len(ballots),
+                "score_rejected": verdicts.get(loser, 0) / len(ballots),
                 "model_chosen": winner,
                 "model_rejected": loser,
-                "judge_count": len(votes),
-                "agreement": top_votes / len(votes),
+                "judge_count": len(ballots),
+                "agreement": top_votes / len(ballots),
             }
         )
     counts["votes_pooled"] = sum(len(v) for v in groups.values())
     return pl.DataFrame(pairs, schema=PAIR_SCHEMA, orient="row"), counts
+
+
+def is_gpt4_judge(judge: str | None) -> bool:
+    """A GPT-4 judge: a name starting with `gpt4` (or `gpt-4`), as in the `gpt4_pair` split."""
+    return (judge or "").lower().replace("-", "").startswith("gpt4")
+
+
+def pooled_gpt4_verdict(votes: Sequence[Mapping[str, Any]]) -> tuple[str, bool]:
+    """GPT-4's verdict on one (question, turn, model pair), its votes in both answer orders
+    pooled (winner mapped to a model name, so the order no longer matters): the model
+    every vote names, or "tie" when all say tie; when they disagree, a tie and the flag
+    `inconsistent` set (MT-bench's conservative rule). Returns (verdict, inconsistent)."""
+    verdicts = {_voted_model(v) for v in votes}
+    if len(verdicts) == 1:
+        return verdicts.pop(), False
+    return "tie", True
+
+
+AGREEMENT_SCHEMA = pl.Schema(
+    {
+        "turn": pl.Int64,
+        "votes_with_ties": pl.Int64,
+        "agree_with_ties": pl.Int64,
+        "agreement_with_ties": pl.Float64,
+        "votes_without_ties": pl.Int64,
+        "agree_without_ties": pl.Int64,
+        "agreement_without_ties": pl.Float64,
+    }
+)
+
+
+def judge_agreement(
+    comparisons: pl.DataFrame, *, human_prefixes: Sequence[str] = ("expert",)
+) -> pl.DataFrame:
+    """Agreement between GPT-4 and human judges on MT-bench, per turn.
+
+    Votes are grouped by (turn, question, unordered model pair), winners mapped to model
+    names. GPT-4's votes in a group are pooled into one verdict (`pooled_gpt4_verdict`:
+    order-inconsistent is a tie); every human vote in a group GPT-4 also judged is one
+    comparison with it (FastChat compute_agreement.py, get_mt_bench_agreement). Two
+    setups (arXiv 2306.05685 §4.2, Table 5): S1 "includes non-tie, tie, and inconsistent
+    (due to position bias) votes and counts inconsistent as tie" (`*_with_ties`), S2
+    "only includes non-tie votes" (`*_without_ties`: a comparison where either side says
+    tie is left out). Humans are judges whose name starts with one of `human_prefixes`:
+    compute_agreement.py counts `expert_*` only (`author_*` is a judge of its own).
+
+    One row per turn (1 and 2 always, any other turn present too): votes and agreeing
+    votes under each setup, and their ratio (null when nothing was compared)."""
+    groups: dict[tuple, dict[str, list[dict]]] = {}
+    for row in comparisons.sort("split", "source_file", "source_row").iter_rows(named=True):
+        if is_gpt4_judge(row["judge"]):
+            kind = "gpt4"
+        elif (row["judge"] or "").startswith(tuple(human_prefixes)):
+            kind = "human"
+        else:
+            continue
+        key = (row["turn"], row["source_id"], *sorted((row["model_a"], row["model_b"])))
+        groups.setdefault(key, {"gpt4": [], "human": []})[kind].append(row)
+    tally: dict[int, Counter[str]] = {1: Counter(), 2: Counter()}
+    for (turn, *_), kinds in groups.items():
+        if not kinds["gpt4"] or not kinds["human"]:
+            continue
+        gpt4, _ = pooled_gpt4_verdict(kinds["gpt4"])
+        counts = tally.setdefault(turn, Counter())
+        for vote in kinds["human"]:
+            human = _voted_model(vote)
+            counts["votes_with_ties"] += 1
+            counts["agree_with_ties"] += human == gpt4
+            if "tie" not in (human, gpt4):
+                counts["votes_without_ties"] += 1
+                counts["agree_without_ties"] += human == gpt4
+    rows = []
+    for turn in sorted(tally):
+        counts = tally[turn]
+        row: dict[str, Any] = {"turn": turn}
+        for setup in ("with_ties", "without_ties"):
+            votes, agree = counts[f"votes_{setup}"], counts[f"agree_{setup}"]
+            row |= {
+                f"votes_{setup}": votes,
+                f"agree_{setup}": agree,
+                f"agreement_{setup}": agree / votes if votes else None,
+            }
+        rows.append(row)
+    return pl.DataFrame(rows, schema=AGREEMENT_SCHEMA, orient="row")
+
+
+def _mt_bench_groups(comparisons: pl.DataFrame) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for row in comparisons.sort("split", "source_file", "source_row").iter_rows(named=True):
+        first, second = sorted((row["model_a"], row["model_b"]))
+        groups.setdefault((row["source_id"], first, second, row["turn"]), []).append(row)
+    return groups
+
+
+def _ballots(votes: Sequence[dict], policy: str) -> list[tuple[str, list[dict]]]:
+    """(verdict, the votes behind it), one per ballot: every vote under the majority
+    policy; under the position-consistent one, GPT-4's votes pooled into one ballot."""
+    if policy == MT_BENCH_POLICY:
+        return [(_voted_model(v), [v]) for v in votes]
+    gpt4 = [v for v in votes if is_gpt4_judge(v["judge"])]
+    ballots = [(_voted_model(v), [v]) for v in votes if not is_gpt4_judge(v["judge"])]
+    if gpt4:
+        ballots.append((pooled_gpt4_verdict(gpt4)[0], gpt4))
+    return ballots
+
+
+def _gpt4_inconsistent(votes: Sequence[dict]) -> bool:
+    gpt4 = [v for v in votes if is_gpt4_judge(v["judge"])]
+    return bool(gpt4) and pooled_gpt4_verdict(gpt4)[1]
 
 
 def _voted_model(row: Mapping[str, Any]) -> str:

@@ -19,7 +19,7 @@ from transforms.catalogue import (
     license_class,
 )
 from transforms.cleaning import MESSAGES, conversation_id
-from transforms.decontaminate import EvaluationIndex, is_contaminated
+from transforms.decontaminate import BenchmarkIndex, contamination
 from transforms.records import content_hash
 
 SFT_SCHEMA = pl.Schema(
@@ -132,27 +132,42 @@ def split_by_license(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def decontaminate(
-    frame: pl.DataFrame, columns: tuple[str, ...], index: EvaluationIndex
-) -> tuple[pl.DataFrame, Counter[str]]:
-    """Drop rows whose user turns (in any of `columns`) match an evaluation question.
+    frame: pl.DataFrame, columns: tuple[str, ...], index: BenchmarkIndex
+) -> tuple[pl.DataFrame, Counter[tuple[str, str]]]:
+    """Drop rows whose user turns (in any of the message-list `columns`) match a benchmark.
 
-    Returns the kept rows and the removed count per dataset.
+    Returns the kept rows and the removed count per (dataset, benchmark); a row matching
+    several benchmarks counts once, under the first by name.
     """
-    flags = [
-        any(is_contaminated(row[c], index) for c in columns)
+    benchmarks = [
+        min(filter(None, (contamination(row[c], index) for c in columns)), default=None)
         for row in frame.select(columns).iter_rows(named=True)
     ]
-    contaminated = pl.Series(flags, dtype=pl.Boolean)
-    removed = Counter(frame.filter(contaminated)["dataset"].to_list())
-    return frame.filter(~contaminated), removed
+    return drop_matched(frame, benchmarks)
 
 
 def decontaminate_text(
-    frame: pl.DataFrame, column: str, index: EvaluationIndex
-) -> tuple[pl.DataFrame, Counter[str]]:
+    frame: pl.DataFrame, column: str, index: BenchmarkIndex
+) -> tuple[pl.DataFrame, Counter[tuple[str, str]]]:
     """As `decontaminate`, for a plain text column (prompts)."""
-    contaminated = pl.Series([index.matches(t) for t in frame[column].to_list()], dtype=pl.Boolean)
-    return frame.filter(~contaminated), Counter(frame.filter(contaminated)["dataset"].to_list())
+    return drop_matched(frame, [index.match(text) for text in frame[column].to_list()])
+
+
+def drop_matched(
+    frame: pl.DataFrame, benchmarks: list[str | None]
+) -> tuple[pl.DataFrame, Counter[tuple[str, str]]]:
+    """Drop the rows whose entry in `benchmarks` names a benchmark (None keeps the row),
+    and count them per (dataset, benchmark)."""
+    matched = pl.Series(benchmarks, dtype=pl.String)
+    contaminated = matched.is_not_null()
+    removed = Counter(
+        zip(
+            frame.filter(contaminated)["dataset"].to_list(),
+            matched.filter(contaminated).to_list(),
+            strict=True,
+        )
+    )
+    return frame.filter(~contaminated), removed
 
 
 def evaluation_questions(comparisons: pl.DataFrame, dataset: str) -> list[str]:
@@ -170,3 +185,21 @@ def evaluation_questions(comparisons: pl.DataFrame, dataset: str) -> list[str]:
 
 def counts_metadata(prefix: str, counts: Mapping[str, int]) -> dict[str, int]:
     return {f"{prefix}{k}": v for k, v in sorted(counts.items()) if v}
+
+
+def decontamination_metadata(removed: Mapping[tuple[str, str], int]) -> dict[str, int]:
+    """Removed rows as flat metadata: `decontaminated_<dataset>__<benchmark>` per pair, and
+    the totals `decontaminated_<dataset>` per dataset and `decontaminated_all__<benchmark>`
+    per benchmark (zero counts left out)."""
+    per_dataset: Counter[str] = Counter()
+    per_benchmark: Counter[str] = Counter()
+    for (dataset, benchmark), count in removed.items():
+        per_dataset[dataset] += count
+        per_benchmark[benchmark] += count
+    return {
+        **counts_metadata("decontaminated_", per_dataset),
+        **counts_metadata("decontaminated_all__", per_benchmark),
+        **counts_metadata(
+            "decontaminated_", {f"{d}__{b}": count for (d, b), count in removed.items()}
+        ),
+    }

@@ -197,6 +197,8 @@ COMPARISON_SCHEMA = pl.Schema(
         "moderation_flagged": pl.Boolean,
         "moderation_categories": pl.List(pl.String),
         "toxic_chat_flagged": pl.Boolean,
+        "toxic_chat_roberta_probability": pl.Float64,
+        "toxic_chat_t5_score": pl.Float64,
         "license": pl.String,
         "prompt_license": pl.String,
         "response_license": pl.String,
@@ -300,6 +302,8 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
 
 
 def _arena_flags(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Arena's safety tags: the OpenAI moderation verdict and the publisher's two ToxicChat
+    classifiers (flagged by either; each one's own score, for other thresholds)."""
     moderation = record["openai_moderation"] or {}
     categories = moderation.get("categories") or {}
     toxic = record["toxic_chat_tag"] or {}
@@ -310,6 +314,8 @@ def _arena_flags(record: Mapping[str, Any]) -> dict[str, Any]:
         "toxic_chat_flagged": any((v or {}).get("flagged") for v in toxic.values())
         if toxic
         else None,
+        "toxic_chat_roberta_probability": (toxic.get("roberta-large") or {}).get("probability"),
+        "toxic_chat_t5_score": (toxic.get("t5-large") or {}).get("score"),
     }
 
 

@@ -7,10 +7,13 @@ from transforms.binarize import (
     binarize_arena,
     binarize_mt_bench,
     binarize_ultrafeedback,
+    is_gpt4_judge,
+    judge_agreement,
     mean_rating,
     pairs_with_margin,
     pick_max_mean_rating_drop_ties,
     pick_max_overall_random_other,
+    pooled_gpt4_verdict,
     seeded_rng,
 )
 from transforms.silver import COMPARISON_SCHEMA
@@ -256,3 +259,177 @@ def test_mt_bench_votes_are_pooled_by_majority_and_ties_dropped():
     assert decided == {("81", "gpt-4", 3, 0.667), ("81", "gpt-4", 1, 1.0)}
     assert counts["dropped_split_vote"] == 1 and counts["dropped_tie"] == 1
     assert set(pairs["policy"]) == {"mt_bench_majority_drop_ties"}
+
+
+# --- MT-bench: GPT-4's two answer orders, and agreement with humans ----------------------
+
+GPT4, CLAUDE, LLAMA = "gpt-4", "claude-v1", "llama-13b"
+ALPACA, VICUNA = "alpaca-13b", "vicuna-13b-v1.2"
+
+
+def mt_vote(question, model_a, model_b, winner, judge="gpt4_pair", turn=1, row=0):
+    return vote(
+        winner, judge, source_id=question, model_a=model_a, model_b=model_b, turn=turn, row=row
+    )
+
+
+def mt_frame(rows):
+    return frame(rows).with_columns(
+        dataset=pl.lit("mt_bench_human_judgments"), license=pl.lit("CC-BY-4.0")
+    )
+
+
+def test_is_gpt4_judge():
+    assert is_gpt4_judge("gpt4_pair") and is_gpt4_judge("gpt-4") and is_gpt4_judge("GPT4")
+    assert not is_gpt4_judge("expert_12") and not is_gpt4_judge("author_3")
+    assert not is_gpt4_judge(None)
+
+
+def test_gpt4_votes_in_both_orders_pool_into_one_verdict_or_an_inconsistent_tie():
+    # The same model in both orders: consistent (winner maps to the model, not the slot).
+    same = [mt_vote("81", GPT4, CLAUDE, "model_a"), mt_vote("81", CLAUDE, GPT4, "model_b")]
+    assert pooled_gpt4_verdict(same) == (GPT4, False)
+    # Each order prefers the answer shown first: position bias, a tie.
+    flipped = [mt_vote("82", GPT4, LLAMA, "model_a"), mt_vote("82", LLAMA, GPT4, "model_a")]
+    assert pooled_gpt4_verdict(flipped) == ("tie", True)
+    # A win in one order and a tie in the other is inconsistent too (FastChat: g1 != g2).
+    half = [mt_vote("84", GPT4, LLAMA, "model_a"), mt_vote("84", LLAMA, GPT4, "tie")]
+    assert pooled_gpt4_verdict(half) == ("tie", True)
+    assert pooled_gpt4_verdict([mt_vote("83", GPT4, LLAMA, "tie")] * 2) == ("tie", False)
+    # One row per pair (the published gpt4_pair split): nothing to pool.
+    assert pooled_gpt4_verdict([mt_vote("85", LLAMA, GPT4, "model_b")]) == (GPT4, False)
+
+
+def position_cases():
+    return mt_frame(
+        [
+            # 81: GPT-4 prefers gpt-4 in both orders.
+            mt_vote("81", GPT4, CLAUDE, "model_a", row=0),
+            mt_vote("81", CLAUDE, GPT4, "model_b", row=1),
+            # 82: GPT-4 prefers whichever answer comes first.
+            mt_vote("82", GPT4, LLAMA, "model_a", row=2),
+            mt_vote("82", LLAMA, GPT4, "model_a", row=3),
+            # 83: a tie in both orders.
+            mt_vote("83", GPT4, LLAMA, "tie", row=4),
+            mt_vote("83", LLAMA, GPT4, "tie", row=5),
+            # 84: a win in one order, a tie in the other.
+            mt_vote("84", GPT4, LLAMA, "model_a", row=6),
+            mt_vote("84", LLAMA, GPT4, "tie", row=7),
+            # 85: GPT-4 flips; two experts both prefer vicuna.
+            mt_vote("85", ALPACA, VICUNA, "model_a", row=8),
+            mt_vote("85", VICUNA, ALPACA, "model_a", row=9),
+            mt_vote("85", ALPACA, VICUNA, "model_b", "expert_1", row=10),
+            mt_vote("85", VICUNA, ALPACA, "model_a", "expert_2", row=11),
+            # 86: GPT-4 prefers alpaca in both orders; one expert prefers vicuna.
+            mt_vote("86", ALPACA, VICUNA, "model_a", row=12),
+            mt_vote("86", VICUNA, ALPACA, "model_b", row=13),
+            mt_vote("86", ALPACA, VICUNA, "model_b", "expert_1", row=14),
+        ]
+    )
+
+
+def test_position_consistent_policy_counts_gpt4_once_and_drops_order_dependent_verdicts():
+    pairs, counts = binarize_mt_bench(position_cases(), "mt_bench_position_consistent")
+    decided = {
+        r["source_id"]: (r["model_chosen"], r["model_rejected"], r["judge_count"])
+        for r in pairs.iter_rows(named=True)
+    }
+    # 81: GPT-4's two votes are one ballot. 85: vicuna 2 ballots, GPT-4's tie 1: 2/3.
+    assert decided == {"81": (GPT4, CLAUDE, 1), "85": (VICUNA, ALPACA, 3)}
+    by_question = {r["source_id"]: r for r in pairs.iter_rows(named=True)}
+    assert by_question["81"]["agreement"] == 1.0
+    assert round(by_question["85"]["agreement"], 3) == 0.667
+    assert round(by_question["85"]["score_rejected"], 3) == 0.0  # nobody's ballot is alpaca
+    assert by_question["85"]["chosen"] == [{"role": "assistant", "content": f"reply of {VICUNA}"}]
+    assert dict(counts) == {
+        "gpt4_position_inconsistent": 3,  # 82, 84, 85
+        "dropped_position_inconsistent": 2,  # 82, 84: GPT-4 alone, so nothing decides
+        "dropped_tie": 1,  # 83: a consistent tie
+        "dropped_split_vote": 1,  # 86: GPT-4 (one ballot) against one expert
+        "votes_pooled": 15,
+    }
+    assert set(pairs["policy"]) == {"mt_bench_position_consistent"}
+
+
+def test_the_majority_policy_on_the_same_votes_lets_gpt4_vote_once_per_order():
+    pairs, counts = binarize_mt_bench(position_cases())
+    decided = {
+        r["source_id"]: (r["model_chosen"], r["judge_count"], round(r["agreement"], 3))
+        for r in pairs.iter_rows(named=True)
+    }
+    # 85: vicuna 3 of 4 (GPT-4's flip counts once each way); 86: alpaca 2 of 3, GPT-4
+    # outvoting the expert by voting twice.
+    assert decided == {"81": (GPT4, 2, 1.0), "85": (VICUNA, 4, 0.75), "86": (ALPACA, 3, 0.667)}
+    assert counts["dropped_split_vote"] == 2 and counts["dropped_tie"] == 1  # 82, 84; 83
+    assert "gpt4_position_inconsistent" not in counts
+    with pytest.raises(ValueError, match="unknown MT-bench policy"):
+        binarize_mt_bench(position_cases(), "mt_bench_vibes")
+
+
+def agreement_cases():
+    return mt_frame(
+        [
+            # Turn 1, q81 gpt-4 vs claude: GPT-4 says gpt-4.
+            mt_vote("81", GPT4, CLAUDE, "model_a", row=0),
+            mt_vote("81", GPT4, CLAUDE, "model_a", "expert_1", row=1),  # agrees
+            mt_vote("81", CLAUDE, GPT4, "model_a", "expert_2", row=2),  # claude: disagrees
+            mt_vote("81", GPT4, CLAUDE, "tie", "expert_3", row=3),  # tie vs a win
+            mt_vote("81", GPT4, CLAUDE, "model_a", "author_1", row=4),  # not an expert
+            # Turn 1, q82: GPT-4 says tie.
+            mt_vote("82", GPT4, LLAMA, "tie", row=5),
+            mt_vote("82", GPT4, LLAMA, "tie", "expert_1", row=6),  # tie = tie: agrees
+            mt_vote("82", LLAMA, GPT4, "model_b", "expert_2", row=7),  # gpt-4 vs tie
+            # Turn 1, q83: GPT-4 flips with the order: counts as a tie.
+            mt_vote("83", GPT4, LLAMA, "model_a", row=8),
+            mt_vote("83", LLAMA, GPT4, "model_a", row=9),
+            mt_vote("83", GPT4, LLAMA, "tie", "expert_4", row=10),  # agrees (with ties)
+            # Turn 1, q84: no GPT-4 vote: nothing to compare.
+            mt_vote("84", GPT4, LLAMA, "model_a", "expert_1", row=11),
+            # Turn 2, q81: GPT-4 says claude.
+            mt_vote("81", CLAUDE, GPT4, "model_a", turn=2, row=12),
+            mt_vote("81", GPT4, CLAUDE, "model_b", "expert_1", turn=2, row=13),  # agrees
+            mt_vote("81", CLAUDE, GPT4, "model_a", "expert_2", turn=2, row=14),  # agrees
+            mt_vote("81", GPT4, CLAUDE, "tie", "expert_3", turn=2, row=15),  # tie vs a win
+            # Turn 2, q82: GPT-4 only.
+            mt_vote("82", GPT4, LLAMA, "model_a", turn=2, row=16),
+        ]
+    )
+
+
+def test_judge_agreement_with_and_without_ties_per_turn():
+    agreement = judge_agreement(agreement_cases())
+    assert agreement.rows(named=True) == [
+        {
+            # With ties: q81 3 votes (1 agrees), q82 2 (1), q83 1 (1): 3 of 6.
+            # Without: only q81's expert_1 (agrees) and expert_2 (not): 1 of 2.
+            "turn": 1,
+            "votes_with_ties": 6,
+            "agree_with_ties": 3,
+            "agreement_with_ties": 0.5,
+            "votes_without_ties": 2,
+            "agree_without_ties": 1,
+            "agreement_without_ties": 0.5,
+        },
+        {
+            "turn": 2,
+            "votes_with_ties": 3,
+            "agree_with_ties": 2,
+            "agreement_with_ties": 2 / 3,
+            "votes_without_ties": 2,
+            "agree_without_ties": 2,
+            "agreement_without_ties": 1.0,
+        },
+    ]
+
+
+def test_judge_agreement_can_count_the_authors_and_reports_empty_turns_as_null():
+    with_authors = judge_agreement(agreement_cases(), human_prefixes=("expert", "author"))
+    turn_one = with_authors.row(0, named=True)
+    # author_1 agrees with GPT-4 on q81 (gpt-4): one more vote and agreement in both setups.
+    assert (turn_one["votes_with_ties"], turn_one["agree_with_ties"]) == (7, 4)
+    assert (turn_one["votes_without_ties"], turn_one["agree_without_ties"]) == (3, 2)
+    turn_one_only = judge_agreement(agreement_cases().filter(pl.col("turn") == 1))
+    assert turn_one_only["turn"].to_list() == [1, 2]
+    empty = turn_one_only.row(1, named=True)
+    assert empty["votes_with_ties"] == 0 and empty["agreement_with_ties"] is None
+    assert empty["votes_without_ties"] == 0 and empty["agreement_without_ties"] is None

@@ -1,5 +1,8 @@
 """Licence split: a row's class is its most restrictive field's, and no non-commercial text
-ever reaches a `_by` table, whatever mix of sources comes in (property-based)."""
+ever reaches a `_by` table, whatever mix of sources comes in (property-based).
+Decontamination: removed rows are counted per (dataset, benchmark)."""
+
+from collections import Counter
 
 import polars as pl
 import pytest
@@ -7,7 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.binarize import binarize_arena, binarize_ultrafeedback
+from transforms.decontaminate import benchmark_index
 from transforms.gold import (
+    decontaminate,
+    decontaminate_text,
+    decontamination_metadata,
     prompts_from_silver,
     sft_from_conversations,
     sft_from_votes,
@@ -186,3 +193,85 @@ def test_an_unknown_licence_class_is_an_error_not_a_guess():
     frame = pl.DataFrame({"license_class": ["by", "mystery"], "dataset": ["a", "b"]})
     with pytest.raises(ValueError, match="unknown licence class"):
         split_by_license(frame)
+
+
+ALPHA = "Explain how a lighthouse keeper in the eighteenth century kept the lamp burning all night."
+BETA = "Write a limerick about a cat who learns to play the violin in a small village band."
+BENCHMARKS = benchmark_index({"beta": [BETA], "alpha": [ALPHA]})
+
+
+def dialogue(*turns):
+    return [message(role, text) for role, text in turns]
+
+
+def test_removed_rows_are_counted_per_dataset_and_benchmark():
+    frame = pl.DataFrame(
+        {
+            "dataset": ["uc", "uc", "uc", "uf", "uf", "uf"],
+            "messages": [
+                dialogue(("user", ALPHA), ("assistant", "ok")),
+                dialogue(("user", "hello there"), ("assistant", "hi")),
+                dialogue(("user", BETA.upper()), ("assistant", "ok")),
+                dialogue(("user", f"My homework says: {ALPHA} Please help."), ("assistant", "ok")),
+                # two benchmarks in one row: counted once, under the first by name (alpha)
+                dialogue(("user", BETA), ("assistant", "ok"), ("user", ALPHA)),
+                dialogue(("user", "thanks"), ("assistant", ALPHA)),  # assistant only: kept
+            ],
+        },
+        schema={"dataset": pl.String, "messages": COMPARISON_SCHEMA["prompt"]},
+    )
+    kept, removed = decontaminate(frame, ("messages",), BENCHMARKS)
+    assert removed == Counter({("uc", "alpha"): 1, ("uc", "beta"): 1, ("uf", "alpha"): 2})
+    rows = frame["messages"].to_list()
+    assert kept["messages"].to_list() == [rows[1], rows[5]]
+
+
+def test_any_of_several_message_columns_can_mark_a_row():
+    frame = pl.DataFrame(
+        {
+            "dataset": ["a", "a"],
+            "prompt": [dialogue(("user", "hi")), dialogue(("user", "hi"))],
+            "chosen": [dialogue(("user", BETA)), dialogue(("user", "bye"))],
+        },
+        schema={
+            "dataset": pl.String,
+            "prompt": COMPARISON_SCHEMA["prompt"],
+            "chosen": COMPARISON_SCHEMA["prompt"],
+        },
+    )
+    kept, removed = decontaminate(frame, ("prompt", "chosen"), BENCHMARKS)
+    assert removed == Counter({("a", "beta"): 1})
+    assert kept.height == 1
+
+
+def test_prompts_are_counted_per_dataset_and_benchmark():
+    frame = pl.DataFrame(
+        {
+            "dataset": ["arena", "arena", "uf", "uf"],
+            "prompt": [BETA, "What is 2+2?", f"{ALPHA} Answer briefly.", ALPHA.lower()],
+        }
+    )
+    kept, removed = decontaminate_text(frame, "prompt", BENCHMARKS)
+    assert removed == Counter({("arena", "beta"): 1, ("uf", "alpha"): 2})
+    assert kept["prompt"].to_list() == ["What is 2+2?"]
+
+
+def test_nothing_to_remove_gives_an_empty_count():
+    frame = pl.DataFrame({"dataset": ["uf"], "prompt": ["hello"]})
+    kept, removed = decontaminate_text(frame, "prompt", BENCHMARKS)
+    assert removed == Counter()
+    assert kept.equals(frame)
+
+
+def test_removed_counts_become_flat_metadata_with_totals():
+    removed = Counter({("uc", "alpha"): 1, ("uc", "beta"): 1, ("uf", "alpha"): 2, ("uf", "x"): 0})
+    assert decontamination_metadata(removed) == {
+        "decontaminated_uc": 2,
+        "decontaminated_uf": 2,
+        "decontaminated_all__alpha": 3,
+        "decontaminated_all__beta": 1,
+        "decontaminated_uc__alpha": 1,
+        "decontaminated_uc__beta": 1,
+        "decontaminated_uf__alpha": 2,
+    }
+    assert decontamination_metadata(Counter()) == {}
