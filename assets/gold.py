@@ -22,7 +22,7 @@ from dagster import (
 
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
-from assets.lake import AddedFile, Lake, TableWrite, compact
+from assets.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, compact, load_benchmarks
 from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart, transforms_digest
 from transforms.arena_filters import DEFAULT_POLICIES, filter_arena
 from transforms.binarize import (
@@ -36,13 +36,7 @@ from transforms.binarize import (
     judge_agreement,
 )
 from transforms.catalogue import DatasetSpec
-from transforms.decontaminate import (
-    BENCHMARKS_DIR,
-    JUDGMENTS_BENCHMARK,
-    BenchmarkIndex,
-    benchmark_index,
-    load_benchmarks,
-)
+from transforms.decontaminate import JUDGMENTS_BENCHMARK, BenchmarkIndex, benchmark_index
 from transforms.gold import (
     SFT_SCHEMA,
     counts_metadata,

@@ -25,6 +25,7 @@ from dagster import ConfigurableResource
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from transforms.catalogue import DatasetSpec
+from transforms.decontaminate import benchmark_turns
 from transforms.records import split_jsonl
 
 _WRITE_ATTEMPTS = 5
@@ -486,6 +487,23 @@ def hub_file(spec: DatasetSpec, pattern: str) -> SourceFile:
     """A Hub path, read by Polars: hf://datasets/<org>/<name>@<revision>/<path>."""
     uri = f"hf://datasets/{spec.hub_repo}@{spec.revision}/{pattern}"
     return SourceFile(pattern, uri, spec.revision, None)
+
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "sources" / "benchmarks"
+"""The pinned benchmark lists vendored with the lake (provenance in its SOURCE.md)."""
+
+
+def load_benchmarks(folder: Path = BENCHMARKS_DIR) -> dict[str, list[str]]:
+    """{benchmark name (the file's stem): every turn of every question} from `folder`'s
+    `*.jsonl` files. A folder with no list is a ValueError, not an empty index."""
+    paths = sorted(folder.glob("*.jsonl"))
+    if not paths:
+        raise ValueError(f"no benchmark lists (*.jsonl) in {folder}")
+    benchmarks = {}
+    for path in paths:
+        with path.open(encoding="utf-8") as lines:
+            benchmarks[path.stem] = benchmark_turns(lines, str(path))
+    return benchmarks
 
 
 def file_sha256(path: Path) -> str:

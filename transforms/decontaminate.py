@@ -42,13 +42,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 _WORD = re.compile(r"\w+")
 DEFAULT_NGRAM = 13
 DEFAULT_MIN_WORDS = 8
-BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "sources" / "benchmarks"
-"""The pinned benchmark lists vendored with the lake."""
 JUDGMENTS_BENCHMARK = "mt_bench_judgments"
 """The name `evaluation_index` gives questions found in the ingested MT-bench judgments."""
 
@@ -71,28 +68,18 @@ def windows(tokens: Sequence[str], size: int) -> Iterator[Run]:
     return zip(*(tokens[i:] for i in range(size)), strict=False)
 
 
-def load_benchmarks(folder: Path) -> dict[str, list[str]]:
-    """{benchmark name (the file's stem): every turn of every question} from `folder`'s
-    `*.jsonl` files, each line `{"id": ..., "turns": [text, ...]}`.
+def benchmark_turns(lines: Iterable[str], where: str) -> list[str]:
+    """Every turn of a benchmark list's lines, each `{"id": ..., "turns": [text, ...]}`.
 
-    A malformed line, or a folder with no list, is a ValueError naming the file (and line):
-    a question silently skipped would stay in the training data.
+    A malformed line is a ValueError naming `where` and the line: a question silently
+    skipped would stay in the training data.
     """
-    paths = sorted(folder.glob("*.jsonl"))
-    if not paths:
-        raise ValueError(f"no benchmark lists (*.jsonl) in {folder}")
-    benchmarks: dict[str, list[str]] = {}
-    for path in paths:
-        with path.open(encoding="utf-8") as lines:
-            benchmarks[path.stem] = [
-                turn for number, line in enumerate(lines, 1) for turn in _turns(line, path, number)
-            ]
-    return benchmarks
+    return [turn for number, line in enumerate(lines, 1) for turn in _turns(line, where, number)]
 
 
-def _turns(line: str, path: Path, number: int) -> list[str]:
+def _turns(line: str, where: str, number: int) -> list[str]:
     """The turns of one benchmark line, or a ValueError saying where it is malformed."""
-    where = f"{path}, line {number}"
+    where = f"{where}, line {number}"
     try:
         row = json.loads(line)
     except json.JSONDecodeError as error:

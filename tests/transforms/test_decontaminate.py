@@ -9,13 +9,12 @@ import json
 
 import pytest
 
+from assets.lake import BENCHMARKS_DIR, load_benchmarks
 from transforms.decontaminate import (
-    BENCHMARKS_DIR,
     JUDGMENTS_BENCHMARK,
     benchmark_index,
     contamination,
     evaluation_index,
-    load_benchmarks,
     normalise_for_match,
 )
 
