@@ -113,7 +113,9 @@ def test_reading_a_release_after_further_materializations_returns_the_identical_
         before = lake.table(("gold", "prefs_by")).version()
         result = materialize(
             list(defs.assets),
-            selection=[AssetKey(["gold", t]) for t in ("prefs_by", "prefs_by_nc", "arena_filtered")],
+            selection=[
+                AssetKey(["gold", t]) for t in ("prefs_by", "prefs_by_nc", "arena_filtered")
+            ],
             resources=defs.resources,
             instance=instance,
             run_config={"ops": {"prefs": {"config": every_policy}}},
