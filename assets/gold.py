@@ -3,10 +3,13 @@ licence class, decontaminated against pinned benchmark lists."""
 
 import hashlib
 import json
+import tempfile
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain
+from pathlib import Path
 
 import polars as pl
 from dagster import (
@@ -23,6 +26,17 @@ from dagster import (
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
 from assets.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, compact, load_benchmarks
+from assets.minhash import (
+    MEMBERS_SCHEMA,
+    NEAR_DUPLICATES,
+    SIGNATURES,
+    SignatureSpool,
+    append_signatures,
+    kept_rows,
+    meets_judged_rows,
+    signature_frames,
+    write_side_table,
+)
 from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart, transforms_digest
 from transforms.arena_filters import DEFAULT_POLICIES, filter_arena
 from transforms.binarize import (
@@ -49,6 +63,7 @@ from transforms.gold import (
     sft_from_votes,
     split_by_license,
 )
+from transforms.near_duplicates import NearDuplicateSettings
 from transforms.ultrafeedback_fix import fix_overall_score
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
@@ -102,6 +117,11 @@ class GoldConfig(Config):
     min_words: int = 8
     """A benchmark turn of min_words..ngram-1 words matches when it occurs whole inside
     a user turn; shorter ones only when the turn equals them."""
+    near_duplicates: bool = True
+    """Collapse near-duplicate SFT dialogues (prompt side and answer side both alike) to
+    one survivor per cluster; what was merged is in gold/near_duplicates."""
+    near_duplicate_threshold: float = 0.5
+    """Estimated Jaccard similarity of word pairs that both sides must reach."""
     include_mt_bench: bool = False
     """MT-bench is evaluation data: its pairs enter training views only if set."""
     force: bool = False
@@ -228,6 +248,29 @@ def markdown_table(frame: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def near_duplicates_result(lake: Lake) -> MaterializeResult:
+    """Describe gold/near_duplicates (written before the SFT tables it reports on)."""
+    key = NEAR_DUPLICATES
+    members = lake.scan(key).collect() if lake.table(key) else pl.DataFrame(schema=MEMBERS_SCHEMA)
+    dropped = members.filter(~pl.col("survivor"))
+    return MaterializeResult(
+        asset_key=AssetKey(list(key)),
+        metadata={
+            "rows": members.height,
+            "clusters": members.filter("survivor").height,
+            "dropped_by_table": MetadataValue.json(dict(Counter(dropped["table"].to_list()))),
+            "dropped_by_dataset": MetadataValue.json(dict(Counter(dropped["dataset"].to_list()))),
+            "delta_version": lake.version(key) if lake.table(key) else -1,
+            "path": MetadataValue.path(lake.uri(key)),
+            "preview": MetadataValue.md(
+                preview_markdown(
+                    members.select("table", "cluster", "example_id", "dataset", "survivor").head(5)
+                )
+            ),
+        },
+    )
+
+
 def holds_any(lake: Lake, name: str, files: list[AddedFile], batch_rows: int) -> bool:
     """Whether gold table `name` holds an example whose id is one of the conversations
     in `files` (added to silver/conversations)."""
@@ -332,6 +375,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         plan: GoldPlan,
         removed: Counter[tuple[str, str]],
         extra: dict | None = None,
+        before_commit: Callable[[], None] | None = None,
     ) -> MaterializeResult:
         """Write a gold table (whole, or append the plan's new rows) and describe it;
         `removed` (rows decontaminated, per dataset and benchmark) is complete once
@@ -342,6 +386,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             (tally.add(f) for f in frames),
             commit_metadata=plan.commit(),
             append=not plan.rebuild,
+            before_commit=before_commit,
         )
         extra = {**(extra or {}), **decontamination_metadata(removed)}
         if plan.rebuild:
@@ -471,6 +516,23 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 ),
             )
             for cls in LICENCE_CLASSES
+        ]
+        + [
+            AssetSpec(
+                list(NEAR_DUPLICATES),
+                group_name="gold",
+                deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
+                automation_condition=FOLLOW_UPSTREAM,
+                kinds={"delta", "polars"},
+                description=(
+                    "What near-duplicate removal merged in the SFT tables. Grain: one row "
+                    "per member of a cluster of two or more (table, cluster = the "
+                    "survivor's example_id, survivor, lineage, closest similarities); the "
+                    "dialogues themselves stay in the SFT tables and silver. Licence: "
+                    "lineage only, no text. Signatures of every row judged are kept in "
+                    "gold/minhash_signatures for increments."
+                ),
+            )
         ],
     )
     def sft(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
@@ -527,19 +589,67 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     removed.update(dropped)
                 yield part
 
+        settings = NearDuplicateSettings(threshold=config.near_duplicate_threshold)
+        ranks = {name: rank for rank, name in enumerate(catalogue)}
         for cls, plan in plans.items():
+            name = f"sft_{cls}"
             if plan.unchanged:
-                yield unchanged_result(lake, f"sft_{cls}", plan)
+                yield unchanged_result(lake, name, plan)
                 continue
             removed: Counter[tuple[str, str]] = Counter()
-            yield table_result(
-                lake,
-                f"sft_{cls}",
-                examples(cls, plan, removed),
-                ["example_id", "dataset", "lang", "license"],
-                plan,
-                removed,
-            )
+            preview = ["example_id", "dataset", "lang", "license"]
+            if not config.near_duplicates:
+                yield table_result(lake, name, examples(cls, plan, removed), preview, plan, removed)
+                continue
+            if not plan.rebuild:
+                added = list(examples(cls, plan, removed))
+                if not meets_judged_rows(lake, name, added, settings, config.batch_rows):
+                    yield table_result(
+                        lake,
+                        name,
+                        added,
+                        preview,
+                        plan,
+                        removed,
+                        before_commit=lambda added=added, name=name: append_signatures(
+                            lake, name, added, settings
+                        ),
+                    )
+                    continue
+                plan, removed = replace(plan, rebuild=True, files=[]), Counter()
+            started = time.perf_counter()
+            with tempfile.TemporaryDirectory(prefix="lake-near-") as folder:
+                spool = SignatureSpool(Path(folder), settings)
+                try:
+                    for frame in examples(cls, plan, removed):
+                        spool.add(frame)
+                finally:
+                    spool.close()
+                judged = spool.judge(ranks)
+                members = judged.members.with_columns(table=pl.lit(name))
+                seconds = time.perf_counter() - started
+                near = {
+                    **counts_metadata("near_duplicates_", judged.counts()),
+                    "near_duplicate_clusters": members.filter("survivor").height,
+                    "near_duplicates_seconds": round(seconds, 2),
+                    "near_duplicates_dialogues_per_second": round(spool.rows / max(seconds, 1e-9)),
+                }
+
+                def side_tables(spool=spool, members=members, name=name) -> None:
+                    write_side_table(lake, SIGNATURES, name, signature_frames(spool, name, 50_000))
+                    write_side_table(lake, NEAR_DUPLICATES, name, [members])
+
+                yield table_result(
+                    lake,
+                    name,
+                    chain([pl.DataFrame(schema=SFT_SCHEMA)], kept_rows(spool, judged)),
+                    preview,
+                    plan,
+                    removed,
+                    near,
+                    before_commit=side_tables,
+                )
+        yield near_duplicates_result(lake)
 
     @asset(
         key=["gold", "prompts_by"],

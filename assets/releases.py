@@ -4,6 +4,9 @@ optional export in the Hub layout."""
 import json
 import os
 import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,11 +14,28 @@ import polars as pl
 import pyarrow.fs as pafs
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 
-from assets.lake import Lake
+from assets.lake import Lake, load_benchmarks
+from assets.minhash import SignatureSpool
 from transforms.catalogue import DatasetSpec
+from transforms.decontaminate import benchmark_index
+from transforms.gold import first_user_turn
+from transforms.leakage import (
+    benchmark_matches,
+    benchmark_overlap,
+    benchmark_turns_by_text,
+    normalised_prompts,
+    overlap_markdown,
+    overlap_svg,
+    pair_overlap,
+)
+from transforms.near_duplicates import NearDuplicateSettings
 from transforms.release import content_tag, dataset_card, table_pin
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
+CONVERSATIONS = ("silver", "conversations")
+COMPARISONS = ("silver", "comparisons")
+BENCHMARK_DATASETS = ("mt_bench_human_judgments",)
+"""Datasets that are benchmarks themselves: left out of the leakage report."""
 EXPORT_FORMATS = ("parquet", "jsonl")
 
 
@@ -24,6 +44,11 @@ class ReleaseConfig(Config):
     """Release name; empty means a tag derived from the pinned content (r-<hash>)."""
     export: list[str] = []
     """Also write the tables as files in the Hub layout: any of parquet, jsonl."""
+    leakage_report: bool = True
+    """Write leakage.md / leakage.svg: how the ingested datasets' prompts overlap each
+    other and the pinned benchmarks, exactly and nearly."""
+    batch_rows: int = 20_000
+    """Prompts read at a time for the leakage report."""
 
 
 class ReleaseTagConflict(ValueError):
@@ -106,6 +131,25 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
             }
             for k, s in catalogue.items()
         ]
+        leakage_metadata = {}
+        if config.leakage_report:
+            pairs, benchmarks = leakage(lake, config.batch_rows)
+            report = {
+                "pairs": overlap_markdown(pairs, "other"),
+                "benchmarks": overlap_markdown(benchmarks, "benchmark"),
+            }
+            document["leakage"] = {"pairs": pairs.to_dicts(), "benchmarks": benchmarks.to_dicts()}
+            write_text(filesystem, f"{path}/leakage.md", leakage_page(report))
+            for name, frame, key in (
+                ("pairs", pairs, "other"),
+                ("benchmarks", benchmarks, "benchmark"),
+            ):
+                title = LEAKAGE_TITLES[name]
+                write_text(filesystem, f"{path}/leakage_{name}.svg", overlap_svg(frame, key, title))
+            leakage_metadata = {
+                "leakage_between_datasets": MetadataValue.md(report["pairs"]),
+                "leakage_into_benchmarks": MetadataValue.md(report["benchmarks"]),
+            }
         write_text(filesystem, f"{path}/README.md", dataset_card(document, sources, data_files))
         write_text(
             filesystem, f"{path}/manifest.json", json.dumps(document, indent=2, ensure_ascii=False)
@@ -117,10 +161,99 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 "path": MetadataValue.path(folder),
                 **{f"{name}_version": pin["version"] for name, pin in pins.items()},
                 **{f"{name}_rows": pin["rows"] for name, pin in pins.items()},
+                **leakage_metadata,
             }
         )
 
     return [manifest]
+
+
+LEAKAGE_TITLES = {
+    "pairs": "Prompts of one dataset found in another (exact, near)",
+    "benchmarks": "Prompts matching a pinned benchmark (exact, near)",
+}
+
+
+def leakage(lake: Lake, batch_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The leakage report's two tables (transforms/leakage.py), from silver's prompts read
+    in batches; near-duplicate prompts are clustered on disk (assets/minhash.py)."""
+    benchmarks = load_benchmarks()
+    index, exact_of = benchmark_index(benchmarks), benchmark_turns_by_text(benchmarks)
+    tally: Counter[tuple[str, str, str]] = Counter()
+    keys = [pl.DataFrame(schema={"dataset": pl.String, "key": pl.UInt64})]
+    settings = NearDuplicateSettings()
+    with tempfile.TemporaryDirectory(prefix="lake-leakage-") as folder:
+        spool = SignatureSpool(Path(folder), settings)
+        try:
+            for frame in prompt_batches(lake, batch_rows):
+                prompts = normalised_prompts(frame)
+                tally.update(benchmark_matches(prompts, index, exact_of))
+                keys.append(prompts.select("dataset", "key"))
+                spool.add(prompt_rows(prompts))
+        finally:
+            spool.close()
+        pairs = spool.pairs()
+        lineage = spool.lineage(pl.concat([pairs["left"], pairs["right"]]).unique())
+    near = (
+        pairs.join(
+            lineage.select("position", "dataset", key="example_id"),
+            left_on="left",
+            right_on="position",
+        )
+        .join(
+            lineage.select("position", "dataset", key="example_id"),
+            left_on="right",
+            right_on="position",
+            suffix="_right",
+        )
+        .select("dataset", "key", "dataset_right", "key_right")
+        .cast({"key": pl.UInt64, "key_right": pl.UInt64})
+    )
+    return pair_overlap(pl.concat(keys), near), benchmark_overlap(tally)
+
+
+def prompt_batches(lake: Lake, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """(dataset, prompt): the first user turn of every silver dialogue and comparison."""
+    for key, column in ((CONVERSATIONS, "messages"), (COMPARISONS, "prompt")):
+        for batch in lake.batches(key, batch_rows, columns=["dataset", column]):
+            yield batch.filter(~pl.col("dataset").is_in(BENCHMARK_DATASETS)).select(
+                "dataset", prompt=first_user_turn(column)
+            )
+
+
+def prompt_rows(prompts: pl.DataFrame) -> pl.DataFrame:
+    """Normalised prompts shaped as the near-duplicate spool reads dialogues."""
+    return prompts.select(
+        example_id=pl.col("key").cast(pl.String),
+        dataset="dataset",
+        split=pl.lit(""),
+        source_file=pl.lit(""),
+        source_row=pl.lit(0, dtype=pl.Int64),
+        source_id=pl.lit(""),
+        messages=pl.concat_list(pl.struct(role=pl.lit("user"), content=pl.col("normalised"))),
+    )
+
+
+def leakage_page(report: dict[str, str]) -> str:
+    return "\n".join(
+        [
+            "# Leakage report",
+            "",
+            "Counted on silver's prompts (first user turns) before curation; the training "
+            "views are decontaminated against the benchmarks. Distinct normalised prompts; "
+            "`near` = not exact, but a near-duplicate (MinHash, word pairs) or a benchmark "
+            "match by n-gram overlap. Plots: leakage_pairs.svg, leakage_benchmarks.svg.",
+            "",
+            "## Between datasets",
+            "",
+            report["pairs"],
+            "",
+            "## Into the pinned benchmarks",
+            "",
+            report["benchmarks"],
+            "",
+        ]
+    )
 
 
 def content_of(pins: dict) -> dict[str, str]:

@@ -1,0 +1,144 @@
+"""Curation end to end, on a mirror that differs from the samples the way real ones do:
+the MT-bench judgments hold one question only, UltraChat asks 30 others (some pasted
+inside a longer prompt), and holds near-copies of its own dialogues and other answers to
+its own prompts."""
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from dagster import DagsterInstance
+
+from assets.lake import BENCHMARKS_DIR, Lake, Sources
+from orchestration.config import SAMPLES_DIR
+from orchestration.definitions import build_definitions
+from orchestration.runner import materialize_everything
+from tests.e2e.conftest import latest_metadata
+
+GOLD = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
+ULTRACHAT = Path("stingning/ultrachat")
+JUDGMENTS = Path("lmsys/mt_bench_human_judgments/data")
+PAIRS = 20
+
+
+def mt_bench_questions() -> dict[int, str]:
+    lines = (BENCHMARKS_DIR / "mt_bench.jsonl").read_text(encoding="utf-8").splitlines()
+    return {row["id"]: row["turns"][0] for row in map(json.loads, lines)}
+
+
+def sample_dialogues() -> list[dict]:
+    rows = []
+    for path in sorted((SAMPLES_DIR / ULTRACHAT).glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the samples plant malformed lines for the quarantine
+            data = row.get("data") if isinstance(row, dict) else None
+            if isinstance(data, list) and len(data) >= 2 and all(isinstance(t, str) for t in data):
+                if len(" ".join(data).split()) >= 60:
+                    rows.append(row)
+    return rows
+
+
+def changed_words(text: str, rng: random.Random, n: int) -> str:
+    """`text` with n of its words replaced (a near copy)."""
+    words = text.split()
+    for i in rng.sample(range(len(words)), n):
+        words[i] = rng.choice(["quite", "really", "rather", "indeed", "surely"])
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("curation")
+    mirror = root / "mirror"
+    shutil.copytree(SAMPLES_DIR, mirror)
+    for path in (mirror / JUDGMENTS).glob("*.parquet"):  # a partial mirror: question 81 only
+        pl.read_parquet(path).filter(pl.col("question_id") == 81).write_parquet(path)
+    rng = random.Random(7)
+    questions = mt_bench_questions()
+    dialogues = sample_dialogues()
+    originals = rng.sample(dialogues, 2 * PAIRS)
+    planted: list[dict] = []
+    for qid in range(82, 112):
+        question = questions[qid] if qid % 2 else f"Hi! My teacher asked: {questions[qid]} Thanks."
+        planted.append({"id": f"mtb-{qid}", "data": [question, "Here is my answer to that."]})
+    near, other_answer = [], []
+    for i, row in enumerate(originals[:PAIRS]):
+        data = list(row["data"])
+        longest = max(range(len(data)), key=lambda t: len(data[t]))
+        data[longest] = changed_words(data[longest], rng, 3)
+        planted.append({"id": f"near-{i}", "data": data})
+        near.append((row["id"], f"near-{i}"))
+    for i, row in enumerate(originals[PAIRS:]):
+        donor = next(d for d in dialogues if d["data"][0] != row["data"][0] and d is not row)
+        dialogues.remove(donor)
+        data = [row["data"][0], donor["data"][1]]
+        planted.append({"id": f"other-{i}", "data": data})
+        other_answer.append((row["id"], f"other-{i}"))
+    with (mirror / ULTRACHAT / "train_1.jsonl").open("a", encoding="utf-8") as out:
+        out.writelines(json.dumps(row) + "\n" for row in planted)
+    lake = Lake(root=str(root / "lake"))
+    defs = build_definitions(lake, Sources(location=str(mirror), samples_dir=str(SAMPLES_DIR)))
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        metadata = {t: latest_metadata(instance, ("gold", t)) for t in GOLD}
+    return {"lake": lake, "near": near, "other_answer": other_answer, "metadata": metadata}
+
+
+def ultrachat_ids(lake: Lake, table: str) -> set[str]:
+    frame = lake.scan(("gold", table)).filter(pl.col("dataset") == "ultrachat").collect()
+    return set(frame["source_id"].to_list())
+
+
+def test_no_mt_bench_question_reaches_a_training_view_whatever_the_judgments_hold(curated):
+    for table in ("sft_by", "prompts_by"):
+        held = ultrachat_ids(curated["lake"], table)
+        assert not {i for i in held if i.startswith("mtb-")}, table
+    counted = curated["metadata"]["sft_by"]
+    assert counted["decontaminated_ultrachat__mt_bench"] >= 30
+
+
+def test_near_copies_collapse_to_one_dialogue(curated):
+    # The samples' generator draws answers from small pools, so a copy may join a larger
+    # cluster: what counts is that it is merged with its original and one member stays.
+    clusters = curated["lake"].scan(("gold", "near_duplicates")).collect()
+    cluster_of = dict(zip(clusters["source_id"], clusters["cluster"], strict=True))
+    held = ultrachat_ids(curated["lake"], "sft_by")
+    collapsed = [
+        cluster_of.get(original) is not None
+        and cluster_of.get(original) == cluster_of.get(copy)
+        and len({original, copy} & held) <= 1
+        for original, copy in curated["near"]
+    ]
+    assert sum(collapsed) >= 0.9 * PAIRS, collapsed
+    survivors = clusters.filter("survivor")
+    sft = curated["lake"].scan(("gold", "sft_by")).collect()
+    assert set(survivors.filter(pl.col("table") == "sft_by")["example_id"]) <= set(
+        sft["example_id"]
+    )
+    assert not set(clusters.filter(~pl.col("survivor"))["example_id"]) & set(sft["example_id"])
+
+
+def test_other_answers_to_the_same_prompt_are_never_merged_with_it(curated):
+    clusters = curated["lake"].scan(("gold", "near_duplicates")).collect()
+    cluster_of = dict(zip(clusters["source_id"], clusters["cluster"], strict=True))
+    apart = [
+        cluster_of.get(other) is None or cluster_of.get(other) != cluster_of.get(original)
+        for original, other in curated["other_answer"]
+    ]
+    assert sum(apart) >= 0.95 * PAIRS, apart
+
+
+def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
+    clusters = curated["lake"].scan(("gold", "near_duplicates")).collect()
+    merged = clusters.filter(~pl.col("survivor"))
+    copies = {copy for _, copy in curated["near"]} | {original for original, _ in curated["near"]}
+    assert len(set(merged["source_id"].to_list()) & copies) >= 0.9 * PAIRS
+    assert curated["metadata"]["sft_by"]["near_duplicates_ultrachat"] == merged.filter(
+        (pl.col("table") == "sft_by") & (pl.col("dataset") == "ultrachat")
+    ).height
