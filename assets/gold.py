@@ -272,8 +272,9 @@ def near_duplicates_result(lake: Lake) -> MaterializeResult:
 
 
 def holds_any(lake: Lake, name: str, files: list[AddedFile], batch_rows: int) -> bool:
-    """Whether gold table `name` holds an example whose id is one of the conversations
-    in `files` (added to silver/conversations)."""
+    """Whether gold table `name` holds, or dropped as a near-duplicate (every row judged
+    is in gold/minhash_signatures), an example whose id is one of the conversations in
+    `files` (added to silver/conversations)."""
     new_ids = pl.concat(
         [
             pl.DataFrame(schema={"example_id": pl.String}),
@@ -285,8 +286,14 @@ def holds_any(lake: Lake, name: str, files: list[AddedFile], batch_rows: int) ->
             ),
         ]
     )
-    held = lake.scan(("gold", name)).select("example_id")
-    return held.join(new_ids.lazy(), on="example_id", how="semi").head(1).collect().height > 0
+    held = [lake.scan(("gold", name)).select("example_id")]
+    if lake.table(SIGNATURES) is not None:
+        judged = lake.scan(SIGNATURES).filter(pl.col("table") == name).select("example_id")
+        held.append(judged)
+    return (
+        pl.concat(held).join(new_ids.lazy(), on="example_id", how="semi").head(1).collect().height
+        > 0
+    )
 
 
 def unchanged_result(lake: Lake, name: str, plan: GoldPlan) -> MaterializeResult:

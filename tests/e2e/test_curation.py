@@ -38,9 +38,9 @@ def sample_dialogues() -> list[dict]:
             except json.JSONDecodeError:
                 continue  # the samples plant malformed lines for the quarantine
             data = row.get("data") if isinstance(row, dict) else None
-            if isinstance(data, list) and len(data) >= 2 and all(isinstance(t, str) for t in data):
-                if len(" ".join(data).split()) >= 60:
-                    rows.append(row)
+            whole = isinstance(data, list) and all(isinstance(t, str) for t in data)
+            if whole and len(data) >= 2 and len(" ".join(data).split()) >= 60:
+                rows.append(row)
     return rows
 
 
@@ -139,6 +139,7 @@ def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
     merged = clusters.filter(~pl.col("survivor"))
     copies = {copy for _, copy in curated["near"]} | {original for original, _ in curated["near"]}
     assert len(set(merged["source_id"].to_list()) & copies) >= 0.9 * PAIRS
-    assert curated["metadata"]["sft_by"]["near_duplicates_ultrachat"] == merged.filter(
-        (pl.col("table") == "sft_by") & (pl.col("dataset") == "ultrachat")
-    ).height
+    assert (
+        curated["metadata"]["sft_by"]["near_duplicates_ultrachat"]
+        == merged.filter((pl.col("table") == "sft_by") & (pl.col("dataset") == "ultrachat")).height
+    )

@@ -15,6 +15,7 @@ from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
 from tests.e2e.conftest import latest_metadata
+from transforms.arena_filters import filter_arena
 
 DATA = "HuggingFaceH4/ultrachat_200k/data"
 SHARD = f"{DATA}/train_sft-00000-of-00001-78645c770a3839d9.parquet"
@@ -61,15 +62,14 @@ def fresh_rows(count: int, also: list[dict] = ()) -> pl.DataFrame:
 
 
 def an_arena_dialogue(lake: Lake) -> dict:
-    """One side of an Arena vote (with no PII), as an UltraChat 200k row: gold SFT holds it
-    as a vote's dialogue until a conversation brings the same dialogue."""
-    vote = (
-        lake.scan(("silver", "comparisons"))
-        .filter((pl.col("dataset") == "chatbot_arena_conversations") & (pl.col("pii_count") == 0))
-        .select("conversation_a")
-        .head(1)
-        .collect()
+    """One side of an Arena vote (with no PII, kept by the default Arena filters), as an
+    UltraChat 200k row: gold SFT holds it as a vote's dialogue until a conversation brings
+    the same dialogue."""
+    arena = lake.scan(("silver", "comparisons")).filter(
+        (pl.col("dataset") == "chatbot_arena_conversations") & (pl.col("pii_count") == 0)
     )
+    kept, _, _ = filter_arena(arena.collect())
+    vote = kept.select("conversation_a").head(1)
     messages = vote["conversation_a"][0].to_list()
     return {"prompt": messages[0]["content"], "prompt_id": "arena-copy", "messages": messages}
 
