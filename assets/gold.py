@@ -639,7 +639,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     **counts_metadata("near_duplicates_", judged.counts()),
                     "near_duplicate_clusters": members.filter("survivor").height,
                     "near_duplicates_seconds": round(seconds, 2),
-                    "near_duplicates_dialogues_per_second": round(spool.rows / max(seconds, 1e-9)),
+                    "near_duplicates_dialogues_judged": spool.rows,
                 }
 
                 def side_tables(spool=spool, members=members, name=name) -> None:

@@ -164,7 +164,7 @@ def materialization_numbers(entries: Sequence[EventLogEntry]) -> dict[str, float
             number = getattr(value, "value", None)
             if isinstance(number, bool) or not isinstance(number, int | float):
                 continue
-            if ENGINE_STAT.search(key) or key == "pii_found":
+            if ENGINE_STAT.search(key) or key == "pii_found" or key.startswith("near_duplicate"):
                 found[key] += number
             elif key in ("rows_in", "rows_out", "rows_written", "rows_quarantined"):
                 found[f"{table}.{key}"] += number

@@ -293,6 +293,28 @@ def run_section(name: str, run: dict, corpus: dict) -> str:
         for key, value in sorted(run["metadata"].items())
         if "_texts_" in key or key == "pii_found"
     ]
+    near = run["metadata"]
+    sft_steps = [s for s in run["steps"] if s["step"] == "sft"]
+    if near.get("near_duplicates_dialogues_judged"):
+        judged, seconds = near["near_duplicates_dialogues_judged"], near["near_duplicates_seconds"]
+        dropped = sum(
+            v
+            for k, v in near.items()
+            if k.startswith("near_duplicates_")
+            and k not in ("near_duplicates_dialogues_judged", "near_duplicates_seconds")
+        )
+        rows += [
+            ["near-duplicate step: dialogues judged", f"{judged:,.0f}"],
+            [
+                "near-duplicate step: seconds (dialogues/s)",
+                f"{seconds:,.1f} ({judged / max(seconds, 1e-9):,.0f}/s)",
+            ],
+            ["near-duplicate step: copies dropped", f"{dropped:,.0f}"],
+            [
+                "near-duplicate step: peak RSS of the SFT step",
+                f"{max((s.get('peak_rss', 0) for s in sft_steps), default=0) / GB:.2f} GB",
+            ],
+        ]
     return "\n\n".join(
         [
             f"### {name}",
