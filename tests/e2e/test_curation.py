@@ -17,11 +17,19 @@ from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
 from tests.e2e.conftest import latest_metadata
+from tests.e2e.test_increments import (
+    SHARD,
+    build_reference,
+    content,
+    lake_on_copied_samples,
+    new_shard,
+)
 
 GOLD = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
 ULTRACHAT = Path("stingning/ultrachat")
 JUDGMENTS = Path("lmsys/mt_bench_human_judgments/data")
 PAIRS = 20
+NEAR = ("gold", "near_duplicates")
 
 
 def mt_bench_questions() -> dict[int, str]:
@@ -143,3 +151,25 @@ def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
         curated["metadata"]["sft_by"]["near_duplicates_ultrachat"]
         == merged.filter((pl.col("table") == "sft_by") & (pl.col("dataset") == "ultrachat")).height
     )
+
+
+def test_a_near_copy_arriving_later_rebuilds_sft_as_a_build_from_scratch(tmp_path):
+    mirror, lake, defs = lake_on_copied_samples(tmp_path)
+    shard = pl.read_parquet(SAMPLES_DIR / SHARD)
+    row = shard.row(0, named=True)
+    messages = [dict(m) for m in row["messages"]]
+    longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
+    messages[longest]["content"] = changed_words(messages[longest]["content"], random.Random(3), 3)
+    copy = pl.DataFrame(
+        [{**row, "prompt_id": "near-copy", "messages": messages}], schema=shard.schema
+    )
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", copy)
+        materialize_everything(defs, instance)
+        assert latest_metadata(instance, ("gold", "sft_by"))["status"] == "rebuilt"
+    reference = build_reference(mirror, tmp_path / "reference")
+    for key, ids in ((("gold", "sft_by"), ["example_id"]), (NEAR, ["table", "example_id"])):
+        assert content(lake, key, ids).equals(content(reference, key, ids)), key
+    merged = lake.scan(NEAR).filter(pl.col("source_id") == "near-copy").collect()
+    assert merged.height == 1 and not merged["survivor"][0]
