@@ -35,6 +35,7 @@ from assets.minhash import (
     kept_rows,
     meets_judged_rows,
     signature_frames,
+    signature_rows_empty,
     write_side_table,
 )
 from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart, transforms_digest
@@ -606,7 +607,25 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             removed: Counter[tuple[str, str]] = Counter()
             preview = ["example_id", "dataset", "lang", "license"]
             if not config.near_duplicates:
-                yield table_result(lake, name, examples(cls, plan, removed), preview, plan, removed)
+
+                def cleared(name=name) -> None:  # no clusters or signatures stand for it
+                    write_side_table(lake, SIGNATURES, name, [signature_rows_empty()])
+                    write_side_table(
+                        lake,
+                        NEAR_DUPLICATES,
+                        name,
+                        [pl.DataFrame(schema=MEMBERS_SCHEMA).drop("table")],
+                    )
+
+                yield table_result(
+                    lake,
+                    name,
+                    examples(cls, plan, removed),
+                    preview,
+                    plan,
+                    removed,
+                    before_commit=cleared if plan.rebuild else None,
+                )
                 continue
             if not plan.rebuild:
                 added = list(examples(cls, plan, removed))

@@ -39,6 +39,7 @@ from transforms.near_duplicates import (
 SIGNATURES = ("gold", "minhash_signatures")
 NEAR_DUPLICATES = ("gold", "near_duplicates")
 LINEAGE = ["example_id", "dataset", "split", "source_file", "source_row", "source_id"]
+IN_MEMORY_BYTES = 256 * 2**20
 PAIR_COLUMNS = ["left", "right", "user_similarity", "assistant_similarity"]
 
 
@@ -141,17 +142,27 @@ class SignatureSpool:
             for batch in pa.ipc.open_stream(source):
                 yield pl.from_arrow(pa.Table.from_batches([batch]))  # type: ignore[misc]
 
-    def pairs(self) -> pl.DataFrame:
+    def pairs(self, across: np.ndarray | None = None) -> pl.DataFrame:
         """The verified near-duplicate pairs of spooled rows (positions `left` < `right`,
-        both similarities): LSH buckets grouped one band at a time, candidates verified."""
-        user, assistant, keys = self.array("user"), self.array("assistant"), self.array("keys")
+        both similarities): LSH buckets grouped one band at a time, candidates verified.
+        With `across` (a group code per row), only pairs of rows in different groups."""
+        user, assistant, keys = (self.in_memory(n) for n in ("user", "assistant", "keys"))
         verified = [pl.DataFrame(schema=dict.fromkeys(PAIR_COLUMNS, pl.Float64))]
         for band in range(self.settings.bands):
             bucketed = band_frame(np.arange(self.rows), keys[:, band : band + 1])
             candidates = candidate_pairs(bucketed, self.settings)
+            if across is not None:
+                left, right = candidates["left"].to_numpy(), candidates["right"].to_numpy()
+                candidates = candidates.filter(pl.Series(across[left] != across[right]))
             verified.append(verified_pairs(candidates, user, assistant, self.settings))
         pairs = pl.concat(verified, how="vertical_relaxed").unique(["left", "right"])
         return pairs.cast({"left": pl.Int64, "right": pl.Int64})
+
+    def in_memory(self, name: str) -> np.ndarray:
+        """A spooled array, read into memory when it is under IN_MEMORY_BYTES (random
+        access to a memory map costs more than the read), memory-mapped otherwise."""
+        array = self.array(name)
+        return np.array(array) if array.nbytes <= IN_MEMORY_BYTES else array
 
     def lineage(self, positions: Iterable[int]) -> pl.DataFrame:
         """The lineage (LINEAGE and position) of the spooled rows at `positions`."""
@@ -233,6 +244,13 @@ def signature_rows(
             "user_signature": pl.Series([row.tobytes() for row in user], dtype=pl.Binary),
             "assistant_signature": pl.Series([row.tobytes() for row in assistant], dtype=pl.Binary),
         }
+    )
+
+
+def signature_rows_empty() -> pl.DataFrame:
+    """No signatures (the schema of `signature_rows`, without the table column)."""
+    return signature_rows("", pl.Series("example_id", [], pl.String), *[np.empty((0, 0))] * 2).drop(
+        "table"
     )
 
 

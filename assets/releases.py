@@ -4,9 +4,6 @@ optional export in the Hub layout."""
 import json
 import os
 import subprocess
-import tempfile
-from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,28 +11,15 @@ import polars as pl
 import pyarrow.fs as pafs
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 
-from assets.lake import Lake, load_benchmarks
-from assets.minhash import SignatureSpool
+from assets.lake import Lake
+from assets.leakage import report as leakage_tables
+from assets.leakage import update_index
 from transforms.catalogue import DatasetSpec
-from transforms.decontaminate import benchmark_index
-from transforms.gold import first_user_turn
-from transforms.leakage import (
-    benchmark_matches,
-    benchmark_overlap,
-    benchmark_turns_by_text,
-    normalised_prompts,
-    overlap_markdown,
-    overlap_svg,
-    pair_overlap,
-)
-from transforms.near_duplicates import NearDuplicateSettings
+from transforms.leakage import overlap_markdown, overlap_svg
 from transforms.release import content_tag, dataset_card, table_pin
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
-CONVERSATIONS = ("silver", "conversations")
-COMPARISONS = ("silver", "comparisons")
-BENCHMARK_DATASETS = ("mt_bench_human_judgments",)
-"""Datasets that are benchmarks themselves: left out of the leakage report."""
+
 EXPORT_FORMATS = ("parquet", "jsonl")
 
 
@@ -133,7 +117,8 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ]
         leakage_metadata = {}
         if config.leakage_report:
-            pairs, benchmarks = leakage(lake, config.batch_rows)
+            update_index(lake, config.batch_rows)
+            pairs, benchmarks = leakage_tables(lake)
             report = {
                 "pairs": overlap_markdown(pairs, "other"),
                 "benchmarks": overlap_markdown(benchmarks, "benchmark"),
@@ -172,66 +157,6 @@ LEAKAGE_TITLES = {
     "pairs": "Prompts of one dataset found in another (exact, near)",
     "benchmarks": "Prompts matching a pinned benchmark (exact, near)",
 }
-
-
-def leakage(lake: Lake, batch_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The leakage report's two tables (transforms/leakage.py), from silver's prompts read
-    in batches; near-duplicate prompts are clustered on disk (assets/minhash.py)."""
-    benchmarks = load_benchmarks()
-    index, exact_of = benchmark_index(benchmarks), benchmark_turns_by_text(benchmarks)
-    tally: Counter[tuple[str, str, str]] = Counter()
-    keys = [pl.DataFrame(schema={"dataset": pl.String, "key": pl.UInt64})]
-    settings = NearDuplicateSettings()
-    with tempfile.TemporaryDirectory(prefix="lake-leakage-") as folder:
-        spool = SignatureSpool(Path(folder), settings)
-        try:
-            for frame in prompt_batches(lake, batch_rows):
-                prompts = normalised_prompts(frame)
-                tally.update(benchmark_matches(prompts, index, exact_of))
-                keys.append(prompts.select("dataset", "key"))
-                spool.add(prompt_rows(prompts))
-        finally:
-            spool.close()
-        pairs = spool.pairs()
-        lineage = spool.lineage(pl.concat([pairs["left"], pairs["right"]]).unique())
-    near = (
-        pairs.join(
-            lineage.select("position", "dataset", key="example_id"),
-            left_on="left",
-            right_on="position",
-        )
-        .join(
-            lineage.select("position", "dataset", key="example_id"),
-            left_on="right",
-            right_on="position",
-            suffix="_right",
-        )
-        .select("dataset", "key", "dataset_right", "key_right")
-        .cast({"key": pl.UInt64, "key_right": pl.UInt64})
-    )
-    return pair_overlap(pl.concat(keys), near), benchmark_overlap(tally)
-
-
-def prompt_batches(lake: Lake, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """(dataset, prompt): the first user turn of every silver dialogue and comparison."""
-    for key, column in ((CONVERSATIONS, "messages"), (COMPARISONS, "prompt")):
-        for batch in lake.batches(key, batch_rows, columns=["dataset", column]):
-            yield batch.filter(~pl.col("dataset").is_in(BENCHMARK_DATASETS)).select(
-                "dataset", prompt=first_user_turn(column)
-            )
-
-
-def prompt_rows(prompts: pl.DataFrame) -> pl.DataFrame:
-    """Normalised prompts shaped as the near-duplicate spool reads dialogues."""
-    return prompts.select(
-        example_id=pl.col("key").cast(pl.String),
-        dataset="dataset",
-        split=pl.lit(""),
-        source_file=pl.lit(""),
-        source_row=pl.lit(0, dtype=pl.Int64),
-        source_id=pl.lit(""),
-        messages=pl.concat_list(pl.struct(role=pl.lit("user"), content=pl.col("normalised"))),
-    )
 
 
 def leakage_page(report: dict[str, str]) -> str:

@@ -19,7 +19,6 @@ is reported too, since the two counts differ when one side repeats a prompt.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import polars as pl
@@ -43,23 +42,27 @@ def normalised_prompts(frame: pl.DataFrame) -> pl.DataFrame:
         .with_columns(normalised=pl.Series(normalised, dtype=pl.String))
         .filter(pl.col("normalised") != "")
         .unique(maintain_order=True)
-        .with_columns(key=pl.col("normalised").hash(seed=0))
+        .with_columns(key=pl.col("normalised").hash(seed=0).reinterpret(signed=True))
     )
 
 
-def benchmark_matches(
+def benchmark_matches_per_prompt(
     prompts: pl.DataFrame, index: BenchmarkIndex, exact_of: Mapping[str, str]
-) -> Counter[tuple[str, str, str]]:
-    """(dataset, benchmark, "exact" | "near") -> prompts of `prompts` (from
-    `normalised_prompts`) equal to a benchmark turn (`exact_of`: normalised turn ->
-    benchmark, from `benchmark_turns_by_text`) or matching it by another rule."""
-    tally: Counter[tuple[str, str, str]] = Counter()
-    for dataset, prompt in prompts.select("dataset", "normalised").iter_rows():
+) -> pl.DataFrame:
+    """`prompts` (from `normalised_prompts`) with `benchmark` and `match`: "exact" when the
+    prompt equals a benchmark turn (`exact_of`: normalised turn -> benchmark, from
+    `benchmark_turns_by_text`), "near" when it matches one by another rule, else null."""
+    found: list[tuple[str | None, str | None]] = []
+    for prompt in prompts["normalised"].to_list():
         if prompt in exact_of:
-            tally[(dataset, exact_of[prompt], "exact")] += 1
-        elif (benchmark := index.match(prompt)) is not None:
-            tally[(dataset, benchmark, "near")] += 1
-    return tally
+            found.append((exact_of[prompt], "exact"))
+        else:
+            benchmark = index.match(prompt)
+            found.append((benchmark, None if benchmark is None else "near"))
+    return prompts.with_columns(
+        benchmark=pl.Series([b for b, _ in found], dtype=pl.String),
+        match=pl.Series([m for _, m in found], dtype=pl.String),
+    )
 
 
 def benchmark_turns_by_text(benchmarks: Mapping[str, Iterable[str]]) -> dict[str, str]:
@@ -71,13 +74,17 @@ def benchmark_turns_by_text(benchmarks: Mapping[str, Iterable[str]]) -> dict[str
     return exact_of
 
 
-def benchmark_overlap(tally: Counter[tuple[str, str, str]]) -> pl.DataFrame:
-    """The tally of `benchmark_matches` as rows (dataset, benchmark, exact, near)."""
-    rows = sorted({(d, b) for d, b, _ in tally})
-    return pl.DataFrame(
-        [(d, b, tally[(d, b, "exact")], tally[(d, b, "near")]) for d, b in rows],
-        schema=BENCHMARK_SCHEMA,
-        orient="row",
+def benchmark_overlap(matches: pl.DataFrame) -> pl.DataFrame:
+    """Rows (dataset, benchmark, exact, near) from prompts with their `match`."""
+    return (
+        matches.filter(pl.col("benchmark").is_not_null())
+        .group_by("dataset", "benchmark")
+        .agg(
+            exact=(pl.col("match") == "exact").sum().cast(pl.Int64),
+            near=(pl.col("match") == "near").sum().cast(pl.Int64),
+        )
+        .sort("dataset", "benchmark")
+        .select(BENCHMARK_SCHEMA.names())
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance, materialize
 
 from assets.lake import BENCHMARKS_DIR, Lake, Sources
 from orchestration.config import SAMPLES_DIR
@@ -95,7 +95,13 @@ def curated(tmp_path_factory) -> dict:
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
         metadata = {t: latest_metadata(instance, ("gold", t)) for t in GOLD}
-    return {"lake": lake, "near": near, "other_answer": other_answer, "metadata": metadata}
+    return {
+        "lake": lake,
+        "near": near,
+        "other_answer": other_answer,
+        "metadata": metadata,
+        "release": next((root / "lake" / "releases").glob("r-*")),
+    }
 
 
 def ultrachat_ids(lake: Lake, table: str) -> set[str]:
@@ -173,3 +179,41 @@ def test_a_near_copy_arriving_later_rebuilds_sft_as_a_build_from_scratch(tmp_pat
         assert content(lake, key, ids).equals(content(reference, key, ids)), key
     merged = lake.scan(NEAR).filter(pl.col("source_id") == "near-copy").collect()
     assert merged.height == 1 and not merged["survivor"][0]
+
+
+def test_turning_near_duplicates_off_keeps_every_copy_and_clears_what_was_reported(tmp_path):
+    _, lake, defs = lake_on_copied_samples(tmp_path)
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        collapsed = lake.scan(("gold", "sft_by")).collect().height
+        dropped = lake.scan(NEAR).filter(~pl.col("survivor")).collect()
+        assert dropped.height > 0
+        result = materialize(
+            list(defs.assets),
+            selection=[AssetKey(["gold", t]) for t in ("sft_by", "sft_by_nc", "near_duplicates")],
+            resources=defs.resources,
+            instance=instance,
+            run_config={"ops": {"sft": {"config": {"near_duplicates": False}}}},
+        )
+        assert result.success
+    assert (
+        lake.scan(("gold", "sft_by")).collect().height
+        == collapsed + dropped.filter(pl.col("table") == "sft_by").height
+    )
+    assert lake.scan(NEAR).collect().height == 0
+    assert lake.scan(("gold", "minhash_signatures")).collect().height == 0
+
+
+def test_the_release_reports_the_planted_questions_as_leakage_into_mt_bench(curated):
+    manifest = json.loads((curated["release"] / "manifest.json").read_text(encoding="utf-8"))
+    (mt_bench,) = [
+        row
+        for row in manifest["leakage"]["benchmarks"]
+        if (row["dataset"], row["benchmark"]) == ("ultrachat", "mt_bench")
+    ]
+    # 30 planted, half of them inside a longer prompt (the samples plant one more).
+    assert mt_bench["exact"] >= 15 and mt_bench["near"] >= 15
+    page = (curated["release"] / "leakage.md").read_text(encoding="utf-8")
+    assert f"| ultrachat | mt_bench | {mt_bench['exact']} | {mt_bench['near']} |" in page
+    svg = (curated["release"] / "leakage_benchmarks.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "ultrachat / mt_bench" in svg

@@ -11,6 +11,8 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, Definitions
 
 from assets.lake import Lake, Sources
+from assets.leakage import PROMPTS as PROMPT_INDEX
+from assets.leakage import report as leakage_tables
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
@@ -269,3 +271,11 @@ def test_changed_votes_reach_gold_although_the_conversations_did_not_change(tmp_
         (("gold", "prefs_by_nc"), ["pair_id"]),
     ):
         assert content(lake, key, ids).equals(content(reference, key, ids))
+
+
+def test_the_leakage_index_reads_only_the_new_prompts_and_reports_as_a_full_build(increment):
+    assert increment.lake.table(PROMPT_INDEX).history(1)[0]["status"] == "appended"
+    mine, theirs = leakage_tables(increment.lake), leakage_tables(increment.reference)
+    for ours, reference in zip(mine, theirs, strict=True):
+        assert ours.sort(ours.columns).equals(reference.sort(reference.columns))
+    assert mine[0].height > 0  # the samples' datasets do share prompts

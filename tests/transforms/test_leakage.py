@@ -5,7 +5,7 @@ import polars as pl
 
 from transforms.decontaminate import benchmark_index
 from transforms.leakage import (
-    benchmark_matches,
+    benchmark_matches_per_prompt,
     benchmark_overlap,
     benchmark_turns_by_text,
     normalised_prompts,
@@ -38,8 +38,9 @@ def test_benchmark_matches_tell_exact_copies_from_pasted_questions():
             ("b", "Tell me about Paris."),
         ]
     )
-    tally = benchmark_matches(frame, index, benchmark_turns_by_text(BENCHMARKS))
-    assert benchmark_overlap(tally).rows() == [("a", "mt_bench", 1, 1), ("b", "other", 1, 0)]
+    matches = benchmark_matches_per_prompt(frame, index, benchmark_turns_by_text(BENCHMARKS))
+    assert matches["match"].to_list() == ["exact", "near", "exact", None]
+    assert benchmark_overlap(matches).rows() == [("a", "mt_bench", 1, 1), ("b", "other", 1, 0)]
 
 
 def test_pairs_count_exact_copies_and_near_duplicates_in_each_direction():
