@@ -16,6 +16,7 @@ listed in `gold/near_duplicates`.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -94,12 +95,16 @@ class SignatureSpool:
     def __init__(self, folder: Path, settings: NearDuplicateSettings) -> None:
         self.folder, self.settings = folder, settings
         self.rows = 0
+        self.seconds = 0.0
+        """Time spent computing signatures and pairs (not reading or writing rows)."""
         self._writers: dict[str, pa.ipc.RecordBatchStreamWriter] = {}
         self._files = {name: (folder / f"{name}.bin").open("wb") for name in _ARRAYS}
 
     def add(self, frame: pl.DataFrame) -> None:
+        started = time.perf_counter()
         user, assistant = signatures(frame["messages"], self.settings)
         keys = band_keys(user, assistant, self.settings)
+        self.seconds += time.perf_counter() - started
         for name, values in zip(_ARRAYS, (user, assistant, keys), strict=True):
             values.tofile(self._files[name])
         lineage = frame.select(LINEAGE).with_columns(
@@ -146,6 +151,7 @@ class SignatureSpool:
         """The verified near-duplicate pairs of spooled rows (positions `left` < `right`,
         both similarities): LSH buckets grouped one band at a time, candidates verified.
         With `across` (a group code per row), only pairs of rows in different groups."""
+        started = time.perf_counter()
         user, assistant, keys = (self.in_memory(n) for n in ("user", "assistant", "keys"))
         verified = [pl.DataFrame(schema=dict.fromkeys(PAIR_COLUMNS, pl.Float64))]
         for band in range(self.settings.bands):
@@ -156,6 +162,7 @@ class SignatureSpool:
                 candidates = candidates.filter(pl.Series(across[left] != across[right]))
             verified.append(verified_pairs(candidates, user, assistant, self.settings))
         pairs = pl.concat(verified, how="vertical_relaxed").unique(["left", "right"])
+        self.seconds += time.perf_counter() - started
         return pairs.cast({"left": pl.Int64, "right": pl.Int64})
 
     def in_memory(self, name: str) -> np.ndarray:
