@@ -539,7 +539,20 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     "lineage only, no text. Signatures of every row judged are kept in "
                     "gold/minhash_signatures for increments."
                 ),
-            )
+            ),
+            AssetSpec(
+                list(SIGNATURES),
+                group_name="gold",
+                deps=[AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))],
+                automation_condition=FOLLOW_UPSTREAM,
+                kinds={"delta", "polars"},
+                description=(
+                    "MinHash signatures of every SFT row judged for near-duplicates (kept "
+                    "or dropped), so that rows appended later are checked against all of "
+                    "them. Grain: one row per (table, example_id). Licence: signatures "
+                    "only, no text."
+                ),
+            ),
         ],
     )
     def sft(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
@@ -673,6 +686,15 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     before_commit=side_tables,
                 )
         yield near_duplicates_result(lake)
+        yield MaterializeResult(
+            asset_key=AssetKey(list(SIGNATURES)),
+            metadata={
+                "rows": lake.scan(SIGNATURES).select(pl.len()).collect().item()
+                if lake.table(SIGNATURES)
+                else 0,
+                "path": MetadataValue.path(lake.uri(SIGNATURES)),
+            },
+        )
 
     @asset(
         key=["gold", "prompts_by"],

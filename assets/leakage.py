@@ -1,8 +1,8 @@
 """The leakage report's index, kept up to date as silver grows.
 
-`releases/leakage_prompts` holds one row per distinct (dataset, normalised prompt key) of
+`gold/leakage_prompts` holds one row per distinct (dataset, normalised prompt key) of
 silver's first user turns, with the benchmark it matches (if any, and how) and, on the
-first row of each key, the prompt's MinHash signature; `releases/leakage_near` holds the
+first row of each key, the prompt's MinHash signature; `gold/leakage_near` holds the
 verified near-copy pairs of keys. When silver only gained rows since the index was last
 brought up to date, only the new prompts are read, matched and compared (with each other
 and with every stored signature); otherwise the index is rebuilt. The report is computed
@@ -39,8 +39,8 @@ from transforms.near_duplicates import (
 
 CONVERSATIONS = ("silver", "conversations")
 COMPARISONS = ("silver", "comparisons")
-PROMPTS = ("releases", "leakage_prompts")
-NEAR = ("releases", "leakage_near")
+PROMPTS = ("gold", "leakage_prompts")
+NEAR = ("gold", "leakage_near")
 BENCHMARK_DATASETS = ("mt_bench_human_judgments",)
 """Datasets that are benchmarks themselves: left out of the report."""
 LEAKAGE_NEAR = NearDuplicateSettings(bands=18, threshold=0.8)
@@ -60,13 +60,26 @@ PROMPT_SCHEMA = pl.Schema(
 NEAR_SCHEMA = pl.Schema({"key": pl.Int64, "key_right": pl.Int64})
 
 
-def update_index(lake: Lake, batch_rows: int) -> str:
-    """Bring the leakage index up to date with silver; returns what it did: "unchanged",
-    "appended" or "rebuilt"."""
-    versions = {
+def silver_versions(lake: Lake) -> dict[str, str]:
+    return {
         "conversations_version": str(lake.version(CONVERSATIONS)),
         "comparisons_version": str(lake.version(COMPARISONS)),
     }
+
+
+def is_current(lake: Lake) -> bool:
+    """Whether the index was brought up to date with silver as it is now."""
+    table = lake.table(PROMPTS)
+    if table is None:
+        return False
+    last = table.history(1)[0]
+    return all(last.get(k) == v for k, v in silver_versions(lake).items())
+
+
+def update_index(lake: Lake, batch_rows: int) -> str:
+    """Bring the leakage index up to date with silver; returns what it did: "unchanged",
+    "appended" or "rebuilt"."""
+    versions = silver_versions(lake)
     table = lake.table(PROMPTS)
     previous = table.history(1)[0] if table is not None else {}
     if all(previous.get(k) == v for k, v in versions.items()):

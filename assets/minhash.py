@@ -40,6 +40,11 @@ from transforms.near_duplicates import (
 SIGNATURES = ("gold", "minhash_signatures")
 NEAR_DUPLICATES = ("gold", "near_duplicates")
 LINEAGE = ["example_id", "dataset", "split", "source_file", "source_row", "source_id"]
+LINEAGE_SCHEMA = {
+    **{c: pl.String for c in LINEAGE},
+    "source_row": pl.Int64,
+    "position": pl.Int64,
+}
 IN_MEMORY_BYTES = 256 * 2**20
 PAIR_COLUMNS = ["left", "right", "user_similarity", "assistant_similarity"]
 
@@ -176,7 +181,7 @@ class SignatureSpool:
         wanted = pl.Series(list(positions), dtype=pl.Int64).implode()
         return pl.concat(
             [
-                pl.DataFrame(schema={"position": pl.Int64}),
+                pl.DataFrame(schema=LINEAGE_SCHEMA),
                 *(f.filter(pl.col("position").is_in(wanted)) for f in self.frames("lineage")),
             ],
             how="diagonal_relaxed",

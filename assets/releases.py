@@ -4,16 +4,26 @@ optional export in the Hub layout."""
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pyarrow.fs as pafs
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset,
+)
 
 from assets.lake import Lake
+from assets.leakage import NEAR, PROMPTS, is_current, update_index
 from assets.leakage import report as leakage_tables
-from assets.leakage import update_index
 from transforms.catalogue import DatasetSpec
 from transforms.leakage import overlap_markdown, overlap_svg
 from transforms.release import content_tag, dataset_card, table_pin
@@ -29,10 +39,13 @@ class ReleaseConfig(Config):
     export: list[str] = []
     """Also write the tables as files in the Hub layout: any of parquet, jsonl."""
     leakage_report: bool = True
-    """Write leakage.md / leakage.svg: how the ingested datasets' prompts overlap each
-    other and the pinned benchmarks, exactly and nearly."""
+    """Write leakage.md / leakage_*.svg: how the ingested datasets' prompts overlap each
+    other and the pinned benchmarks, exactly and nearly (from gold/leakage_prompts)."""
+
+
+class LeakageIndexConfig(Config):
     batch_rows: int = 20_000
-    """Prompts read at a time for the leakage report."""
+    """Prompts read at a time."""
 
 
 class ReleaseTagConflict(ValueError):
@@ -43,7 +56,8 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
     @asset(
         key=["releases", "manifest"],
         group_name="releases",
-        deps=[AssetKey(["gold", t]) for t in GOLD_TABLES],
+        deps=[AssetKey(["gold", t]) for t in GOLD_TABLES]
+        + [AssetKey(list(PROMPTS)), AssetKey(list(NEAR))],
         kinds={"json"},
     )
     def manifest(
@@ -115,9 +129,13 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
             }
             for k, s in catalogue.items()
         ]
-        leakage_metadata = {}
-        if config.leakage_report:
-            update_index(lake, config.batch_rows)
+        leakage_metadata: dict = {}
+        if config.leakage_report and not is_current(lake):
+            leakage_metadata = {
+                "leakage_report": "not written: gold/leakage_prompts is not up to date with "
+                "silver (materialize it with the release)"
+            }
+        elif config.leakage_report:
             pairs, benchmarks = leakage_tables(lake)
             report = {
                 "pairs": overlap_markdown(pairs, "other"),
@@ -150,7 +168,50 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
             }
         )
 
-    return [manifest]
+    @multi_asset(
+        specs=[
+            AssetSpec(
+                list(PROMPTS),
+                group_name="gold",
+                deps=[AssetKey(["silver", "conversations"]), AssetKey(["silver", "comparisons"])],
+                kinds={"delta", "polars"},
+                description=(
+                    "The leakage report's index. Grain: one row per distinct (dataset, "
+                    "normalised first user turn) of silver, with the pinned benchmark it "
+                    "matches (exact / near) and, once per prompt, its MinHash signature. "
+                    "Licence: hashes, signatures and names only, no text."
+                ),
+            ),
+            AssetSpec(
+                list(NEAR),
+                group_name="gold",
+                deps=[AssetKey(list(PROMPTS))],
+                kinds={"delta", "polars"},
+                description=(
+                    "Near-copy pairs of prompts (keys of gold/leakage_prompts, estimated "
+                    "Jaccard >= 0.8). Grain: one row per pair. Licence: keys only."
+                ),
+            ),
+        ],
+    )
+    def leakage_index(
+        context: AssetExecutionContext, config: LeakageIndexConfig, lake: Lake
+    ) -> Iterator[MaterializeResult]:
+        """Bring the leakage index up to date: only silver's new prompts when silver only
+        grew since, else everything."""
+        status = update_index(lake, config.batch_rows)
+        for key in (PROMPTS, NEAR):
+            yield MaterializeResult(
+                asset_key=AssetKey(list(key)),
+                metadata={
+                    "status": status,
+                    "rows": lake.scan(key).select(pl.len()).collect().item(),
+                    "delta_version": lake.version(key),
+                    "path": MetadataValue.path(lake.uri(key)),
+                },
+            )
+
+    return [manifest, leakage_index]
 
 
 LEAKAGE_TITLES = {

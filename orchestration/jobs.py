@@ -24,6 +24,9 @@ def bronze_jobs(catalogue: dict[str, DatasetSpec]) -> dict[str, AssetJob]:
 
 release_job = define_asset_job(
     "release",
-    selection=AssetSelection.assets(["releases", "manifest"]),
-    description="Pin the current gold tables as a release (set `tag` in the launchpad).",
+    selection=AssetSelection.assets(
+        ["releases", "manifest"], ["gold", "leakage_prompts"], ["gold", "leakage_near"]
+    ),
+    description="Pin the current gold tables as a release (set `tag` in the launchpad), "
+    "with its leakage report.",
 )

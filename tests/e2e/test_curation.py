@@ -190,7 +190,10 @@ def test_turning_near_duplicates_off_keeps_every_copy_and_clears_what_was_report
         assert dropped.height > 0
         result = materialize(
             list(defs.assets),
-            selection=[AssetKey(["gold", t]) for t in ("sft_by", "sft_by_nc", "near_duplicates")],
+            selection=[
+                AssetKey(["gold", t])
+                for t in ("sft_by", "sft_by_nc", "near_duplicates", "minhash_signatures")
+            ],
             resources=defs.resources,
             instance=instance,
             run_config={"ops": {"sft": {"config": {"near_duplicates": False}}}},

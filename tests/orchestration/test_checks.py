@@ -136,7 +136,10 @@ def test_pii_left_in_silver_fails_its_blocking_check_and_gold_is_not_built_on_it
         list(defs.assets) + list(defs.asset_checks),
         selection=[
             AssetKey(["silver", "conversations"]),
-            *(AssetKey(["gold", t]) for t in (*gold_versions, "near_duplicates")),
+            *(
+                AssetKey(["gold", t])
+                for t in (*gold_versions, "near_duplicates", "minhash_signatures")
+            ),
         ],
         resources=defs.resources,
         instance=instance,
