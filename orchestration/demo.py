@@ -29,7 +29,10 @@ def main() -> int:
         print(f"  {'/'.join(key):32s} v{version:<4d} {rows:>8,d} rows  {lake.uri(key)}")
     releases = sorted((Path(lake.root) / "releases").glob("*/manifest.json"))
     for manifest in releases:
-        print(f"\nRelease: {manifest.parent}  (manifest.json, README.md dataset card)")
+        print(
+            f"\nRelease: {manifest.parent}  (manifest.json, README.md dataset card, "
+            "leakage.md with leakage_pairs.svg and leakage_benchmarks.svg)"
+        )
     print(
         '\nRead:   .venv/bin/python -c "from orchestration.read import read_table; '
         "print(read_table('gold/prefs_by').head().collect())\""
