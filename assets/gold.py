@@ -30,9 +30,10 @@ from assets.minhash import (
     NEAR_DUPLICATES,
     SIGNATURES,
     SignatureSpool,
+    append_members,
     append_signatures,
     kept_rows,
-    meets_judged_rows,
+    plan_increment,
     signature_frames,
     signature_rows_empty,
     write_side_table,
@@ -641,17 +642,26 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 continue
             if not plan.rebuild:
                 added = list(examples(cls, plan, removed))
-                if not meets_judged_rows(lake, name, added, settings, config.batch_rows):
+                joined = plan_increment(lake, name, added, settings, ranks, config.batch_rows)
+                if joined is not None:
+                    dropped = joined.dropped.implode()
+
+                    def side_rows(added=added, joined=joined, name=name) -> None:
+                        append_signatures(lake, name, added, settings)
+                        append_members(lake, name, joined.members)
+
                     yield table_result(
                         lake,
                         name,
-                        added,
+                        [f.filter(~pl.col("example_id").is_in(dropped)) for f in added],
                         preview,
                         plan,
                         removed,
-                        before_commit=lambda added=added, name=name: append_signatures(
-                            lake, name, added, settings
+                        counts_metadata(
+                            "near_duplicates_appended_",
+                            Counter(joined.members.filter(~pl.col("survivor"))["dataset"]),
                         ),
+                        before_commit=side_rows,
                     )
                     continue
                 plan, removed = replace(plan, rebuild=True, files=[]), Counter()

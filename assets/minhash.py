@@ -83,7 +83,7 @@ class Judged:
 
     members: pl.DataFrame
     """Every member of a cluster of two or more: LINEAGE, cluster (the survivor's
-    example_id), survivor, user_similarity, assistant_similarity (its closest pair's)."""
+    example_id), survivor, user_similarity, assistant_similarity (to the survivor)."""
 
     @property
     def dropped(self) -> pl.Series:
@@ -189,44 +189,47 @@ class SignatureSpool:
 
     def judge(self, ranks: Mapping[str, int]) -> Judged:
         """Cluster the spooled rows and pick each cluster's survivor by `preference`."""
-        pairs = self.pairs()
-        cluster_of = clusters(pairs)
-        return Judged(survivors(pairs, cluster_of, self.lineage(cluster_of), ranks))
+        cluster_of = clusters(self.pairs())
+        user, assistant = self.in_memory("user"), self.in_memory("assistant")
+        return Judged(survivors(cluster_of, self.lineage(cluster_of), ranks, user, assistant))
 
 
 def survivors(
-    pairs: pl.DataFrame,
     cluster_of: dict[int, int],
     lineage: pl.DataFrame,
     ranks: Mapping[str, int],
+    user: np.ndarray,
+    assistant: np.ndarray,
 ) -> pl.DataFrame:
-    """Cluster members with their lineage, the preferred member of each marked survivor."""
+    """Cluster members with their lineage, the preferred member of each marked survivor,
+    and each member's estimated similarity to its survivor on both sides (1.0 for it)."""
     schema = {c: t for c, t in MEMBERS_SCHEMA.items() if c != "table"}
     if not cluster_of:
         return pl.DataFrame(schema=schema)
-    closest = (
-        pl.concat(
-            [
-                pairs.select(position="left", user=PAIR_COLUMNS[2], assistant=PAIR_COLUMNS[3]),
-                pairs.select(position="right", user=PAIR_COLUMNS[2], assistant=PAIR_COLUMNS[3]),
-            ]
-        )
-        .group_by("position")
-        .agg(user_similarity=pl.max("user"), assistant_similarity=pl.max("assistant"))
-    )
     members = (
         pl.DataFrame(
             {"position": list(cluster_of), "component": list(cluster_of.values())},
             schema={"position": pl.Int64, "component": pl.Int64},
         )
         .join(lineage, on="position")
-        .join(closest, on="position")
         .sort([pl.col("component"), *preference(ranks)])
+        .with_columns(survivor_position=pl.col("position").first().over("component"))
     )
+    mine, theirs = members["position"].to_numpy(), members["survivor_position"].to_numpy()
     first = pl.col("example_id").first().over("component")
-    return members.with_columns(cluster=first, survivor=pl.col("example_id") == first).select(
-        list(schema)
-    )
+    return members.with_columns(
+        cluster=first,
+        survivor=pl.col("example_id") == first,
+        user_similarity=pl.Series(similarity(user[mine], user[theirs])),
+        assistant_similarity=pl.Series(similarity(assistant[mine], assistant[theirs])),
+    ).select(list(schema))
+
+
+def similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of paired signatures (share of equal positions)."""
+    if len(left) == 0:
+        return np.empty(0)
+    return (left == right).mean(axis=1)
 
 
 def signature_frames(spool: SignatureSpool, table: str, batch: int) -> Iterator[pl.DataFrame]:
@@ -273,41 +276,186 @@ def decoded(column: pl.Series, width: int) -> np.ndarray:
     return np.frombuffer(b"".join(column.to_list()), dtype="<u4").reshape(-1, width)
 
 
-def meets_judged_rows(
+@dataclass
+class Increment:
+    """How rows appended to an SFT table join the clusters already judged."""
+
+    dropped: pl.Series
+    """example_ids of new rows that are copies of an earlier row: not appended."""
+    members: pl.DataFrame
+    """Rows to add to gold/near_duplicates (MEMBERS_SCHEMA without `table`)."""
+
+
+def plan_increment(
     lake: Lake,
     table: str,
-    new: Iterable[pl.DataFrame],
+    new: list[pl.DataFrame],
     settings: NearDuplicateSettings,
+    ranks: Mapping[str, int],
     batch: int,
-) -> bool:
-    """Whether any new row is a near-duplicate of another new row or of a row already
-    judged for `table` (in `gold/minhash_signatures`): then only a rebuild is exact."""
-    messages = pl.concat([f.select("messages") for f in new])["messages"]
-    if messages.len() == 0:
-        return False
-    user, assistant = signatures(messages, settings)
-    keys = band_keys(user, assistant, settings)
-    fresh = band_frame(np.arange(len(user)), keys)
-    if verified_pairs(candidate_pairs(fresh, settings), user, assistant, settings).height:
-        return True
-    offset = len(user)
+) -> Increment | None:
+    """Judge rows about to be appended to `table` against each other and against every
+    row judged before (gold/minhash_signatures). None when only a rebuild is exact: a new
+    row would come before a cluster's survivor, or would join two clusters. Otherwise the
+    new copies of earlier rows are dropped and recorded, and clusters of new rows only get
+    their first member as survivor. (A rebuild pairs the members of an LSH bucket holding
+    more than `max_bucket` dialogues with its first member only; an increment compares a
+    new row with every member it shares a bucket with, so in such buckets it can find a
+    pair a rebuild would not.)"""
+    frame = pl.concat([f.select(*LINEAGE, "messages") for f in new])
+    nothing = Increment(pl.Series("example_id", [], pl.String), _members_frame([]))
+    if frame.height == 0:
+        return nothing
+    n = frame.height
+    user, assistant = signatures(frame["messages"], settings)
+    fresh = band_frame(np.arange(n), band_keys(user, assistant, settings))
+    parent: dict[object, object] = {}
+
+    def root(x: object) -> object:
+        while (up := parent.setdefault(x, x)) != x:
+            parent[x] = parent[up]
+            x = up
+        return x
+
+    def join(a: object, b: object) -> None:
+        parent[root(a)] = root(b)
+
+    for left, right in (
+        verified_pairs(candidate_pairs(fresh, settings), user, assistant, settings)
+        .select("left", "right")
+        .iter_rows()
+    ):
+        join(left, right)
+    cluster_of = _judged_clusters(lake, table)
     for stored in lake.batches(SIGNATURES, batch, where={"table": table}):
         old_user = decoded(stored["user_signature"], settings.num_perm)
         old_assistant = decoded(stored["assistant_signature"], settings.num_perm)
         old = band_frame(
-            np.arange(offset, offset + len(old_user)),
-            band_keys(old_user, old_assistant, settings),
+            np.arange(n, n + len(old_user)), band_keys(old_user, old_assistant, settings)
         )
-        candidates = fresh.join(old, on=["band", "key"], suffix="_old").select(
-            left="id", right="id_old"
+        candidates = (
+            fresh.join(old, on=["band", "key"], suffix="_old")
+            .select(left="id", right="id_old")
+            .unique()
         )
-        if candidates.height:
-            both_user = np.concatenate([user, old_user])
-            both_assistant = np.concatenate([assistant, old_assistant])
-            shifted = candidates.unique()
-            if verified_pairs(shifted, both_user, both_assistant, settings).height:
-                return True
-    return False
+        if candidates.height == 0:
+            continue
+        verified = verified_pairs(
+            candidates,
+            np.concatenate([user, old_user]),
+            np.concatenate([assistant, old_assistant]),
+            settings,
+        )
+        ids = stored["example_id"].to_list()
+        for left, right in verified.select("left", "right").iter_rows():
+            judged = ids[right - n]
+            join(left, ("cluster", cluster_of.get(judged, judged)))
+    components: dict[object, list[object]] = {}
+    for node in list(parent):
+        components.setdefault(root(node), []).append(node)
+    lineage = frame.select(LINEAGE).to_dicts()
+    dropped, rows = [], []
+    for nodes in components.values():
+        fresh_members = sorted(
+            (i for i in nodes if isinstance(i, int)), key=lambda i: _rank(lineage[i], ranks)
+        )
+        judged_clusters = [c[1] for c in nodes if isinstance(c, tuple)]
+        if len(judged_clusters) > 1:
+            return None
+        if judged_clusters:
+            survivor = _judged_row(lake, table, judged_clusters[0], settings.num_perm)
+            if _rank(lineage[fresh_members[0]], ranks) < _rank(survivor, ranks):
+                return None
+            if judged_clusters[0] not in cluster_of.values():  # a singleton until now
+                rows.append(
+                    {
+                        **survivor,
+                        "cluster": survivor["example_id"],
+                        "survivor": True,
+                        "user_similarity": 1.0,
+                        "assistant_similarity": 1.0,
+                    }
+                )
+            first_user, first_assistant = survivor["user"], survivor["assistant"]
+            members = fresh_members
+        else:
+            first = fresh_members[0]
+            survivor = {**lineage[first]}
+            first_user, first_assistant = user[first], assistant[first]
+            rows.append(
+                {
+                    **survivor,
+                    "cluster": survivor["example_id"],
+                    "survivor": True,
+                    "user_similarity": 1.0,
+                    "assistant_similarity": 1.0,
+                }
+            )
+            members = fresh_members[1:]
+        for i in members:
+            dropped.append(lineage[i]["example_id"])
+            rows.append(
+                {
+                    **lineage[i],
+                    "cluster": survivor["example_id"],
+                    "survivor": False,
+                    "user_similarity": float((user[i] == first_user).mean()),
+                    "assistant_similarity": float((assistant[i] == first_assistant).mean()),
+                }
+            )
+    return Increment(pl.Series("example_id", dropped, pl.String), _members_frame(rows))
+
+
+def _members_frame(rows: list[dict]) -> pl.DataFrame:
+    schema = {c: t for c, t in MEMBERS_SCHEMA.items() if c != "table"}
+    return pl.DataFrame([{c: r[c] for c in schema} for r in rows], schema=schema, orient="row")
+
+
+def _rank(row: Mapping, ranks: Mapping[str, int]) -> tuple:
+    """A row's place in `preference` order, as a Python tuple."""
+    return (
+        ranks.get(row["dataset"], len(ranks)),
+        row["split"],
+        row["source_file"],
+        row["source_row"],
+        row["example_id"],
+    )
+
+
+def _judged_clusters(lake: Lake, table: str) -> dict[str, str]:
+    """example_id -> its cluster's survivor, for rows judged part of a cluster."""
+    if lake.table(NEAR_DUPLICATES) is None:
+        return {}
+    frame = (
+        lake.scan(NEAR_DUPLICATES)
+        .filter(pl.col("table") == table)
+        .select("example_id", "cluster")
+        .collect()
+    )
+    return dict(frame.iter_rows())
+
+
+def _judged_row(lake: Lake, table: str, example_id: str, width: int) -> dict:
+    """A kept row's lineage (from the SFT table) and signatures."""
+    (row,) = (
+        lake.scan(("gold", table))
+        .filter(pl.col("example_id") == example_id)
+        .select(LINEAGE)
+        .collect()
+        .to_dicts()
+    )
+    stored = (
+        lake.scan(SIGNATURES)
+        .filter((pl.col("table") == table) & (pl.col("example_id") == example_id))
+        .collect()
+    )
+    return {
+        **row,
+        "user": decoded(stored["user_signature"].head(1), NearDuplicateSettings().num_perm)[0],
+        "assistant": decoded(
+            stored["assistant_signature"].head(1), NearDuplicateSettings().num_perm
+        )[0],
+    }
 
 
 def write_side_table(
@@ -321,12 +469,21 @@ def write_side_table(
 def append_signatures(
     lake: Lake, table: str, frames: list[pl.DataFrame], settings: NearDuplicateSettings
 ) -> None:
-    """Add the signatures of rows appended to `table` to gold/minhash_signatures."""
+    """Add the signatures of rows appended to `table` (dropped copies included: they were
+    judged) to gold/minhash_signatures."""
     frame = pl.concat([f.select("example_id", "messages") for f in frames])
     user, assistant = signatures(frame["messages"], settings)
     rows = signature_rows(table, frame["example_id"], user, assistant)
     lake.write_batches(
         SIGNATURES, [rows], replace={"table": table}, partition_by=("table",), append=True
+    )
+
+
+def append_members(lake: Lake, table: str, members: pl.DataFrame) -> None:
+    """Add the clusters an increment formed or grew to gold/near_duplicates."""
+    rows = members.with_columns(table=pl.lit(table, dtype=pl.String))
+    lake.write_batches(
+        NEAR_DUPLICATES, [rows], replace={"table": table}, partition_by=("table",), append=True
     )
 
 

@@ -90,6 +90,21 @@ POLICY_ORDER = (
 )
 DEFAULT_POLICIES = ("short_prompt", "moderation_flagged", "toxic_chat_flagged")
 SIDES = ("conversation_a", "conversation_b")
+READ_COLUMNS = (
+    *SIDES,
+    "model_a",
+    "model_b",
+    "moderation_flagged",
+    "moderation_categories",
+    "toxic_chat_flagged",
+    "toxic_chat_roberta_probability",
+    "toxic_chat_t5_score",
+    "comparison_id",
+    "split",
+    "source_file",
+    "source_row",
+)
+"""The columns the rules read: only these are turned into Python rows."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +137,7 @@ def filter_arena(
         raise ValueError(f"unknown Arena filter {unknown[0]!r}; choose from {POLICY_ORDER}")
     settings = settings or ArenaFilterSettings()
     enabled = [p for p in POLICY_ORDER if p in policies]
-    rows = comparisons.to_dicts()
+    rows = comparisons.select(c for c in READ_COLUMNS if c in comparisons.columns).to_dicts()
     order = source_order(comparisons)
     frequent = (
         most_frequent_prompts(rows, order, settings.frequent_prompt_top_k)

@@ -46,8 +46,7 @@ on the mean of the aspect ratings (here: `max_mean_rating_drop_ties` in binarize
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 
@@ -63,28 +62,6 @@ CORRECTED = "corrected"  # 10 -> 1: fine-grained score <= 2
 KEPT = "kept"  # stays 10: fine-grained score > 4
 UNRESOLVED = "unresolved"  # 2 < fine-grained <= 4: upstream re-asked GPT-4; we cannot
 UNRATED = "unrated"  # no aspect rating to decide with: left alone
-
-
-def fine_grained_score(ratings: Mapping[str, float | None]) -> float | None:
-    """The authors' `calculate_average_rating`: the mean of the aspect ratings present
-    ("N/A" is missing, not zero); None when no aspect is rated."""
-    present = [ratings[a] for a in ASPECTS if ratings.get(a) is not None]
-    return sum(present) / len(present) if present else None
-
-
-def overall_score_outcome(completion: Mapping[str, Any]) -> str | None:
-    """What the authors' `check_score` decides for one completion: one of CORRECTED, KEPT,
-    UNRESOLVED, UNRATED for a completion scored 10; None for any other score."""
-    if completion.get("overall_score") != BUGGY_SCORE:
-        return None
-    score = fine_grained_score(completion.get("ratings") or {})
-    if score is None:
-        return UNRATED
-    if score <= FLIP_AT_MOST:
-        return CORRECTED
-    if score <= KEEP_ABOVE:
-        return UNRESOLVED
-    return KEPT
 
 
 def fix_overall_score(
@@ -105,22 +82,34 @@ def fix_overall_score(
     """
     if unresolved not in ("keep", "clear"):
         raise ValueError(f"unresolved must be 'keep' or 'clear', not {unresolved!r}")
-    counts: Counter[str] = Counter()
-    fixed = []
-    for completions in comparisons["completions"].to_list():
-        if completions is None:
-            fixed.append(None)
-            continue
-        row = []
-        for completion in completions:
-            outcome = overall_score_outcome(completion)
-            if outcome is not None:
-                counts[outcome] += 1
-            if outcome == CORRECTED:
-                completion = {**completion, "overall_score": CORRECTED_SCORE}
-            elif outcome == UNRESOLVED and unresolved == "clear":
-                completion = {**completion, "overall_score": None}
-            row.append(completion)
-        fixed.append(row)
-    column = pl.Series("completions", fixed, dtype=comparisons.schema["completions"])
-    return comparisons.with_columns(column), counts
+    score = pl.field("overall_score")
+    mean = pl.mean_horizontal([pl.field("ratings").struct.field(a) for a in ASPECTS])
+    outcome = (
+        pl.when(score.is_null() | (score != BUGGY_SCORE))
+        .then(pl.lit(None, dtype=pl.String))
+        .when(mean.is_null())
+        .then(pl.lit(UNRATED))
+        .when(mean <= FLIP_AT_MOST)
+        .then(pl.lit(CORRECTED))
+        .when(mean <= KEEP_ABOVE)
+        .then(pl.lit(UNRESOLVED))
+        .otherwise(pl.lit(KEPT))
+    )
+    outcomes = (
+        comparisons.select(
+            pl.col("completions").list.eval(pl.element().struct.with_fields(outcome=outcome))
+        )
+        .explode("completions")
+        .select(pl.col("completions").struct.field("outcome"))
+        .drop_nulls()
+    )
+    counts: Counter[str] = Counter(outcomes["outcome"].to_list())
+    fixed = (
+        pl.when(outcome == CORRECTED)
+        .then(pl.lit(CORRECTED_SCORE))
+        .when((outcome == UNRESOLVED) & pl.lit(unresolved == "clear"))
+        .then(pl.lit(None, dtype=pl.Float64))
+        .otherwise(score)
+    )
+    column = pl.col("completions").list.eval(pl.element().struct.with_fields(overall_score=fixed))
+    return comparisons.with_columns(column.cast(comparisons.schema["completions"])), counts

@@ -159,26 +159,46 @@ def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
     )
 
 
-def test_a_near_copy_arriving_later_rebuilds_sft_as_a_build_from_scratch(tmp_path):
+@pytest.mark.parametrize(
+    ("shard", "status"),
+    [
+        # After the original's file: the copy joins its cluster and is left out (appended).
+        ("train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", "appended"),
+        # Before it: the copy would be the cluster's survivor, so the table is rebuilt.
+        ("train_sft-00000-of-00000-0000000000000000.parquet", "rebuilt"),
+    ],
+)
+def test_a_near_copy_arriving_later_ends_as_a_build_from_scratch(tmp_path, shard, status):
     mirror, lake, defs = lake_on_copied_samples(tmp_path)
-    shard = pl.read_parquet(SAMPLES_DIR / SHARD)
-    row = shard.row(0, named=True)
-    messages = [dict(m) for m in row["messages"]]
-    longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
-    messages[longest]["content"] = changed_words(messages[longest]["content"], random.Random(3), 3)
-    copy = pl.DataFrame(
-        [{**row, "prompt_id": "near-copy", "messages": messages}], schema=shard.schema
-    )
+    original = pl.read_parquet(SAMPLES_DIR / SHARD)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
-        new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", copy)
+        # A train_sft dialogue that is its own survivor (no sample sibling precedes it).
+        clustered = lake.scan(NEAR).select("example_id").collect()["example_id"].implode()
+        singleton = (
+            lake.scan(("gold", "sft_by"))
+            .filter((pl.col("split") == "train_sft") & ~pl.col("example_id").is_in(clustered))
+            .select("source_id")
+            .head(1)
+            .collect()
+            .item()
+        )
+        row = original.filter(pl.col("prompt_id") == singleton).row(0, named=True)
+        messages = [dict(m) for m in row["messages"]]
+        longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
+        edited = changed_words(messages[longest]["content"], random.Random(3), 3)
+        messages[longest]["content"] = edited
+        copy = pl.DataFrame(
+            [{**row, "prompt_id": "near-copy", "messages": messages}], schema=original.schema
+        )
+        new_shard(mirror, shard, copy)
         materialize_everything(defs, instance)
-        assert latest_metadata(instance, ("gold", "sft_by"))["status"] == "rebuilt"
+        assert latest_metadata(instance, ("gold", "sft_by"))["status"] == status
     reference = build_reference(mirror, tmp_path / "reference")
     for key, ids in ((("gold", "sft_by"), ["example_id"]), (NEAR, ["table", "example_id"])):
         assert content(lake, key, ids).equals(content(reference, key, ids)), key
-    merged = lake.scan(NEAR).filter(pl.col("source_id") == "near-copy").collect()
-    assert merged.height == 1 and not merged["survivor"][0]
+    merged = lake.scan(NEAR).filter(pl.col("source_id").is_in(["near-copy", singleton]))
+    assert merged.collect().height == 2
 
 
 def test_turning_near_duplicates_off_keeps_every_copy_and_clears_what_was_reported(tmp_path):

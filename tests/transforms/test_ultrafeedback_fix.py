@@ -11,9 +11,7 @@ from transforms.ultrafeedback_fix import (
     KEPT,
     UNRATED,
     UNRESOLVED,
-    fine_grained_score,
     fix_overall_score,
-    overall_score_outcome,
 )
 
 ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness")
@@ -51,13 +49,6 @@ def uf_row(source_id, completions):
     }
 
 
-def test_fine_grained_score_is_the_mean_of_the_rated_aspects():
-    assert fine_grained_score(dict(zip(ASPECTS, (1, 2, 2, 3), strict=True))) == 2.0
-    # "N/A" is missing, not zero: (1) / 1, not (1 + 0 + 0 + 0) / 4.
-    assert fine_grained_score(dict(zip(ASPECTS, (1, NA, NA, NA), strict=True))) == 1.0
-    assert fine_grained_score(dict(zip(ASPECTS, (NA, NA, NA, NA), strict=True))) is None
-
-
 @pytest.mark.parametrize(
     ("overall", "ratings", "outcome"),
     [
@@ -80,7 +71,12 @@ def test_fine_grained_score_is_the_mean_of_the_rated_aspects():
     ],
 )
 def test_the_authors_rule_for_a_completion_scored_10(overall, ratings, outcome):
-    assert overall_score_outcome(completion("m", overall, ratings)) == outcome
+    # The fine-grained score is the mean of the rated aspects: "N/A" is missing, not zero.
+    rows = frame([uf_row("p", [completion("a", overall, ratings), completion("b", 5.0, (5,) * 4)])])
+    fixed, counts = fix_overall_score(rows)
+    assert counts == ({outcome: 1} if outcome else {})
+    expected = 1.0 if outcome == CORRECTED else overall
+    assert fixed["completions"][0][0]["overall_score"] == expected
 
 
 def test_fix_sets_only_the_flipped_tens_to_1_and_counts_every_ten():
