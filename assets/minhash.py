@@ -32,7 +32,6 @@ from transforms.near_duplicates import (
     band_frame,
     band_keys,
     candidate_pairs,
-    clusters,
     signatures,
     verified_pairs,
 )
@@ -64,17 +63,6 @@ MEMBERS_SCHEMA = pl.Schema(
         "assistant_similarity": pl.Float64,
     }
 )
-
-
-def preference(ranks: Mapping[str, int]) -> list[pl.Expr]:
-    """The order in which cluster members are preferred (first survives)."""
-    return [
-        pl.col("dataset").replace_strict(ranks, default=len(ranks), return_dtype=pl.Int64),
-        pl.col("split"),
-        pl.col("source_file"),
-        pl.col("source_row"),
-        pl.col("example_id"),
-    ]
 
 
 @dataclass
@@ -188,48 +176,61 @@ class SignatureSpool:
         )
 
     def judge(self, ranks: Mapping[str, int]) -> Judged:
-        """Cluster the spooled rows and pick each cluster's survivor by `preference`."""
-        cluster_of = clusters(self.pairs())
+        """Keep-first deduplication over the verified pairs (`first_kept`), in `_rank`
+        order; members with their similarity to the survivor they were merged into."""
+        pairs = self.pairs()
+        positions = pl.concat([pairs["left"], pairs["right"]]).unique()
+        lineage = {row["position"]: row for row in self.lineage(positions).to_dicts()}
+        links = [(a, b) for a, b in pairs.select("left", "right").iter_rows()]
+        merged_into = first_kept(links, {p: _rank(r, ranks) for p, r in lineage.items()})
         user, assistant = self.in_memory("user"), self.in_memory("assistant")
-        return Judged(survivors(cluster_of, self.lineage(cluster_of), ranks, user, assistant))
+        rows = []
+        for survivor in sorted(set(merged_into.values())):
+            rows.append(_member(lineage[survivor], lineage[survivor], True, 1.0, 1.0))
+        for dropped, survivor in sorted(merged_into.items()):
+            rows.append(
+                _member(
+                    lineage[dropped],
+                    lineage[survivor],
+                    False,
+                    float((user[dropped] == user[survivor]).mean()),
+                    float((assistant[dropped] == assistant[survivor]).mean()),
+                )
+            )
+        return Judged(_members_frame(rows))
 
 
-def survivors(
-    cluster_of: dict[int, int],
-    lineage: pl.DataFrame,
-    ranks: Mapping[str, int],
-    user: np.ndarray,
-    assistant: np.ndarray,
-) -> pl.DataFrame:
-    """Cluster members with their lineage, the preferred member of each marked survivor,
-    and each member's estimated similarity to its survivor on both sides (1.0 for it)."""
-    schema = {c: t for c, t in MEMBERS_SCHEMA.items() if c != "table"}
-    if not cluster_of:
-        return pl.DataFrame(schema=schema)
-    members = (
-        pl.DataFrame(
-            {"position": list(cluster_of), "component": list(cluster_of.values())},
-            schema={"position": pl.Int64, "component": pl.Int64},
-        )
-        .join(lineage, on="position")
-        .sort([pl.col("component"), *preference(ranks)])
-        .with_columns(survivor_position=pl.col("position").first().over("component"))
-    )
-    mine, theirs = members["position"].to_numpy(), members["survivor_position"].to_numpy()
-    first = pl.col("example_id").first().over("component")
-    return members.with_columns(
-        cluster=first,
-        survivor=pl.col("example_id") == first,
-        user_similarity=pl.Series(similarity(user[mine], user[theirs])),
-        assistant_similarity=pl.Series(similarity(assistant[mine], assistant[theirs])),
-    ).select(list(schema))
+def first_kept(links: Iterable[tuple[object, object]], rank: Mapping[object, tuple]) -> dict:
+    """Keep-first deduplication: walking the linked rows in `rank` order, a row linked to
+    a row kept before it is dropped, and merged into the first such row; the others are
+    kept. A later row never changes what was decided for an earlier one, so rows that
+    come after every row they are linked to can be judged on their own (increments).
+    Returns {dropped row: the kept row it was merged into}."""
+    neighbours: dict[object, list[object]] = {}
+    for a, b in links:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    kept: set[object] = set()
+    merged_into: dict[object, object] = {}
+    for row in sorted(neighbours, key=lambda r: rank[r]):
+        earlier = [n for n in neighbours[row] if n in kept and rank[n] < rank[row]]
+        if earlier:
+            merged_into[row] = min(earlier, key=lambda n: rank[n])
+        else:
+            kept.add(row)
+    return merged_into
 
 
-def similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard similarity of paired signatures (share of equal positions)."""
-    if len(left) == 0:
-        return np.empty(0)
-    return (left == right).mean(axis=1)
+def _member(
+    row: Mapping, survivor: Mapping, is_survivor: bool, user: float, assistant: float
+) -> dict:
+    return {
+        **{c: row[c] for c in LINEAGE},
+        "cluster": survivor["example_id"],
+        "survivor": is_survivor,
+        "user_similarity": user,
+        "assistant_similarity": assistant,
+    }
 
 
 def signature_frames(spool: SignatureSpool, table: str, batch: int) -> Iterator[pl.DataFrame]:
@@ -295,38 +296,24 @@ def plan_increment(
     batch: int,
 ) -> Increment | None:
     """Judge rows about to be appended to `table` against each other and against every
-    row judged before (gold/minhash_signatures). None when only a rebuild is exact: a new
-    row would come before a cluster's survivor, or would join two clusters. Otherwise the
-    new copies of earlier rows are dropped and recorded, and clusters of new rows only get
-    their first member as survivor. (A rebuild pairs the members of an LSH bucket holding
-    more than `max_bucket` dialogues with its first member only; an increment compares a
-    new row with every member it shares a bucket with, so in such buckets it can find a
-    pair a rebuild would not.)"""
+    row judged before (gold/minhash_signatures), keep-first as a rebuild does. None when
+    only a rebuild is exact: a new row comes before a judged row it is a copy of.
+    (A rebuild pairs the members of an LSH bucket holding more than `max_bucket`
+    dialogues with its first member only; an increment compares a new row with every
+    member of its buckets, so in such buckets it can find a pair a rebuild would not.)"""
     frame = pl.concat([f.select(*LINEAGE, "messages") for f in new])
-    nothing = Increment(pl.Series("example_id", [], pl.String), _members_frame([]))
     if frame.height == 0:
-        return nothing
+        return Increment(pl.Series("example_id", [], pl.String), _members_frame([]))
     n = frame.height
     user, assistant = signatures(frame["messages"], settings)
     fresh = band_frame(np.arange(n), band_keys(user, assistant, settings))
-    parent: dict[object, object] = {}
-
-    def root(x: object) -> object:
-        while (up := parent.setdefault(x, x)) != x:
-            parent[x] = parent[up]
-            x = up
-        return x
-
-    def join(a: object, b: object) -> None:
-        parent[root(a)] = root(b)
-
-    for left, right in (
-        verified_pairs(candidate_pairs(fresh, settings), user, assistant, settings)
+    links: list[tuple[object, object]] = [
+        (a, b)
+        for a, b in verified_pairs(candidate_pairs(fresh, settings), user, assistant, settings)
         .select("left", "right")
         .iter_rows()
-    ):
-        join(left, right)
-    cluster_of = _judged_clusters(lake, table)
+    ]
+    judged_signatures: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for stored in lake.batches(SIGNATURES, batch, where={"table": table}):
         old_user = decoded(stored["user_signature"], settings.num_perm)
         old_assistant = decoded(stored["assistant_signature"], settings.num_perm)
@@ -349,61 +336,79 @@ def plan_increment(
         ids = stored["example_id"].to_list()
         for left, right in verified.select("left", "right").iter_rows():
             judged = ids[right - n]
-            join(left, ("cluster", cluster_of.get(judged, judged)))
-    components: dict[object, list[object]] = {}
-    for node in list(parent):
-        components.setdefault(root(node), []).append(node)
-    lineage = frame.select(LINEAGE).to_dicts()
-    dropped, rows = [], []
-    for nodes in components.values():
-        fresh_members = sorted(
-            (i for i in nodes if isinstance(i, int)), key=lambda i: _rank(lineage[i], ranks)
+            links.append((left, judged))
+            judged_signatures[judged] = (old_user[right - n], old_assistant[right - n])
+    lineage: dict[object, dict] = dict(enumerate(frame.select(LINEAGE).to_dicts()))
+    lineage.update(_judged_lineage(lake, table, list(judged_signatures)))
+    rank = {key: _rank(row, ranks) for key, row in lineage.items()}
+    if any(rank[a] < rank[b] for a, b in links if isinstance(b, str)):
+        return None
+    dropped_before = _dropped_rows(lake, table, list(judged_signatures))
+    # Judged rows dropped before are not kept: link them to nothing they could keep out.
+    merged_into = first_kept([(a, b) for a, b in links if b not in dropped_before], rank)
+    side = {key: (user[key], assistant[key]) for key in range(n)} | judged_signatures
+    reported = _reported_survivors(lake, table)
+    rows = []
+    for survivor in sorted({v for v in merged_into.values()}, key=lambda k: rank[k]):
+        if survivor not in reported and lineage[survivor]["example_id"] not in reported:
+            rows.append(_member(lineage[survivor], lineage[survivor], True, 1.0, 1.0))
+    for row, survivor in merged_into.items():
+        rows.append(
+            _member(
+                lineage[row],
+                lineage[survivor],
+                False,
+                float((side[row][0] == side[survivor][0]).mean()),
+                float((side[row][1] == side[survivor][1]).mean()),
+            )
         )
-        judged_clusters = [c[1] for c in nodes if isinstance(c, tuple)]
-        if len(judged_clusters) > 1:
-            return None
-        if judged_clusters:
-            survivor = _judged_row(lake, table, judged_clusters[0], settings.num_perm)
-            if _rank(lineage[fresh_members[0]], ranks) < _rank(survivor, ranks):
-                return None
-            if judged_clusters[0] not in cluster_of.values():  # a singleton until now
-                rows.append(
-                    {
-                        **survivor,
-                        "cluster": survivor["example_id"],
-                        "survivor": True,
-                        "user_similarity": 1.0,
-                        "assistant_similarity": 1.0,
-                    }
-                )
-            first_user, first_assistant = survivor["user"], survivor["assistant"]
-            members = fresh_members
-        else:
-            first = fresh_members[0]
-            survivor = {**lineage[first]}
-            first_user, first_assistant = user[first], assistant[first]
-            rows.append(
-                {
-                    **survivor,
-                    "cluster": survivor["example_id"],
-                    "survivor": True,
-                    "user_similarity": 1.0,
-                    "assistant_similarity": 1.0,
-                }
-            )
-            members = fresh_members[1:]
-        for i in members:
-            dropped.append(lineage[i]["example_id"])
-            rows.append(
-                {
-                    **lineage[i],
-                    "cluster": survivor["example_id"],
-                    "survivor": False,
-                    "user_similarity": float((user[i] == first_user).mean()),
-                    "assistant_similarity": float((assistant[i] == first_assistant).mean()),
-                }
-            )
+    dropped = [lineage[row]["example_id"] for row in merged_into]
     return Increment(pl.Series("example_id", dropped, pl.String), _members_frame(rows))
+
+
+def _judged_lineage(lake: Lake, table: str, ids: list[str]) -> dict[str, dict]:
+    """The lineage of judged rows: kept ones from the SFT table, dropped ones from
+    gold/near_duplicates."""
+    if not ids:
+        return {}
+    wanted = pl.Series(ids, dtype=pl.String).implode()
+    found = lake.scan(("gold", table)).filter(pl.col("example_id").is_in(wanted)).select(LINEAGE)
+    parts = [found.collect()]
+    if lake.table(NEAR_DUPLICATES) is not None:
+        parts.append(
+            lake.scan(NEAR_DUPLICATES)
+            .filter((pl.col("table") == table) & pl.col("example_id").is_in(wanted))
+            .select(LINEAGE)
+            .collect()
+        )
+    return {row["example_id"]: row for row in pl.concat(parts).unique("example_id").to_dicts()}
+
+
+def _dropped_rows(lake: Lake, table: str, ids: list[str]) -> set[str]:
+    if not ids or lake.table(NEAR_DUPLICATES) is None:
+        return set()
+    wanted = pl.Series(ids, dtype=pl.String).implode()
+    frame = (
+        lake.scan(NEAR_DUPLICATES)
+        .filter(
+            (pl.col("table") == table) & ~pl.col("survivor") & pl.col("example_id").is_in(wanted)
+        )
+        .select("example_id")
+        .collect()
+    )
+    return set(frame["example_id"].to_list())
+
+
+def _reported_survivors(lake: Lake, table: str) -> set[str]:
+    if lake.table(NEAR_DUPLICATES) is None:
+        return set()
+    frame = (
+        lake.scan(NEAR_DUPLICATES)
+        .filter((pl.col("table") == table) & pl.col("survivor"))
+        .select("example_id")
+        .collect()
+    )
+    return set(frame["example_id"].to_list())
 
 
 def _members_frame(rows: list[dict]) -> pl.DataFrame:
@@ -420,42 +425,6 @@ def _rank(row: Mapping, ranks: Mapping[str, int]) -> tuple:
         row["source_row"],
         row["example_id"],
     )
-
-
-def _judged_clusters(lake: Lake, table: str) -> dict[str, str]:
-    """example_id -> its cluster's survivor, for rows judged part of a cluster."""
-    if lake.table(NEAR_DUPLICATES) is None:
-        return {}
-    frame = (
-        lake.scan(NEAR_DUPLICATES)
-        .filter(pl.col("table") == table)
-        .select("example_id", "cluster")
-        .collect()
-    )
-    return dict(frame.iter_rows())
-
-
-def _judged_row(lake: Lake, table: str, example_id: str, width: int) -> dict:
-    """A kept row's lineage (from the SFT table) and signatures."""
-    (row,) = (
-        lake.scan(("gold", table))
-        .filter(pl.col("example_id") == example_id)
-        .select(LINEAGE)
-        .collect()
-        .to_dicts()
-    )
-    stored = (
-        lake.scan(SIGNATURES)
-        .filter((pl.col("table") == table) & (pl.col("example_id") == example_id))
-        .collect()
-    )
-    return {
-        **row,
-        "user": decoded(stored["user_signature"].head(1), NearDuplicateSettings().num_perm)[0],
-        "assistant": decoded(
-            stored["assistant_signature"].head(1), NearDuplicateSettings().num_perm
-        )[0],
-    }
 
 
 def write_side_table(
