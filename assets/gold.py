@@ -562,6 +562,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             # A new conversation whose id the table already holds (a vote's dialogue, kept
             # there while no conversation had it) changes the table's rows: rebuild it.
             if plan.files and holds_any(lake, f"sft_{cls}", plan.files, config.batch_rows):
+                context.log.info(f"sft_{cls}: rebuilt: a new conversation was judged before")
                 plans[cls] = replace(plan, rebuild=True, files=[])
         unknown = (
             lake.scan(CONVERSATIONS)
@@ -664,6 +665,7 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                         before_commit=side_rows,
                     )
                     continue
+                context.log.info(f"{name}: rebuilt: a new row comes before a row it copies")
                 plan, removed = replace(plan, rebuild=True, files=[]), Counter()
             with tempfile.TemporaryDirectory(prefix="lake-near-") as folder:
                 spool = SignatureSpool(Path(folder), settings)
