@@ -19,7 +19,8 @@ import numpy as np
 import polars as pl
 
 from assets.lake import Lake, load_benchmarks
-from assets.minhash import SignatureSpool, decoded
+from assets.minhash import SignatureSpool, decoded, pairs_with_stored
+from assets.silver import COMPARISONS, CONVERSATIONS
 from transforms.decontaminate import benchmark_index
 from transforms.gold import first_user_turn
 from transforms.leakage import (
@@ -34,11 +35,8 @@ from transforms.near_duplicates import (
     band_frame,
     band_keys,
     signatures,
-    verified_pairs,
 )
 
-CONVERSATIONS = ("silver", "conversations")
-COMPARISONS = ("silver", "comparisons")
 PROMPTS = ("gold", "leakage_prompts")
 NEAR = ("gold", "leakage_near")
 BENCHMARK_DATASETS = ("mt_bench_human_judgments",)
@@ -200,25 +198,18 @@ def near_stored(
     for batch in lake.batches(PROMPTS, 50_000, columns=["key", "user_signature"]):
         batch = batch.filter(pl.col("user_signature").is_not_null())
         old = decoded(batch["user_signature"], settings.num_perm)
-        offset = len(user)
-        old_bands = band_frame(
-            np.arange(offset, offset + len(old)),
-            band_keys(old, np.broadcast_to(empty, old.shape), settings),
+        verified = pairs_with_stored(
+            fresh,
+            user,
+            np.broadcast_to(empty, user.shape),
+            old,
+            np.broadcast_to(empty, old.shape),
+            settings,
         )
-        candidates = (
-            fresh.join(old_bands, on=["band", "key"], suffix="_old")
-            .select(left="id", right="id_old")
-            .unique()
-        )
-        if candidates.height == 0:
-            continue
-        both = np.concatenate([user, old])
-        verified = verified_pairs(candidates, both, np.broadcast_to(empty, both.shape), settings)
-        all_keys = np.concatenate([keys.to_numpy(), batch["key"].to_numpy()])
         yield pl.DataFrame(
             {
-                "key": all_keys[verified["left"].to_numpy()],
-                "key_right": all_keys[verified["right"].to_numpy()],
+                "key": keys.to_numpy()[verified["left"].to_numpy()],
+                "key_right": batch["key"].to_numpy()[verified["right"].to_numpy()],
             },
             schema=NEAR_SCHEMA,
         )

@@ -317,27 +317,12 @@ def plan_increment(
     for stored in lake.batches(SIGNATURES, batch, where={"table": table}):
         old_user = decoded(stored["user_signature"], settings.num_perm)
         old_assistant = decoded(stored["assistant_signature"], settings.num_perm)
-        old = band_frame(
-            np.arange(n, n + len(old_user)), band_keys(old_user, old_assistant, settings)
-        )
-        candidates = (
-            fresh.join(old, on=["band", "key"], suffix="_old")
-            .select(left="id", right="id_old")
-            .unique()
-        )
-        if candidates.height == 0:
-            continue
-        verified = verified_pairs(
-            candidates,
-            np.concatenate([user, old_user]),
-            np.concatenate([assistant, old_assistant]),
-            settings,
-        )
+        verified = pairs_with_stored(fresh, user, assistant, old_user, old_assistant, settings)
         ids = stored["example_id"].to_list()
         for left, right in verified.select("left", "right").iter_rows():
-            judged = ids[right - n]
+            judged = ids[right]
             links.append((left, judged))
-            judged_signatures[judged] = (old_user[right - n], old_assistant[right - n])
+            judged_signatures[judged] = (old_user[right], old_assistant[right])
     lineage: dict[object, dict] = dict(enumerate(frame.select(LINEAGE).to_dicts()))
     lineage.update(_judged_lineage(lake, table, list(judged_signatures)))
     rank = {key: _rank(row, ranks) for key, row in lineage.items()}
@@ -364,6 +349,34 @@ def plan_increment(
         )
     dropped = [lineage[row]["example_id"] for row in merged_into]
     return Increment(pl.Series("example_id", dropped, pl.String), _members_frame(rows))
+
+
+def pairs_with_stored(
+    fresh: pl.DataFrame,
+    user: np.ndarray,
+    assistant: np.ndarray,
+    old_user: np.ndarray,
+    old_assistant: np.ndarray,
+    settings: NearDuplicateSettings,
+) -> pl.DataFrame:
+    """Verified pairs (left: a new row, right: a stored row, both as row numbers of their
+    own arrays) between new rows (`fresh`: their band frame) and stored signatures."""
+    n = len(user)
+    old = band_frame(np.arange(n, n + len(old_user)), band_keys(old_user, old_assistant, settings))
+    candidates = (
+        fresh.join(old, on=["band", "key"], suffix="_old")
+        .select(left="id", right="id_old")
+        .unique()
+    )
+    if candidates.height == 0:
+        return candidates
+    verified = verified_pairs(
+        candidates,
+        np.concatenate([user, old_user]),
+        np.concatenate([assistant, old_assistant]),
+        settings,
+    )
+    return verified.select("left", right=pl.col("right") - n)
 
 
 def _judged_lineage(lake: Lake, table: str, ids: list[str]) -> dict[str, dict]:
