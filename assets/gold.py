@@ -242,11 +242,8 @@ def without_filtered_arena(comparisons: pl.DataFrame, policies: list[str]) -> pl
 
 def markdown_table(frame: pl.DataFrame) -> str:
     """A small frame as a markdown table (ratios to 3 decimals, nulls as blanks)."""
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
-    for row in frame.iter_rows():
-        cells = ["" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    ratios = pl.col(pl.Float64).map_elements(lambda v: f"{v:.3f}", return_dtype=pl.String)
+    return preview_markdown(frame.with_columns(ratios.fill_null("")), rows=frame.height)
 
 
 def near_duplicates_result(lake: Lake) -> MaterializeResult:

@@ -29,7 +29,6 @@ from transforms.leakage import overlap_markdown, overlap_svg
 from transforms.release import content_tag, dataset_card, table_pin
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
-
 EXPORT_FORMATS = ("parquet", "jsonl")
 
 
