@@ -27,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 
 from assets.lake import Lake, compact
+from transforms.gold import SFT_SCHEMA
 from transforms.near_duplicates import (
     NearDuplicateSettings,
     band_frame,
@@ -39,11 +40,7 @@ from transforms.near_duplicates import (
 SIGNATURES = ("gold", "minhash_signatures")
 NEAR_DUPLICATES = ("gold", "near_duplicates")
 LINEAGE = ["example_id", "dataset", "split", "source_file", "source_row", "source_id"]
-LINEAGE_SCHEMA = {
-    **{c: pl.String for c in LINEAGE},
-    "source_row": pl.Int64,
-    "position": pl.Int64,
-}
+LINEAGE_SCHEMA = {**{c: SFT_SCHEMA[c] for c in LINEAGE}, "position": pl.Int64}
 IN_MEMORY_BYTES = 256 * 2**20
 PAIR_COLUMNS = ["left", "right", "user_similarity", "assistant_similarity"]
 
@@ -53,12 +50,7 @@ MEMBERS_SCHEMA = pl.Schema(
         "table": pl.String,
         "cluster": pl.String,
         "survivor": pl.Boolean,
-        "example_id": pl.String,
-        "dataset": pl.String,
-        "split": pl.String,
-        "source_file": pl.String,
-        "source_row": pl.Int64,
-        "source_id": pl.String,
+        **{column: SFT_SCHEMA[column] for column in LINEAGE},
         "user_similarity": pl.Float64,
         "assistant_similarity": pl.Float64,
     }
