@@ -34,6 +34,7 @@ from assets.minhash import (
     append_signatures,
     kept_rows,
     plan_increment,
+    rejudge,
     signature_frames,
     signature_rows_empty,
     write_side_table,
@@ -608,6 +609,72 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     removed.update(dropped)
                 yield part
 
+        def restored_rows(cls: str, ids: pl.Series) -> pl.DataFrame:
+            """The SFT rows of `ids` (conversations or votes of class `cls`), judged before."""
+            wanted = ids.implode()
+            conversations = (
+                lake.scan(CONVERSATIONS)
+                .filter(pl.col("conversation_id").is_in(wanted) & (pl.col("license_class") == cls))
+                .collect()
+            )
+            voted = votes().filter(pl.col("example_id").is_in(wanted))
+            rows = pl.concat([sft_from_conversations(conversations), voted])
+            rows = rows.filter(pl.col("license_class") == cls).unique("example_id")
+            if rows.height != ids.len():
+                raise ValueError(f"sft_{cls}: {ids.len() - rows.height} judged rows are gone")
+            return rows
+
+        def rejudged_result(
+            cls: str,
+            plan: GoldPlan,
+            added: list[pl.DataFrame],
+            removed: Counter[tuple[str, str]],
+            settings: NearDuplicateSettings,
+            ranks: dict[str, int],
+        ) -> MaterializeResult:
+            """Rewrite the table when new rows come before rows they copy: clusters judged
+            again from the stored signatures; rows now copies of a new one leave, rows
+            whose survivor left come back (as a rebuild would have them)."""
+            name = f"sft_{cls}"
+            version = lake.version(("gold", name))
+            with tempfile.TemporaryDirectory(prefix="lake-near-") as folder:
+                spool = SignatureSpool(Path(folder), settings)
+                outcome = rejudge(lake, name, added, spool, ranks, config.batch_rows)
+                members = outcome.judged.members.with_columns(table=pl.lit(name))
+                leaving = pl.concat([outcome.removed, outcome.judged.dropped]).implode()
+                stored = lake.batches(("gold", name), config.batch_rows, version=version)
+                rows = chain(
+                    [pl.DataFrame(schema=SFT_SCHEMA), restored_rows(cls, outcome.restored)],
+                    (f.filter(~pl.col("example_id").is_in(leaving)) for f in stored),
+                    (f.filter(~pl.col("example_id").is_in(leaving)) for f in added),
+                )
+
+                def side_tables() -> None:
+                    append_signatures(lake, name, added, settings)
+                    write_side_table(lake, NEAR_DUPLICATES, name, [members])
+
+                return table_result(
+                    lake,
+                    name,
+                    rows,
+                    ["example_id", "dataset", "lang", "license"],
+                    replace(plan, rebuild=True),
+                    removed,
+                    {
+                        "status": "rejudged",
+                        "rows_appended": sum(
+                            f.filter(~pl.col("example_id").is_in(leaving)).height for f in added
+                        ),
+                        "near_duplicates_rows_removed": outcome.removed.len(),
+                        "near_duplicates_rows_restored": outcome.restored.len(),
+                        **counts_metadata("near_duplicates_", outcome.judged.counts()),
+                        "near_duplicate_clusters": members.filter("survivor").height,
+                        "near_duplicates_seconds": round(spool.seconds, 2),
+                        "near_duplicates_dialogues_judged": spool.rows,
+                    },
+                    before_commit=side_tables,
+                )
+
         settings = NearDuplicateSettings(threshold=config.near_duplicate_threshold)
         ranks = {name: rank for rank, name in enumerate(catalogue)}
         for cls, plan in plans.items():
@@ -662,8 +729,9 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
                         before_commit=side_rows,
                     )
                     continue
-                context.log.info(f"{name}: rebuilt: a new row comes before a row it copies")
-                plan, removed = replace(plan, rebuild=True, files=[]), Counter()
+                context.log.info(f"{name}: rejudged: a new row comes before a row it copies")
+                yield rejudged_result(cls, plan, added, removed, settings, ranks)
+                continue
             with tempfile.TemporaryDirectory(prefix="lake-near-") as folder:
                 spool = SignatureSpool(Path(folder), settings)
                 try:

@@ -5,9 +5,10 @@ disk. A build spools the rows it would write, their MinHash signatures (memory-m
 arrays) and band keys to a temporary folder, groups the LSH buckets one band at a time,
 verifies the candidates, and then streams the spooled rows back without the dropped
 copies. The signatures of every row judged are kept in `gold/minhash_signatures`, so that
-rows appended later are checked against all of them without recomputing anything: an
-increment that brings a near-duplicate of anything already judged (or of itself) rebuilds
-the table, so a table always holds what a build from scratch would hold.
+rows appended later are checked against all of them without recomputing anything. A new
+row that copies one judged before it is left out (`plan_increment`); a new row that comes
+before a row it copies changes earlier decisions, so the table is judged again from the
+stored signatures (`rejudge`). Either way a table holds what a build from scratch would.
 
 Survivor rule: in a cluster, the member that comes first by (the dataset's place in the
 catalogue, split, source file, source row, example id) stays; the others are dropped and
@@ -86,18 +87,23 @@ class SignatureSpool:
         self._files = {name: (folder / f"{name}.bin").open("wb") for name in _ARRAYS}
 
     def add(self, frame: pl.DataFrame) -> None:
+        """Spool SFT rows: signed here, kept for `kept_rows`."""
         started = time.perf_counter()
         user, assistant = signatures(frame["messages"], self.settings)
+        self.seconds += time.perf_counter() - started
+        self._write("rows", frame)
+        self.add_signed(frame.select(LINEAGE), user, assistant)
+
+    def add_signed(self, lineage: pl.DataFrame, user: np.ndarray, assistant: np.ndarray) -> None:
+        """Spool rows judged before by their LINEAGE and stored signatures (no rows)."""
+        started = time.perf_counter()
         keys = band_keys(user, assistant, self.settings)
         self.seconds += time.perf_counter() - started
         for name, values in zip(_ARRAYS, (user, assistant, keys), strict=True):
             values.tofile(self._files[name])
-        lineage = frame.select(LINEAGE).with_columns(
-            position=pl.int_range(self.rows, self.rows + frame.height, dtype=pl.Int64)
-        )
-        self._write("lineage", lineage)
-        self._write("rows", frame)
-        self.rows += frame.height
+        positions = pl.int_range(self.rows, self.rows + lineage.height, dtype=pl.Int64)
+        self._write("lineage", lineage.select(LINEAGE).with_columns(position=positions))
+        self.rows += lineage.height
 
     def _write(self, name: str, frame: pl.DataFrame) -> None:
         data = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
@@ -289,7 +295,7 @@ def plan_increment(
 ) -> Increment | None:
     """Judge rows about to be appended to `table` against each other and against every
     row judged before (gold/minhash_signatures), keep-first as a rebuild does. None when
-    only a rebuild is exact: a new row comes before a judged row it is a copy of.
+    a new row comes before a judged row it is a copy of: then `rejudge`.
     (A rebuild pairs the members of an LSH bucket holding more than `max_bucket`
     dialogues with its first member only; an increment compares a new row with every
     member of its buckets, so in such buckets it can find a pair a rebuild would not.)"""
@@ -341,6 +347,72 @@ def plan_increment(
         )
     dropped = [lineage[row]["example_id"] for row in merged_into]
     return Increment(pl.Series("example_id", dropped, pl.String), _members_frame(rows))
+
+
+@dataclass
+class Rejudged:
+    """A table judged again, stored rows and new ones together, because a new row comes
+    before a row it copies: what changes in the table."""
+
+    judged: Judged
+    """Every cluster of the table, as a build from scratch would find them."""
+    removed: pl.Series
+    """example_ids of rows in the table that are now copies of a new row before them."""
+    restored: pl.Series
+    """example_ids of rows dropped before whose survivor is now dropped itself, and that
+    copy no other row kept before them: they go back into the table."""
+
+
+def rejudge(
+    lake: Lake,
+    table: str,
+    new: list[pl.DataFrame],
+    spool: SignatureSpool,
+    ranks: Mapping[str, int],
+    batch: int,
+) -> Rejudged:
+    """Keep-first over every row `table` judged (their signatures from
+    gold/minhash_signatures, their lineage from the table and gold/near_duplicates) and
+    the `new` rows (spooled whole), without reading or signing the stored rows again:
+    the clusters a rebuild would find, at the cost of the LSH step alone."""
+    kept = lake.scan(("gold", table)).select(LINEAGE).collect()
+    dropped = _dropped_lineage(lake, table)
+    lineage = pl.concat([kept, dropped])
+    width = spool.settings.num_perm
+    for stored in lake.batches(SIGNATURES, batch, where={"table": table}):
+        rows = stored.select("example_id").join(
+            lineage, on="example_id", how="left", maintain_order="left"
+        )
+        if rows["dataset"].null_count():
+            missing = rows.filter(pl.col("dataset").is_null())["example_id"].head(3).to_list()
+            raise ValueError(f"gold/{table}: signatures of rows it never judged: {missing}")
+        spool.add_signed(
+            rows,
+            decoded(stored["user_signature"], width),
+            decoded(stored["assistant_signature"], width),
+        )
+    for frame in new:
+        spool.add(frame.select(*LINEAGE, "messages"))
+    spool.close()
+    judged = spool.judge(ranks)
+    now_dropped = judged.dropped.implode()
+    return Rejudged(
+        judged,
+        kept.filter(pl.col("example_id").is_in(now_dropped))["example_id"],
+        dropped.filter(~pl.col("example_id").is_in(now_dropped))["example_id"],
+    )
+
+
+def _dropped_lineage(lake: Lake, table: str) -> pl.DataFrame:
+    """LINEAGE of the rows `table` left out as near-duplicates."""
+    if lake.table(NEAR_DUPLICATES) is None:
+        return pl.DataFrame(schema={c: SFT_SCHEMA[c] for c in LINEAGE})
+    return (
+        lake.scan(NEAR_DUPLICATES)
+        .filter((pl.col("table") == table) & ~pl.col("survivor"))
+        .select(LINEAGE)
+        .collect()
+    )
 
 
 def pairs_with_stored(

@@ -164,8 +164,9 @@ def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
     [
         # After the original's file: the copy joins its cluster and is left out (appended).
         ("train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", "appended"),
-        # Before it: the copy would be the cluster's survivor, so the table is rebuilt.
-        ("train_sft-00000-of-00000-0000000000000000.parquet", "rebuilt"),
+        # Before it: the copy is the cluster's survivor; the table is judged again from the
+        # stored signatures and the original leaves it.
+        ("train_sft-00000-of-00000-0000000000000000.parquet", "rejudged"),
     ],
 )
 def test_a_near_copy_arriving_later_ends_as_a_build_from_scratch(tmp_path, shard, status):
@@ -199,6 +200,70 @@ def test_a_near_copy_arriving_later_ends_as_a_build_from_scratch(tmp_path, shard
         assert content(lake, key, ids).equals(content(reference, key, ids)), key
     merged = lake.scan(NEAR).filter(pl.col("source_id").is_in(["near-copy", singleton]))
     assert merged.collect().height == 2
+
+
+def edited_halves(messages: list[dict], half: int, share: float) -> list[dict]:
+    """`messages` with `share` of the words of one half (0: first, 1: second) of the
+    longest message replaced: two copies edited in different halves are each near the
+    original and not near each other."""
+    edited = [dict(m) for m in messages]
+    longest = max(range(len(edited)), key=lambda i: len(edited[i]["content"]))
+    words = edited[longest]["content"].split()
+    middle = len(words) // 2
+    span = range(0, middle) if half == 0 else range(middle, len(words))
+    for i in list(span)[:: max(1, round(1 / share))]:
+        words[i] = f"edited{half}x{i}"
+    edited[longest]["content"] = " ".join(words)
+    return edited
+
+
+def test_a_copy_whose_survivor_is_displaced_comes_back_as_a_build_from_scratch(tmp_path):
+    """A copy appended first is merged into the original; then a shard that sorts before
+    the original's brings another copy, near the original but not near the first copy.
+    Keep-first now keeps the new copy, drops the original, and the first copy, whose
+    survivor left, returns to the table: the lake equals a build from scratch."""
+    mirror, lake, defs = lake_on_copied_samples(tmp_path)
+    original = pl.read_parquet(SAMPLES_DIR / SHARD)
+    with DagsterInstance.ephemeral() as instance:
+        materialize_everything(defs, instance)
+        clustered = lake.scan(NEAR).select("example_id").collect()["example_id"].implode()
+        singleton = (
+            lake.scan(("gold", "sft_by"))
+            .filter((pl.col("split") == "train_sft") & ~pl.col("example_id").is_in(clustered))
+            .select("source_id")
+            .head(1)
+            .collect()
+            .item()
+        )
+        row = original.filter(pl.col("prompt_id") == singleton).row(0, named=True)
+        messages = [dict(m) for m in row["messages"]]
+
+        def copy(prompt_id: str, half: int) -> pl.DataFrame:
+            edited = edited_halves(messages, half, 0.25)
+            return pl.DataFrame(
+                [{**row, "prompt_id": prompt_id, "messages": edited}], schema=original.schema
+            )
+
+        new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", copy("late", 0))
+        materialize_everything(defs, instance)
+        assert latest_metadata(instance, ("gold", "sft_by"))["status"] == "appended"
+        assert ultrachat_200k_ids(lake, NEAR) >= {"late", singleton}
+        new_shard(mirror, "train_sft-00000-of-00000-0000000000000000.parquet", copy("early", 1))
+        materialize_everything(defs, instance)
+        metadata = latest_metadata(instance, ("gold", "sft_by"))
+    assert metadata["status"] == "rejudged"
+    assert metadata["near_duplicates_rows_removed"] == 1  # the original
+    assert metadata["near_duplicates_rows_restored"] == 1  # "late"
+    in_table = ultrachat_200k_ids(lake, ("gold", "sft_by"))
+    assert {"early", "late"} <= in_table and singleton not in in_table
+    reference = build_reference(mirror, tmp_path / "reference")
+    for key, ids in ((("gold", "sft_by"), ["example_id"]), (NEAR, ["table", "example_id"])):
+        assert content(lake, key, ids).equals(content(reference, key, ids)), key
+
+
+def ultrachat_200k_ids(lake: Lake, key: tuple[str, str]) -> set[str]:
+    frame = lake.scan(key).filter(pl.col("dataset") == "ultrachat_200k").collect()
+    return set(frame["source_id"].to_list())
 
 
 def test_turning_near_duplicates_off_keeps_every_copy_and_clears_what_was_reported(tmp_path):
