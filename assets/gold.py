@@ -632,48 +632,46 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
             settings: NearDuplicateSettings,
             ranks: dict[str, int],
         ) -> MaterializeResult:
-            """Rewrite the table when new rows come before rows they copy: clusters judged
-            again from the stored signatures; rows now copies of a new one leave, rows
-            whose survivor left come back (as a rebuild would have them)."""
+            """When new rows come before rows they copy: the clusters judged again from the
+            stored signatures; in one commit, rows now copies of a new one leave, rows whose
+            survivor left come back, and the new survivors are added (as a rebuild would
+            have them)."""
             name = f"sft_{cls}"
-            version = lake.version(("gold", name))
             with tempfile.TemporaryDirectory(prefix="lake-near-") as folder:
                 spool = SignatureSpool(Path(folder), settings)
                 outcome = rejudge(lake, name, added, spool, ranks, config.batch_rows)
-                members = outcome.judged.members.with_columns(table=pl.lit(name))
-                leaving = pl.concat([outcome.removed, outcome.judged.dropped]).implode()
-                stored = lake.batches(("gold", name), config.batch_rows, version=version)
-                rows = chain(
-                    [pl.DataFrame(schema=SFT_SCHEMA), restored_rows(cls, outcome.restored)],
-                    (f.filter(~pl.col("example_id").is_in(leaving)) for f in stored),
-                    (f.filter(~pl.col("example_id").is_in(leaving)) for f in added),
-                )
+            members = outcome.judged.members.with_columns(table=pl.lit(name))
+            dropped = outcome.judged.dropped.implode()
+            new_rows = [f.filter(~pl.col("example_id").is_in(dropped)) for f in added]
+            rows = pl.concat(
+                [pl.DataFrame(schema=SFT_SCHEMA), restored_rows(cls, outcome.restored), *new_rows]
+            )
 
-                def side_tables() -> None:
-                    append_signatures(lake, name, added, settings)
-                    write_side_table(lake, NEAR_DUPLICATES, name, [members])
+            def side_tables() -> None:
+                append_signatures(lake, name, added, settings)
+                write_side_table(lake, NEAR_DUPLICATES, name, [members])
 
-                return table_result(
-                    lake,
-                    name,
-                    rows,
-                    ["example_id", "dataset", "lang", "license"],
-                    replace(plan, rebuild=True),
-                    removed,
-                    {
-                        "status": "rejudged",
-                        "rows_appended": sum(
-                            f.filter(~pl.col("example_id").is_in(leaving)).height for f in added
-                        ),
-                        "near_duplicates_rows_removed": outcome.removed.len(),
-                        "near_duplicates_rows_restored": outcome.restored.len(),
-                        **counts_metadata("near_duplicates_", outcome.judged.counts()),
-                        "near_duplicate_clusters": members.filter("survivor").height,
-                        "near_duplicates_seconds": round(spool.seconds, 2),
-                        "near_duplicates_dialogues_judged": spool.rows,
-                    },
-                    before_commit=side_tables,
-                )
+            written = lake.merge_rows(
+                ("gold", name),
+                "example_id",
+                rows,
+                outcome.removed,
+                commit_metadata=plan.commit(),
+                before_commit=side_tables,
+            )
+            extra = {
+                "status": "rejudged",
+                "rows_appended": sum(f.height for f in new_rows),
+                "near_duplicates_rows_removed": outcome.removed.len(),
+                "near_duplicates_rows_restored": outcome.restored.len(),
+                **counts_metadata("near_duplicates_", outcome.judged.counts()),
+                "near_duplicate_clusters": members.filter("survivor").height,
+                "near_duplicates_seconds": round(spool.seconds, 2),
+                "near_duplicates_dialogues_judged": spool.rows,
+                **decontamination_metadata(removed),
+            }
+            tally = GoldTally.of_table(lake, name, ["example_id", "dataset", "lang", "license"])
+            return tally.result(name, written, extra, attributions(tally.sources))
 
         settings = NearDuplicateSettings(threshold=config.near_duplicate_threshold)
         ranks = {name: rank for rank, name in enumerate(catalogue)}

@@ -169,6 +169,60 @@ class Lake(ConfigurableResource):
                     time.sleep(0.2 * 2**attempt)
         return TableWrite(self.uri(key), self.version(key), rows)
 
+    def merge_rows(
+        self,
+        key: Sequence[str],
+        column: str,
+        rows: pl.DataFrame,
+        leaving: pl.Series,
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> TableWrite:
+        """In one Delta commit (a MERGE on `column`), remove the rows whose `column` value is
+        in `leaving` and add `rows`, none of which the table may hold already. Only the
+        files holding a leaving row are rewritten. `before_commit` as in `write_batches`."""
+        table = self.table(key)
+        if table is None:
+            raise FileNotFoundError(self.uri(key))
+        held = (
+            self.scan(key)
+            .select(column)
+            .filter(pl.col(column).is_in(rows[column].implode()))
+            .head(3)
+            .collect()
+        )
+        if held.height:
+            raise ValueError(f"{'/'.join(key)} already holds {held[column].to_list()}")
+        source = pl.concat(
+            [
+                compact(rows).with_columns(_leaves=pl.lit(False)),
+                pl.DataFrame({column: leaving.cast(rows.schema[column]), "_leaves": True}),
+            ],
+            how="diagonal_relaxed",
+        )
+        digest = hashlib.sha256()
+        for value in source.sort(column)[column].to_list():
+            digest.update(f"{value}\0".encode())
+        metadata = {
+            **(commit_metadata or {}),
+            "slice": "*",
+            "content_digest": f"merged:{digest.hexdigest()}",
+        }
+        if before_commit is not None:
+            before_commit()
+        table.merge(
+            source.to_arrow(compat_level=pl.CompatLevel.oldest()),
+            predicate=f"t.{column} = s.{column}",
+            source_alias="s",
+            target_alias="t",
+            commit_properties=deltalake.CommitProperties(custom_metadata=metadata),
+            writer_properties=WRITER_PROPERTIES,
+        ).when_matched_delete(predicate="s._leaves").when_not_matched_insert(
+            updates={c: f"s.{c}" for c in rows.columns}, predicate="NOT s._leaves"
+        ).execute()
+        return TableWrite(self.uri(key), self.version(key), rows.height)
+
     def batches(
         self,
         key: Sequence[str],

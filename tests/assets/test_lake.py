@@ -162,3 +162,24 @@ def test_the_same_rows_under_new_commit_metadata_are_committed(lake: Lake):
     assert (same.committed, relabelled.committed) == (False, True)
     assert relabelled.version == first.version + 1
     assert lake.table(KEY).history(1)[0]["inputs"] == "y"
+
+
+def test_merge_rows_removes_and_adds_in_one_commit_and_refuses_rows_already_held(lake: Lake):
+    key = ("gold", "t")
+    lake.write(key, pl.DataFrame({"id": ["a", "b", "c"], "n": [1, 2, 3]}))
+    before = lake.version(key)
+    written = lake.merge_rows(
+        key,
+        "id",
+        pl.DataFrame({"id": ["d"], "n": [4]}),
+        pl.Series(["b"]),
+        commit_metadata={"inputs": "x"},
+    )
+    assert written.version == before + 1
+    assert lake.scan(key).sort("id").collect().rows() == [("a", 1), ("c", 3), ("d", 4)]
+    assert lake.table(key).history(1)[0]["inputs"] == "x"
+    with pytest.raises(ValueError, match="already holds"):
+        lake.merge_rows(
+            key, "id", pl.DataFrame({"id": ["a"], "n": [9]}), pl.Series([], dtype=pl.String)
+        )
+    assert lake.version(key) == before + 1
