@@ -240,6 +240,14 @@ class Lake(ConfigurableResource):
             return
         yield from _stream(self.scan(key, version=version), rows, where, columns)
 
+    def files_at(self, key: Sequence[str], version: int) -> list[str] | None:
+        """The URIs of the Parquet files that hold the table's rows at `version`, or None
+        for a partitioned table (its files lack the partition columns)."""
+        table = deltalake.DeltaTable(self.uri(key), version=version, storage_options=self.options())
+        if table.metadata().partition_columns:
+            return None
+        return sorted(table.file_uris())
+
     def added_files(self, key: Sequence[str], since: int) -> list[AddedFile] | None:
         """The data files the table gained after version `since`, if it only gained: every
         file of that version is still part of the table (appends, no rewrite or delete).

@@ -1,6 +1,7 @@
 """Releases: a manifest pinning each gold table's Delta version, a dataset card, and an
 optional export in the Hub layout."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -26,17 +28,24 @@ from assets.leakage import NEAR, PROMPTS, is_current, update_index
 from assets.leakage import report as leakage_tables
 from transforms.catalogue import DatasetSpec
 from transforms.leakage import overlap_markdown, overlap_svg
-from transforms.release import content_tag, dataset_card, table_pin
+from transforms.release import (
+    checksums_file,
+    content_tag,
+    dataset_card,
+    hub_features,
+    shard_name,
+    table_pin,
+)
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
-EXPORT_FORMATS = ("parquet", "jsonl")
+EXPORT_FORMATS = ("jsonl",)
 
 
 class ReleaseConfig(Config):
     tag: str = ""
     """Release name; empty means a tag derived from the pinned content (r-<hash>)."""
     export: list[str] = []
-    """Also write the tables as files in the Hub layout: any of parquet, jsonl."""
+    """Also write each table as JSON Lines beside its Parquet shards: ["jsonl"]."""
     leakage_report: bool = True
     """Write leakage.md / leakage_*.svg: how the ingested datasets' prompts overlap each
     other and the pinned benchmarks, exactly and nearly (from gold/leakage_prompts)."""
@@ -104,8 +113,10 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
             context.log.info(f"release {tag} already exists with the same pins: nothing written")
             return MaterializeResult(metadata={"tag": tag, "status": "unchanged", "path": folder})
 
-        data_files = {}
+        shards, checksums = {}, {}
         for name in GOLD_TABLES:
+            shards[name] = write_shards(lake, filesystem, path, name, pins[name]["version"])
+            checksums.update(shards[name].pop("sha256"))
             for fmt in config.export:
                 if fmt not in EXPORT_FORMATS:
                     raise ValueError(f"unknown export format {fmt!r}; choose from {EXPORT_FORMATS}")
@@ -116,9 +127,8 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
                     fmt,
                     lake.scan(("gold", name), pins[name]["version"]).collect(),
                 )
-            data_files[name] = (
-                f"data/{name}/train-*.{config.export[0]}" if config.export else pins[name]["uri"]
-            )
+        document["files"] = checksums
+        write_text(filesystem, f"{path}/checksums.sha256", checksums_file(checksums))
         sources = [
             {
                 "dataset": k,
@@ -152,7 +162,7 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 "leakage_between_datasets": MetadataValue.md(report["pairs"]),
                 "leakage_into_benchmarks": MetadataValue.md(report["benchmarks"]),
             }
-        write_text(filesystem, f"{path}/README.md", dataset_card(document, sources, data_files))
+        write_text(filesystem, f"{path}/README.md", dataset_card(document, sources, shards))
         write_text(
             filesystem, f"{path}/manifest.json", json.dumps(document, indent=2, ensure_ascii=False)
         )
@@ -256,6 +266,60 @@ def export(
             frame.write_parquet(stream)
         else:
             frame.write_ndjson(stream)
+
+
+def write_shards(
+    lake: Lake, filesystem: pafs.FileSystem, root: str, name: str, version: int
+) -> dict:
+    """gold/<name> at `version` as data/<name>/train-0000i-of-0000n.parquet: its Delta data
+    files themselves (hard links on a local disk, copies elsewhere), or one file written
+    from its rows when it has none or is partitioned. Returns the card's `features`,
+    `num_bytes` (uncompressed) and `download_size`, and each file's sha256."""
+    folder = f"{root}/data/{name}"
+    filesystem.create_dir(folder, recursive=True)
+    sources = lake.files_at(("gold", name), version)
+    targets = []
+    if not sources:
+        target = f"{folder}/{shard_name(0, 1)}"
+        frame = lake.scan(("gold", name), version).collect()
+        with filesystem.open_output_stream(target) as stream:
+            frame.write_parquet(stream)
+        targets.append(target)
+    for index, source in enumerate(sources or []):
+        target = f"{folder}/{shard_name(index, len(sources))}"
+        source_path = source.split("://", 1)[-1]  # the path within the lake's filesystem
+        if isinstance(filesystem, pafs.LocalFileSystem):
+            Path(target).unlink(missing_ok=True)
+            try:
+                os.link(source_path, target)
+            except OSError:
+                filesystem.copy_file(source_path, target)
+        else:
+            filesystem.copy_file(source_path, target)
+        targets.append(target)
+    described: dict = {"features": None, "num_bytes": 0, "download_size": 0, "sha256": {}}
+    for target in targets:
+        with filesystem.open_input_file(target) as handle:
+            metadata = pq.ParquetFile(handle).metadata
+            if described["features"] is None:
+                described["features"] = hub_features(metadata.schema.to_arrow_schema())
+            described["num_bytes"] += sum(
+                metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
+            )
+        digest, size = file_digest(filesystem, target)
+        described["download_size"] += size
+        described["sha256"][target.removeprefix(f"{root}/")] = digest
+    return described
+
+
+def file_digest(filesystem: pafs.FileSystem, path: str) -> tuple[str, int]:
+    """sha256 and size of a file, read in 8 MB blocks."""
+    digest, size = hashlib.sha256(), 0
+    with filesystem.open_input_stream(path) as stream:
+        while block := stream.read(8 * 2**20):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 def read_text(filesystem: pafs.FileSystem, path: str) -> str | None:

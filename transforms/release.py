@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import yaml
 
 ID_COLUMNS = ("pair_id", "example_id", "prompt_id")
@@ -48,13 +49,62 @@ def table_pin(uri: str, version: int, frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+SPLIT = "train"
+"""The one split of a gold table in a release."""
+SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+)
+_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16"}
+
+
+def hub_features(schema: pa.Schema) -> list[dict[str, Any]]:
+    """A Parquet schema as the `features` list of a Hugging Face dataset card (what
+    `datasets.Features._to_yaml_list` writes for it)."""
+    return [{"name": field.name, **_feature(field.type)} for field in schema]
+
+
+def _feature(kind: pa.DataType) -> dict[str, Any]:
+    if pa.types.is_struct(kind):
+        return {"struct": [{"name": f.name, **_feature(f.type)} for f in kind]}
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        key = "large_list" if pa.types.is_large_list(kind) else "list"
+        inner = _feature(kind.value_type)
+        if "dtype" in inner:
+            return {key: inner["dtype"]}
+        if "struct" in inner:
+            return {key: inner["struct"]}
+        return {key: inner}
+    return {"dtype": _DTYPES.get(str(kind), str(kind))}
+
+
+def size_category(rows: int) -> str:
+    """The Hub's size_categories value for a number of rows."""
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>10M")
+
+
+def shard_name(index: int, count: int) -> str:
+    """data/<config>/ file name of shard `index` of `count` (the Hub's layout)."""
+    return f"{SPLIT}-{index:05d}-of-{count:05d}.parquet"
+
+
+def checksums_file(files: Mapping[str, str]) -> str:
+    """`sha256sum -c` input for {relative path: sha256}."""
+    return "".join(f"{digest}  {path}\n" for path, digest in sorted(files.items()))
+
+
 def dataset_card(
     manifest: Mapping[str, Any],
     sources: Sequence[Mapping[str, str]],
-    data_files: Mapping[str, str],
+    shards: Mapping[str, Mapping[str, Any]],
 ) -> str:
-    """A Hugging Face dataset card: YAML header (licences, configs, sizes, languages),
-    then provenance, policies and attribution."""
+    """A Hugging Face dataset card: YAML header (licences, languages, sizes, one config per
+    table with relative `data_files` and full `dataset_info`), then provenance, policies
+    and attribution. `shards`: per table, `features` (hub_features), `num_bytes` and
+    `download_size` of its Parquet files under data/<table>/."""
     tables = manifest["tables"]
     licences = sorted(
         {
@@ -72,9 +122,29 @@ def dataset_card(
         "language": languages,
         "pretty_name": f"alignment-lake release {manifest['tag']}",
         "task_categories": ["text-generation"],
-        "configs": [{"config_name": name, "data_files": data_files[name]} for name in tables],
+        "size_categories": [size_category(max(p["rows"] for p in tables.values()))],
+        "source_datasets": sorted({source["hub_repo"] for source in sources}),
+        "configs": [
+            {
+                "config_name": name,
+                "data_files": [{"split": SPLIT, "path": f"data/{name}/{SPLIT}-*.parquet"}],
+            }
+            for name in tables
+        ],
         "dataset_info": [
-            {"config_name": name, "splits": [{"name": "train", "num_examples": pin["rows"]}]}
+            {
+                "config_name": name,
+                "features": shards[name]["features"],
+                "splits": [
+                    {
+                        "name": SPLIT,
+                        "num_bytes": shards[name]["num_bytes"],
+                        "num_examples": pin["rows"],
+                    }
+                ],
+                "download_size": shards[name]["download_size"],
+                "dataset_size": shards[name]["num_bytes"],
+            }
             for name, pin in tables.items()
         ],
     }
@@ -82,8 +152,10 @@ def dataset_card(
     lines += [f"# alignment-lake release `{manifest['tag']}`", ""]
     lines += [
         f"Built {manifest['created_at']} from commit `{manifest['git_commit']}`.",
-        "Each table is a Delta table pinned at a version; `_by` tables may be used to train",
-        "commercial models (MIT / CC-BY, with attribution), `_by_nc` tables may not.",
+        "Each table is a Delta table pinned at a version, and its rows at that version are the",
+        "Parquet files under `data/<table>/` (checksums in `checksums.sha256`): load one with",
+        '`datasets.load_dataset("<this folder>", "<table>")`. `_by` tables may be used to',
+        "train commercial models (MIT / CC-BY, with attribution), `_by_nc` tables may not.",
         "",
         "## Tables",
         "",

@@ -1,7 +1,9 @@
 """Gold, end to end on the samples: licence-pure training views, free of MT-bench
 questions, and releases that keep returning the rows they pinned."""
 
+import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -100,6 +102,46 @@ def test_a_release_pins_versions_and_its_card_matches_the_tables(built_lake: Lak
         assert manifest["tables"][name]["rows"] == rows == sizes[name]
     assert {"mit", "cc-by-4.0", "cc-by-nc-4.0"} == set(header["license"])
     assert "en" in header["language"]
+
+
+def test_every_table_of_a_release_loads_with_datasets_as_its_card_declares(
+    built_lake: Lake, tmp_path, caplog
+):
+    """The release folder is a Hub dataset: `datasets.load_dataset(folder, table)` reads
+    each table's pinned rows, with the features and split sizes of its card, and says
+    nothing is wrong with the card."""
+    import datasets
+
+    (folder,) = (Path(built_lake.root) / "releases").iterdir()
+    manifest = release_manifest(folder.name, root=built_lake.root)
+    header = yaml.safe_load((folder / "README.md").read_text(encoding="utf-8").split("---")[1])
+    info = {c["config_name"]: c for c in header["dataset_info"]}
+    datasets.utils.logging.enable_propagation()  # to caplog
+    with caplog.at_level(logging.WARNING):
+        for name in GOLD:
+            loaded = datasets.load_dataset(str(folder), name, cache_dir=str(tmp_path / "cache"))
+            assert list(loaded) == ["train"], name
+            assert loaded["train"].num_rows == manifest["tables"][name]["rows"], name
+            assert loaded["train"].features == datasets.Features._from_yaml_list(
+                info[name]["features"]
+            ), name
+            pinned = read_table(f"gold/{name}", release=folder.name, root=built_lake.root)
+            id_column = loaded["train"].column_names[0]
+            assert sorted(loaded["train"][id_column]) == sorted(
+                pinned.select(id_column).collect()[id_column].to_list()
+            ), name
+    warned = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.split(".")[0] in ("datasets", "huggingface_hub")
+    ]
+    assert not warned, warned
+    listed = (folder / "checksums.sha256").read_text(encoding="utf-8").splitlines()
+    assert len(listed) == len(manifest["files"]) >= len(GOLD)
+    for line in listed:
+        digest, path = line.split("  ")
+        assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == digest
+        assert manifest["files"][path] == digest
 
 
 def test_reading_a_release_after_further_materializations_returns_the_identical_rows(tmp_path):

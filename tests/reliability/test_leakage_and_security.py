@@ -42,7 +42,7 @@ def everything_visible(tmp_path_factory):
             run_config={
                 "ops": {
                     "releases__manifest": {
-                        "config": {"tag": "exported", "export": ["parquet", "jsonl"]}
+                        "config": {"tag": "exported", "export": ["jsonl"]}
                     }
                 }
             },
