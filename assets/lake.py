@@ -111,7 +111,8 @@ class Lake(ConfigurableResource):
         digest is known before anything is committed and a failure while producing them
         (an exception raised by the iterator) leaves the table untouched. `before_commit`
         runs once every frame is spooled, before anything is committed (it may write other
-        tables that must be complete before this one claims to be).
+        tables that must be complete before this one claims to be, or complete
+        `commit_metadata`, which is read after it).
 
         With `replace` (column -> value), only the rows matching it are replaced (Delta's
         replaceWhere): other partitions keep their data, and rewriting a slice with the
@@ -240,13 +241,19 @@ class Lake(ConfigurableResource):
             return
         yield from _stream(self.scan(key, version=version), rows, where, columns)
 
-    def files_at(self, key: Sequence[str], version: int) -> list[str] | None:
-        """The URIs of the Parquet files that hold the table's rows at `version`, or None
-        for a partitioned table (its files lack the partition columns)."""
+    def files_at(self, key: Sequence[str], version: int) -> dict[str | None, list[str]]:
+        """The URIs of the Parquet files that hold the table's rows at `version`, by the
+        value of its partition column (None for an unpartitioned table); the files of a
+        partitioned table do not hold that column. More partition columns are refused."""
         table = deltalake.DeltaTable(self.uri(key), version=version, storage_options=self.options())
-        if table.metadata().partition_columns:
-            return None
-        return sorted(table.file_uris())
+        columns = table.metadata().partition_columns
+        if len(columns) > 1:
+            raise ValueError(f"{'/'.join(key)} is partitioned by {columns}: one column at most")
+        found: dict[str | None, list[str]] = {}
+        for path, partitions in _data_files(table).items():
+            value = partitions[columns[0]] if columns else None
+            found.setdefault(value, []).append(f"{self.uri(key)}/{unquote(path)}")
+        return {value: sorted(uris) for value, uris in found.items()}
 
     def added_files(self, key: Sequence[str], since: int) -> list[AddedFile] | None:
         """The data files the table gained after version `since`, if it only gained: every

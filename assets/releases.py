@@ -26,9 +26,11 @@ from dagster import (
 from assets.lake import Lake
 from assets.leakage import NEAR, PROMPTS, is_current, update_index
 from assets.leakage import report as leakage_tables
+from assets.views import view_key
 from transforms.catalogue import DatasetSpec
 from transforms.leakage import overlap_markdown, overlap_svg
 from transforms.release import (
+    SPLIT,
     checksums_file,
     content_tag,
     dataset_card,
@@ -36,6 +38,7 @@ from transforms.release import (
     shard_name,
     table_pin,
 )
+from transforms.views import SPLIT_COLUMN, ViewSpec
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
 EXPORT_FORMATS = ("jsonl",)
@@ -60,11 +63,12 @@ class ReleaseTagConflict(ValueError):
     """A tag names a release already; releases are immutable."""
 
 
-def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
+def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]) -> list:
     @asset(
         key=["releases", "manifest"],
         group_name="releases",
         deps=[AssetKey(["gold", t]) for t in GOLD_TABLES]
+        + [AssetKey(list(view_key(name))) for name in views]
         + [AssetKey(list(PROMPTS)), AssetKey(list(NEAR))],
         kinds={"json"},
     )
@@ -88,7 +92,8 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
             pins[name] = table_pin(
                 lake.uri(("gold", name)), version, lake.scan(("gold", name), version).collect()
             )
-        tag = config.tag or content_tag(pins)
+        view_pins = {name: view_pin(lake, name) for name in views}
+        tag = config.tag or content_tag({**pins, **{f"views/{k}": p for k, p in view_pins.items()}})
         policies = sorted(
             set(lake.scan(("gold", "prefs_by")).select("policy").collect()["policy"])
             | set(lake.scan(("gold", "prefs_by_nc")).select("policy").collect()["policy"])
@@ -103,20 +108,30 @@ def release_assets(catalogue: dict[str, DatasetSpec]) -> list:
             },
             "policies": policies,
             "tables": pins,
+            "views": view_pins,
         }
         folder = f"{lake.root.rstrip('/')}/releases/{tag}"
         filesystem, path = pafs.FileSystem.from_uri(folder)
         existing = read_text(filesystem, f"{path}/manifest.json")
         if existing is not None:
-            if content_of(json.loads(existing)["tables"]) != content_of(pins):
+            previous = json.loads(existing)
+            if content_of({**previous["tables"], **previous.get("views", {})}) != content_of(
+                {**pins, **view_pins}
+            ):
                 raise ReleaseTagConflict(f"release {tag!r} exists and holds other rows")
             context.log.info(f"release {tag} already exists with the same pins: nothing written")
             return MaterializeResult(metadata={"tag": tag, "status": "unchanged", "path": folder})
 
         shards, checksums = {}, {}
-        for name in GOLD_TABLES:
-            shards[name] = write_shards(lake, filesystem, path, name, pins[name]["version"])
+        configs = [(name, ("gold", name), pins[name]["version"], [SPLIT]) for name in GOLD_TABLES]
+        configs += [
+            (name, view_key(name), pin["version"], list(pin["splits"]))
+            for name, pin in view_pins.items()
+        ]
+        for name, key, version, splits in configs:
+            shards[name] = write_shards(lake, filesystem, path, name, key, version, splits)
             checksums.update(shards[name].pop("sha256"))
+        for name in GOLD_TABLES:
             for fmt in config.export:
                 if fmt not in EXPORT_FORMATS:
                     raise ValueError(f"unknown export format {fmt!r}; choose from {EXPORT_FORMATS}")
@@ -268,48 +283,85 @@ def export(
             frame.write_ndjson(stream)
 
 
+def view_pin(lake: Lake, name: str) -> dict:
+    """A view at its current version, described by the commit that wrote it."""
+    table = lake.table(view_key(name))
+    if table is None:
+        raise FileNotFoundError(f"views/{name} has not been materialized")
+    commit = table.history(1)[0]
+    splits = json.loads(commit["splits"])
+    return {
+        "uri": lake.uri(view_key(name)),
+        "version": table.version(),
+        "rows": sum(splits.values()),
+        "splits": splits,
+        "content_hash": commit["inputs"],
+        "gold_versions": json.loads(commit["gold_versions"]),
+        "licenses": json.loads(commit["licenses"]),
+        "languages": json.loads(commit["languages"]),
+        "datasets": json.loads(commit["datasets"]),
+    }
+
+
 def write_shards(
-    lake: Lake, filesystem: pafs.FileSystem, root: str, name: str, version: int
+    lake: Lake,
+    filesystem: pafs.FileSystem,
+    root: str,
+    name: str,
+    key: tuple[str, str],
+    version: int,
+    splits: list[str],
 ) -> dict:
-    """gold/<name> at `version` as data/<name>/train-0000i-of-0000n.parquet: its Delta data
-    files themselves (hard links on a local disk, copies elsewhere), or one file written
-    from its rows when it has none or is partitioned. Returns the card's `features`,
-    `num_bytes` (uncompressed) and `download_size`, and each file's sha256."""
+    """Table `key` at `version` as data/<name>/<split>-0000i-of-0000n.parquet: its Delta
+    data files themselves (hard links on a local disk, copies elsewhere; a table
+    partitioned by split gives each partition's files, which hold every column but the
+    split), or one empty file for a split without rows. Returns the card's `features`,
+    per split `num_bytes` (uncompressed) and `num_examples`, `download_size`, and each
+    file's sha256."""
     folder = f"{root}/data/{name}"
     filesystem.create_dir(folder, recursive=True)
-    sources = lake.files_at(("gold", name), version)
-    targets = []
-    if not sources:
-        target = f"{folder}/{shard_name(0, 1)}"
-        frame = lake.scan(("gold", name), version).collect()
-        with filesystem.open_output_stream(target) as stream:
-            frame.write_parquet(stream)
-        targets.append(target)
-    for index, source in enumerate(sources or []):
-        target = f"{folder}/{shard_name(index, len(sources))}"
-        source_path = source.split("://", 1)[-1]  # the path within the lake's filesystem
-        if isinstance(filesystem, pafs.LocalFileSystem):
-            Path(target).unlink(missing_ok=True)
-            try:
-                os.link(source_path, target)
-            except OSError:
-                filesystem.copy_file(source_path, target)
-        else:
-            filesystem.copy_file(source_path, target)
-        targets.append(target)
-    described: dict = {"features": None, "num_bytes": 0, "download_size": 0, "sha256": {}}
-    for target in targets:
-        with filesystem.open_input_file(target) as handle:
-            metadata = pq.ParquetFile(handle).metadata
+    found = lake.files_at(key, version)
+    by_split = {splits[0]: found[None]} if None in found else found
+    described: dict = {"features": None, "splits": {}, "download_size": 0, "sha256": {}}
+    for split in splits:
+        sources = by_split.get(split, [])
+        targets = [
+            f"{folder}/{shard_name(split, i, max(1, len(sources)))}"
+            for i in range(max(1, len(sources)))
+        ]
+        if not sources:
+            empty = lake.scan(key, version).head(0).collect()
+            with filesystem.open_output_stream(targets[0]) as stream:
+                empty.drop([c for c in empty.columns if c == SPLIT_COLUMN]).write_parquet(stream)
+        for source, target in zip(sources, targets, strict=False):
+            link_or_copy(filesystem, source.split("://", 1)[-1], target)
+        counted = {"num_bytes": 0, "num_examples": 0}
+        for target in targets:
+            with filesystem.open_input_file(target) as handle:
+                metadata = pq.ParquetFile(handle).metadata
             if described["features"] is None:
                 described["features"] = hub_features(metadata.schema.to_arrow_schema())
-            described["num_bytes"] += sum(
+            counted["num_examples"] += metadata.num_rows
+            counted["num_bytes"] += sum(
                 metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
             )
-        digest, size = file_digest(filesystem, target)
-        described["download_size"] += size
-        described["sha256"][target.removeprefix(f"{root}/")] = digest
+            digest, size = file_digest(filesystem, target)
+            described["download_size"] += size
+            described["sha256"][target.removeprefix(f"{root}/")] = digest
+        described["splits"][split] = counted
     return described
+
+
+def link_or_copy(filesystem: pafs.FileSystem, source: str, target: str) -> None:
+    """A hard link on a local disk (Delta data files are never rewritten), else a copy."""
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        Path(target).unlink(missing_ok=True)
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
+    filesystem.copy_file(source, target)
 
 
 def file_digest(filesystem: pafs.FileSystem, path: str) -> tuple[str, int]:

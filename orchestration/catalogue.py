@@ -6,10 +6,18 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.config import CATALOGUE_PATH
+from orchestration.config import CATALOGUE_PATH, VIEWS_PATH
+from transforms.binarize import ALL_POLICIES
 from transforms.catalogue import DatasetSpec, parse_catalogue
+from transforms.views import ViewSpec, parse_views
 
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, DatasetSpec]:
     with path.open(encoding="utf-8") as handle:
         return parse_catalogue(yaml.safe_load(handle))
+
+
+def load_views(catalogue: dict[str, DatasetSpec], path: Path = VIEWS_PATH) -> dict[str, ViewSpec]:
+    """Loads sources/views.yaml, checked against the catalogue and the policies."""
+    with path.open(encoding="utf-8") as handle:
+        return parse_views(yaml.safe_load(handle) or {}, list(catalogue), ALL_POLICIES)

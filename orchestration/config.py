@@ -7,6 +7,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE_PATH = PROJECT_ROOT / "sources" / "catalogue.yaml"
+VIEWS_PATH = PROJECT_ROOT / "sources" / "views.yaml"
 SAMPLES_DIR = PROJECT_ROOT / "sources" / "samples"
 
 # Storage credentials are read from these variables only, and never logged.

@@ -9,8 +9,9 @@ from assets.gold import gold_assets
 from assets.lake import Lake, Sources
 from assets.releases import release_assets
 from assets.silver import silver_assets
+from assets.views import view_assets
 from orchestration import config
-from orchestration.catalogue import load_catalogue
+from orchestration.catalogue import load_catalogue, load_views
 from orchestration.checks import lake_checks
 from orchestration.jobs import bronze_jobs, release_job
 from orchestration.resources import lake_resource, sources_resource
@@ -30,6 +31,7 @@ def executor() -> ExecutorDefinition | None:
 def build_definitions(lake: Lake | None = None, sources: Sources | None = None) -> Definitions:
     """The lake's definitions; resources default to the environment's (LAKE_ROOT, LAKE_SOURCES)."""
     catalogue = load_catalogue()
+    views = load_views(catalogue)
     jobs = bronze_jobs(catalogue)
     return Definitions(
         assets=[
@@ -37,7 +39,8 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
             bronze_quarantine_spec,
             *silver_assets(catalogue),
             *gold_assets(catalogue),
-            *release_assets(catalogue),
+            *view_assets(views),
+            *release_assets(catalogue, views),
         ],
         asset_checks=lake_checks(),
         jobs=[*jobs.values(), release_job],

@@ -26,7 +26,8 @@ release_job = define_asset_job(
     "release",
     selection=AssetSelection.assets(
         ["releases", "manifest"], ["gold", "leakage_prompts"], ["gold", "leakage_near"]
-    ),
-    description="Pin the current gold tables as a release (set `tag` in the launchpad), "
-    "with its leakage report.",
+    )
+    | AssetSelection.groups("views"),
+    description="Build the declared training views and pin them with the gold tables as a "
+    "release (set `tag` in the launchpad), with its leakage report.",
 )

@@ -5,6 +5,7 @@ and SQL over the lake's tables (Polars SQL, or DuckDB over Arrow).
     read_table("gold/prefs_by").collect()
     read_table("gold/prefs_by", version=3).collect()
     read_table("gold/prefs_by", release="r-1a2b3c4d5e6f").collect()
+    read_table("views/zephyr_prefs", release="r-1a2b3c4d5e6f").collect()
     sql("SELECT dataset, count(*) AS n FROM gold_prefs_by GROUP BY dataset")
 """
 
@@ -20,7 +21,7 @@ from deltalake import DeltaTable
 
 from orchestration.config import lake_root, storage_options
 
-LAYERS = ("bronze", "silver", "gold")
+LAYERS = ("bronze", "silver", "gold", "views")
 
 
 def read_table(
@@ -31,13 +32,14 @@ def read_table(
     if release is not None:
         if version is not None:
             raise ValueError("give a version or a release, not both")
-        layer, name = table.split("/")
-        pins = release_manifest(release, root=root)["tables"]
-        if layer != "gold" or name not in pins:
-            raise KeyError(
-                f"release {release!r} pins no table {table!r}; it pins gold/{sorted(pins)}"
-            )
-        version = pins[name]["version"]
+        manifest = release_manifest(release, root=root)
+        pins = {
+            **{f"gold/{k}": p for k, p in manifest["tables"].items()},
+            **{f"views/{k}": p for k, p in manifest.get("views", {}).items()},
+        }
+        if table not in pins:
+            raise KeyError(f"release {release!r} pins no table {table!r}; it pins {sorted(pins)}")
+        version = pins[table]["version"]
     return pl.scan_delta(f"{root}/{table}", version=version, storage_options=storage_options())
 
 

@@ -86,9 +86,9 @@ def size_category(rows: int) -> str:
     return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>10M")
 
 
-def shard_name(index: int, count: int) -> str:
-    """data/<config>/ file name of shard `index` of `count` (the Hub's layout)."""
-    return f"{SPLIT}-{index:05d}-of-{count:05d}.parquet"
+def shard_name(split: str, index: int, count: int) -> str:
+    """data/<config>/ file name of shard `index` of `count` of a split (the Hub's layout)."""
+    return f"{split}-{index:05d}-of-{count:05d}.parquet"
 
 
 def checksums_file(files: Mapping[str, str]) -> str:
@@ -102,50 +102,44 @@ def dataset_card(
     shards: Mapping[str, Mapping[str, Any]],
 ) -> str:
     """A Hugging Face dataset card: YAML header (licences, languages, sizes, one config per
-    table with relative `data_files` and full `dataset_info`), then provenance, policies
-    and attribution. `shards`: per table, `features` (hub_features), `num_bytes` and
-    `download_size` of its Parquet files under data/<table>/."""
+    table and view with relative `data_files` per split and full `dataset_info`), then
+    provenance, policies and attribution. `shards`: per config, `features`
+    (hub_features), `splits` ({split: num_bytes, num_examples}) and `download_size` of its
+    Parquet files under data/<config>/."""
     tables = manifest["tables"]
+    pinned = [*tables.values(), *manifest.get("views", {}).values()]
     licences = sorted(
-        {
-            spdx.lower()
-            for pin in tables.values()
-            for expr in pin["licenses"]
-            for spdx in expr.split(" AND ")
-        }
+        {spdx.lower() for pin in pinned for expr in pin["licenses"] for spdx in expr.split(" AND ")}
     )
-    languages = sorted(
-        {lang for pin in tables.values() for lang in pin["languages"] if lang != "und"}
-    )
+    languages = sorted({lang for pin in pinned for lang in pin["languages"] if lang != "und"})
     header = {
         "license": licences,
         "language": languages,
         "pretty_name": f"alignment-lake release {manifest['tag']}",
         "task_categories": ["text-generation"],
-        "size_categories": [size_category(max(p["rows"] for p in tables.values()))],
+        "size_categories": [size_category(max(p["rows"] for p in pinned))],
         "source_datasets": sorted({source["hub_repo"] for source in sources}),
         "configs": [
             {
                 "config_name": name,
-                "data_files": [{"split": SPLIT, "path": f"data/{name}/{SPLIT}-*.parquet"}],
+                "data_files": [
+                    {"split": split, "path": f"data/{name}/{split}-*.parquet"}
+                    for split in described["splits"]
+                ],
             }
-            for name in tables
+            for name, described in shards.items()
         ],
         "dataset_info": [
             {
                 "config_name": name,
-                "features": shards[name]["features"],
+                "features": described["features"],
                 "splits": [
-                    {
-                        "name": SPLIT,
-                        "num_bytes": shards[name]["num_bytes"],
-                        "num_examples": pin["rows"],
-                    }
+                    {"name": split, **sizes} for split, sizes in described["splits"].items()
                 ],
-                "download_size": shards[name]["download_size"],
-                "dataset_size": shards[name]["num_bytes"],
+                "download_size": described["download_size"],
+                "dataset_size": sum(sizes["num_bytes"] for sizes in described["splits"].values()),
             }
-            for name, pin in tables.items()
+            for name, described in shards.items()
         ],
     }
     lines = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).strip(), "---", ""]
@@ -166,6 +160,21 @@ def dataset_card(
         licences = ", ".join(pin["licenses"])
         digest = pin["content_hash"][:16]
         lines.append(f"| {name} | {pin['rows']} | {pin['version']} | {licences} | `{digest}` |")
+    views = manifest.get("views", {})
+    if views:
+        lines += [
+            "",
+            "## Views",
+            "",
+            "Declared in `sources/views.yaml`; each is a config with its own splits.",
+            "",
+            "| view | splits | built from (Delta versions) | licences |",
+            "|---|---|---|---|",
+        ]
+        for name, pin in views.items():
+            splits = ", ".join(f"{s} {n}" for s, n in pin["splits"].items())
+            built = ", ".join(f"gold/{t} v{v}" for t, v in pin["gold_versions"].items())
+            lines.append(f"| {name} | {splits} | {built} | {', '.join(pin['licenses'])} |")
     lines += [
         "",
         "## Provenance and attribution",

@@ -72,9 +72,12 @@ def test_preference_pairs_are_in_the_dpo_trainer_format(built_lake: Lake):
 def test_the_readme_reading_examples_run(built_lake: Lake, monkeypatch):
     monkeypatch.chdir(Path(built_lake.root).parent)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Reading tables", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) >= 2
+    sections = [
+        readme.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+        for title in ("Training views", "Reading tables")
+    ]
+    blocks = [b for s in sections for b in re.findall(r"```python\n(.*?)```", s, flags=re.DOTALL)]
+    assert len(blocks) >= 3
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
 
@@ -104,32 +107,35 @@ def test_a_release_pins_versions_and_its_card_matches_the_tables(built_lake: Lak
     assert "en" in header["language"]
 
 
-def test_every_table_of_a_release_loads_with_datasets_as_its_card_declares(
+def test_every_config_of_a_release_loads_with_datasets_as_its_card_declares(
     built_lake: Lake, tmp_path, caplog
 ):
-    """The release folder is a Hub dataset: `datasets.load_dataset(folder, table)` reads
-    each table's pinned rows, with the features and split sizes of its card, and says
-    nothing is wrong with the card."""
+    """The release folder is a Hub dataset: `datasets.load_dataset(folder, config)` reads
+    each gold table's and each view's pinned rows into the declared splits, with the
+    features and sizes of its card, and says nothing is wrong with the card."""
     import datasets
 
     (folder,) = (Path(built_lake.root) / "releases").iterdir()
     manifest = release_manifest(folder.name, root=built_lake.root)
     header = yaml.safe_load((folder / "README.md").read_text(encoding="utf-8").split("---")[1])
     info = {c["config_name"]: c for c in header["dataset_info"]}
+    assert set(info) == {*GOLD, *manifest["views"]} and len(manifest["views"]) >= 3
     datasets.utils.logging.enable_propagation()  # to caplog
     with caplog.at_level(logging.WARNING):
-        for name in GOLD:
+        for name, declared in info.items():
             loaded = datasets.load_dataset(str(folder), name, cache_dir=str(tmp_path / "cache"))
-            assert list(loaded) == ["train"], name
-            assert loaded["train"].num_rows == manifest["tables"][name]["rows"], name
-            assert loaded["train"].features == datasets.Features._from_yaml_list(
-                info[name]["features"]
-            ), name
-            pinned = read_table(f"gold/{name}", release=folder.name, root=built_lake.root)
-            id_column = loaded["train"].column_names[0]
-            assert sorted(loaded["train"][id_column]) == sorted(
-                pinned.select(id_column).collect()[id_column].to_list()
-            ), name
+            sizes = {s["name"]: s["num_examples"] for s in declared["splits"]}
+            assert {s: loaded[s].num_rows for s in loaded} == sizes, name
+            features = datasets.Features._from_yaml_list(declared["features"])
+            assert all(loaded[s].features == features for s in loaded), name
+            if name in GOLD:
+                pinned = read_table(f"gold/{name}", release=folder.name, root=built_lake.root)
+                id_column = loaded["train"].column_names[0]
+                assert sorted(loaded["train"][id_column]) == sorted(
+                    pinned.select(id_column).collect()[id_column].to_list()
+                ), name
+            else:
+                assert sizes == manifest["views"][name]["splits"], name
     warned = [
         r.getMessage()
         for r in caplog.records
@@ -137,11 +143,38 @@ def test_every_table_of_a_release_loads_with_datasets_as_its_card_declares(
     ]
     assert not warned, warned
     listed = (folder / "checksums.sha256").read_text(encoding="utf-8").splitlines()
-    assert len(listed) == len(manifest["files"]) >= len(GOLD)
+    assert len(listed) == len(manifest["files"]) >= len(info)
     for line in listed:
         digest, path = line.split("  ")
         assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == digest
         assert manifest["files"][path] == digest
+
+
+def test_the_zephyr_views_have_h4s_splits_columns_and_types(built_lake: Lake, tmp_path):
+    import datasets
+
+    (folder,) = (Path(built_lake.root) / "releases").iterdir()
+    messages = [{"content": datasets.Value("string"), "role": datasets.Value("string")}]
+    h4_sft = {"prompt": "string", "prompt_id": "string"}
+    sft = datasets.load_dataset(str(folder), "zephyr_sft", cache_dir=str(tmp_path / "c"))
+    prefs = datasets.load_dataset(str(folder), "zephyr_prefs", cache_dir=str(tmp_path / "c"))
+    assert sorted(sft) == ["test_sft", "train_sft"] and sft["train_sft"].num_rows > 0
+    assert sorted(prefs) == ["test_prefs", "train_prefs"]
+    assert prefs["train_prefs"].num_rows > prefs["test_prefs"].num_rows > 0
+    for split in sft.values():
+        assert split.column_names == ["prompt", "prompt_id", "messages"]
+        assert {k: split.features[k].dtype for k in h4_sft} == h4_sft
+        assert split.features["messages"] == datasets.List(messages[0])
+    for split in prefs.values():
+        assert split.column_names == [
+            "prompt", "prompt_id", "chosen", "rejected", "messages", "score_chosen",
+            "score_rejected",
+        ]  # fmt: skip
+        assert split.features["chosen"] == datasets.List(messages[0])
+        assert split.features["score_chosen"].dtype == "float64"
+        row = split[0]
+        assert row["chosen"][0] == {"content": row["prompt"], "role": "user"}
+        assert row["prompt_id"] == hashlib.sha256(row["prompt"].encode()).hexdigest()
 
 
 def test_reading_a_release_after_further_materializations_returns_the_identical_rows(tmp_path):

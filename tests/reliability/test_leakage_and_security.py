@@ -40,11 +40,7 @@ def everything_visible(tmp_path_factory):
             resources=defs.resources,
             instance=instance,
             run_config={
-                "ops": {
-                    "releases__manifest": {
-                        "config": {"tag": "exported", "export": ["jsonl"]}
-                    }
-                }
+                "ops": {"releases__manifest": {"config": {"tag": "exported", "export": ["jsonl"]}}}
             },
         )
         assert exported.success

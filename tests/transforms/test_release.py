@@ -55,7 +55,7 @@ def test_size_categories_shards_and_checksums_follow_the_hub_conventions():
         "100K<n<1M",
         "1M<n<10M",
     ]
-    assert shard_name(2, 17) == "train-00002-of-00017.parquet"
+    assert shard_name("test_sft", 2, 17) == "test_sft-00002-of-00017.parquet"
     assert checksums_file({"data/b.parquet": "bb", "data/a.parquet": "aa"}) == (
         "aa  data/a.parquet\nbb  data/b.parquet\n"
     )

@@ -1,0 +1,216 @@
+"""Training views (sources/views.yaml): one asset per declared view."""
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+import transforms.views
+from assets.automation import FOLLOW_UPSTREAM
+from assets.bronze import preview_markdown
+from assets.lake import AddedFile, Lake
+from assets.silver import bar_chart
+from transforms.views import (
+    GOLD_SCHEMAS,
+    ID_COLUMN,
+    SPLIT_COLUMN,
+    ViewSpec,
+    formatted,
+    mixed,
+    selected,
+    with_splits,
+)
+
+VIEWS_CODE = Path(transforms.views.__file__)
+LICENCE_NOTE = {
+    "by": "MIT / CC-BY rows only (commercial use with attribution)",
+    "by_nc": "includes CC-BY-NC rows: not for commercial models",
+}
+
+
+def view_key(name: str) -> tuple[str, str]:
+    return ("views", name)
+
+
+def view_inputs(lake: Lake, spec: ViewSpec) -> dict[str, str]:
+    """What the view's rows are a function of: its declaration, the code that builds it,
+    and the Delta version of each gold table it reads."""
+    versions = {}
+    for table in spec.tables:
+        delta = lake.table(("gold", table))
+        if delta is None:
+            raise FileNotFoundError(f"gold/{table} has not been materialized")
+        versions[table] = delta.version()
+    code = hashlib.sha256(VIEWS_CODE.read_bytes()).hexdigest()
+    described = json.dumps(
+        {"spec": asdict(spec), "code": code, "gold": versions}, sort_keys=True, default=str
+    )
+    recipe = json.dumps({"spec": asdict(spec), "code": code}, sort_keys=True, default=str)
+    return {
+        "inputs": hashlib.sha256(described.encode("utf-8")).hexdigest()[:32],
+        "recipe": hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:32],
+        "gold_versions": json.dumps(versions, sort_keys=True),
+    }
+
+
+def grown_by(
+    lake: Lake, spec: ViewSpec, previous: dict | None, versions: dict[str, int]
+) -> dict[str, list[AddedFile]] | None:
+    """The data files each gold table gained since the view was last built, when the view
+    is per-row, its declaration and code are the same, and every table only gained rows
+    (no file removed); else None (a rebuild)."""
+    if previous is None or not spec.per_row or "recipe" not in previous:
+        return None
+    if previous["recipe"] != view_inputs(lake, spec)["recipe"]:
+        return None
+    before = json.loads(previous["gold_versions"])
+    added = {}
+    for table in spec.tables:
+        if table not in before:
+            return None
+        if before[table] == versions[table]:
+            continue
+        files = lake.added_files(("gold", table), before[table])
+        if files is None:
+            return None
+        added[table] = files
+    return added
+
+
+def view_asset(spec: ViewSpec):
+    @asset(
+        key=list(view_key(spec.name)),
+        group_name="views",
+        deps=[AssetKey(["gold", table]) for table in spec.tables],
+        kinds={"delta", "polars"},
+        automation_condition=FOLLOW_UPSTREAM,
+        description=(
+            f"{spec.description} Grain: one row per {ID_COLUMN[spec.kind].removesuffix('_id')} "
+            f"of {', '.join('gold/' + t for t in spec.tables)}, in splits "
+            f"{', '.join(spec.split_names)} (column {SPLIT_COLUMN}, the table's partitions). "
+            f"Licence: {LICENCE_NOTE[spec.licence_class]}."
+        ),
+    )
+    def view(context: AssetExecutionContext, lake: Lake) -> MaterializeResult:
+        return build_view_table(context, lake, spec)
+
+    return view
+
+
+BATCH_ROWS = 20_000
+
+
+class ViewTally:
+    """Counts of the rows a view takes (before formatting): licences, languages, datasets,
+    splits."""
+
+    def __init__(self) -> None:
+        self.licenses: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()
+        self.datasets: Counter[str] = Counter()
+        self.splits: Counter[str] = Counter()
+        self.preview = pl.DataFrame()
+
+    def add(self, chosen: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+        self.licenses.update(chosen["license"].to_list())
+        self.languages.update(chosen["lang"].to_list())
+        self.datasets.update(chosen["dataset"].to_list())
+        self.splits.update(rows[SPLIT_COLUMN].to_list())
+        if self.preview.height == 0:
+            self.preview = rows.drop(SPLIT_COLUMN).head(5)
+        return rows
+
+    def merged(self, previous: dict[str, str] | None) -> None:
+        """Add the counts an earlier build of the same view recorded (an append)."""
+        for name in ("licenses", "languages", "datasets", "splits"):
+            recorded = json.loads(previous[name]) if previous else {}
+            counter = getattr(self, name)
+            counter.update(dict.fromkeys(recorded, 1) if name == "licenses" else recorded)
+
+    def commit(self, spec: ViewSpec) -> dict[str, str]:
+        return {
+            "licenses": json.dumps(sorted(self.licenses)),
+            "languages": json.dumps(dict(self.languages.most_common())),
+            "datasets": json.dumps(dict(self.datasets.most_common())),
+            "splits": json.dumps({s: self.splits.get(s, 0) for s in spec.split_names}),
+        }
+
+
+def build_view_table(
+    context: AssetExecutionContext, lake: Lake, spec: ViewSpec
+) -> MaterializeResult:
+    """Keep the view when its declaration, code and gold tables are unchanged; append the
+    rows of a per-row view's gold tables that only gained rows; else rebuild it (a batch
+    of gold rows at a time for per-row views)."""
+    key = view_key(spec.name)
+    inputs = view_inputs(lake, spec)
+    versions = json.loads(inputs["gold_versions"])
+    existing = lake.table(key)
+    previous = existing.history(1)[0] if existing is not None else None
+    if previous is not None and previous.get("inputs") == inputs["inputs"]:
+        context.log.info(f"views/{spec.name}: declaration, code and gold tables unchanged")
+        return MaterializeResult(
+            metadata={"status": "unchanged", "delta_version": existing.version()}  # type: ignore[union-attr]
+        )
+    added = grown_by(lake, spec, previous, versions)
+    tally = ViewTally()
+    if added is not None:
+        batches = (
+            batch
+            for table, files in added.items()
+            for batch in lake.read_added(("gold", table), files, BATCH_ROWS)
+        )
+        tally.merged(previous)
+    elif spec.per_row:
+        batches = (
+            batch
+            for table in spec.tables
+            for batch in lake.batches(("gold", table), BATCH_ROWS, version=versions[table])
+        )
+    else:
+        wanted = pl.col("dataset").is_in([s.dataset for s in spec.sources])
+        whole = [
+            lake.scan(("gold", table), versions[table]).filter(wanted).collect()
+            for table in spec.tables
+        ]
+        batches = iter([mixed(pl.concat(whole, how="diagonal_relaxed"), spec)])
+
+    def rows() -> Iterator[pl.DataFrame]:
+        empty = pl.DataFrame(schema=GOLD_SCHEMAS[spec.kind])
+        yield formatted(with_splits(empty, spec), spec)
+        for batch in batches:
+            chosen = selected(batch, spec)
+            yield tally.add(chosen, formatted(with_splits(chosen, spec), spec))
+
+    commit = dict(inputs)  # completed with the counts once every row is spooled
+    written = lake.write_batches(
+        key,
+        rows(),
+        partition_by=(SPLIT_COLUMN,),
+        commit_metadata=commit,
+        before_commit=lambda: commit.update(tally.commit(spec)),
+        append=added is not None,
+    )
+    return MaterializeResult(
+        metadata={
+            "status": "appended" if added is not None else "rebuilt",
+            "rows": sum(tally.splits.values()),
+            **{f"rows_{split}": tally.splits.get(split, 0) for split in spec.split_names},
+            "by_dataset": MetadataValue.json(dict(tally.datasets.most_common())),
+            "languages": MetadataValue.md(bar_chart(tally.languages)),
+            "licenses": MetadataValue.json(sorted(tally.licenses)),
+            "format": spec.format,
+            "delta_version": written.version,
+            "path": MetadataValue.path(written.uri),
+            "preview": MetadataValue.md(preview_markdown(tally.preview)),
+        }
+    )
+
+
+def view_assets(views: dict[str, ViewSpec]) -> list:
+    return [view_asset(spec) for spec in views.values()]
