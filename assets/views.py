@@ -22,6 +22,7 @@ from transforms.views import (
     ViewSpec,
     formatted,
     mixed,
+    row_filter,
     selected,
     with_splits,
 )
@@ -166,16 +167,17 @@ def build_view_table(
             for batch in lake.read_added(("gold", table), files, BATCH_ROWS)
         )
         tally.merged(previous)
-    elif spec.per_row:
+    elif spec.per_row:  # the filters pushed into the scan: only the view's rows are read
         batches = (
             batch
             for table in spec.tables
-            for batch in lake.batches(("gold", table), BATCH_ROWS, version=versions[table])
+            for batch in lake.scan(("gold", table), versions[table])
+            .filter(row_filter(spec))
+            .collect_batches(chunk_size=BATCH_ROWS)
         )
     else:
-        wanted = pl.col("dataset").is_in([s.dataset for s in spec.sources])
         whole = [
-            lake.scan(("gold", table), versions[table]).filter(wanted).collect()
+            lake.scan(("gold", table), versions[table]).filter(row_filter(spec)).collect()
             for table in spec.tables
         ]
         batches = iter([mixed(pl.concat(whole, how="diagonal_relaxed"), spec)])

@@ -187,9 +187,9 @@ def _parse_view(
     )
 
 
-def selected(frame: pl.DataFrame, spec: ViewSpec) -> pl.DataFrame:
-    """The gold rows the view's filters keep (datasets, source splits, languages, policies,
-    turns, length)."""
+def row_filter(spec: ViewSpec) -> pl.Expr:
+    """The view's filters on one gold row (datasets, source splits, languages, policies,
+    turns, length), as one Polars expression (pushed into the scan of a gold table)."""
     keep = pl.col("dataset").is_in([s.dataset for s in spec.sources])
     if spec.source_splits:
         keep &= pl.col("split").is_in(list(spec.source_splits))
@@ -210,7 +210,12 @@ def selected(frame: pl.DataFrame, spec: ViewSpec) -> pl.DataFrame:
             for p in parts
         )
         keep &= chars <= spec.max_chars
-    return frame.filter(keep)
+    return keep
+
+
+def selected(frame: pl.DataFrame, spec: ViewSpec) -> pl.DataFrame:
+    """The gold rows the view's filters keep (`row_filter`)."""
+    return frame.filter(row_filter(spec))
 
 
 def mixed(frame: pl.DataFrame, spec: ViewSpec) -> pl.DataFrame:
