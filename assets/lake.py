@@ -103,6 +103,7 @@ class Lake(ConfigurableResource):
         commit_metadata: Mapping[str, str] | None = None,
         before_commit: Callable[[], None] | None = None,
         append: bool = False,
+        arrow_schema: pa.Schema | None = None,
     ) -> TableWrite:
         """Write the rows of `frames` (at least one frame, all of one schema) atomically as
         one Delta commit, holding one frame in memory at a time.
@@ -127,12 +128,13 @@ class Lake(ConfigurableResource):
         With `append`, the rows are added to the slice `replace` names (or to the table)
         and nothing is removed: the commit only adds files, so readers of the table's
         growth (`added_files`) see exactly these rows. Its digest is that of the added rows.
+        `arrow_schema` casts the rows before they are written (see `spool_frames`).
         """
         predicate = _predicate(replace) if replace and not append else None
         slice_name = _predicate(replace) if replace else "*"
         with tempfile.TemporaryDirectory(prefix="lake-spool-") as spool_dir:
             spool = Path(spool_dir) / "rows.arrows"
-            schema, rows, digest = spool_frames(frames, spool)
+            schema, rows, digest = spool_frames(frames, spool, arrow_schema)
             if before_commit is not None:
                 before_commit()
             if append:
@@ -407,9 +409,12 @@ def _data_files(table: deltalake.DeltaTable) -> dict[str, dict[str, str]]:
     }
 
 
-def spool_frames(frames: Iterable[pl.DataFrame], path: Path) -> tuple[pa.Schema, int, str]:
+def spool_frames(
+    frames: Iterable[pl.DataFrame], path: Path, arrow_schema: pa.Schema | None = None
+) -> tuple[pa.Schema, int, str]:
     """Write frames to one Arrow IPC stream file; returns its schema, row count and a
-    content digest.
+    content digest. With `arrow_schema`, the rows are cast to it (e.g. `string` rather
+    than Polars' `large_string`, where readers compare types).
 
     The digest is sha256 over the schema and every row's hash in order, so it names the
     rows whatever the frames' boundaries (the same rows written in batches of 7 or in one
@@ -423,6 +428,8 @@ def spool_frames(frames: Iterable[pl.DataFrame], path: Path) -> tuple[pa.Schema,
     try:
         for frame in frames:
             data = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+            if arrow_schema is not None:
+                data = data.select(arrow_schema.names).cast(arrow_schema)
             if writer is None:
                 schema = data.schema
                 writer = pa.ipc.new_stream(str(path), schema)

@@ -38,7 +38,7 @@ from transforms.release import (
     shard_name,
     table_pin,
 )
-from transforms.views import SPLIT_COLUMN, ViewSpec
+from transforms.views import ViewSpec
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
 EXPORT_FORMATS = ("jsonl",)
@@ -315,9 +315,9 @@ def write_shards(
     """Table `key` at `version` as data/<name>/<split>-0000i-of-0000n.parquet: its Delta
     data files themselves (hard links on a local disk, copies elsewhere; a table
     partitioned by split gives each partition's files, which hold every column but the
-    split), or one empty file for a split without rows. Returns the card's `features`,
-    per split `num_bytes` (uncompressed) and `num_examples`, `download_size`, and each
-    file's sha256."""
+    split). A split without rows has no files and is left out of the card (`datasets`
+    cannot load an empty split). Returns the card's `features`, per split `num_bytes`
+    (uncompressed) and `num_examples`, `download_size`, and each file's sha256."""
     folder = f"{root}/data/{name}"
     filesystem.create_dir(folder, recursive=True)
     found = lake.files_at(key, version)
@@ -325,15 +325,8 @@ def write_shards(
     described: dict = {"features": None, "splits": {}, "download_size": 0, "sha256": {}}
     for split in splits:
         sources = by_split.get(split, [])
-        targets = [
-            f"{folder}/{shard_name(split, i, max(1, len(sources)))}"
-            for i in range(max(1, len(sources)))
-        ]
-        if not sources:
-            empty = lake.scan(key, version).head(0).collect()
-            with filesystem.open_output_stream(targets[0]) as stream:
-                empty.drop([c for c in empty.columns if c == SPLIT_COLUMN]).write_parquet(stream)
-        for source, target in zip(sources, targets, strict=False):
+        targets = [f"{folder}/{shard_name(split, i, len(sources))}" for i in range(len(sources))]
+        for source, target in zip(sources, targets, strict=True):
             link_or_copy(filesystem, source.split("://", 1)[-1], target)
         counted = {"num_bytes": 0, "num_examples": 0}
         for target in targets:
@@ -348,7 +341,8 @@ def write_shards(
             digest, size = file_digest(filesystem, target)
             described["download_size"] += size
             described["sha256"][target.removeprefix(f"{root}/")] = digest
-        described["splits"][split] = counted
+        if counted["num_examples"]:  # `datasets` cannot load a split without rows
+            described["splits"][split] = counted
     return described
 
 

@@ -20,6 +20,7 @@ from transforms.views import (
     ID_COLUMN,
     SPLIT_COLUMN,
     ViewSpec,
+    arrow_schema,
     formatted,
     mixed,
     row_filter,
@@ -197,6 +198,7 @@ def build_view_table(
         commit_metadata=commit,
         before_commit=lambda: commit.update(tally.commit(spec)),
         append=added is not None,
+        arrow_schema=arrow_schema(spec),
     )
     return MaterializeResult(
         metadata={

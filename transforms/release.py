@@ -128,6 +128,7 @@ def dataset_card(
                 ],
             }
             for name, described in shards.items()
+            if described["splits"]
         ],
         "dataset_info": [
             {
@@ -140,6 +141,7 @@ def dataset_card(
                 "dataset_size": sum(sizes["num_bytes"] for sizes in described["splits"].values()),
             }
             for name, described in shards.items()
+            if described["splits"]
         ],
     }
     lines = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).strip(), "---", ""]
@@ -166,7 +168,8 @@ def dataset_card(
             "",
             "## Views",
             "",
-            "Declared in `sources/views.yaml`; each is a config with its own splits.",
+            "Declared in `sources/views.yaml`; each is a config with its own splits (a split",
+            "or view without rows is not a config: `datasets` cannot load it).",
             "",
             "| view | splits | built from (Delta versions) | licences |",
             "|---|---|---|---|",

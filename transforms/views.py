@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from transforms.binarize import PAIR_SCHEMA
 from transforms.gold import SFT_SCHEMA
@@ -39,6 +40,24 @@ H4_PREFS_SCHEMA = pl.Schema(
         "score_rejected": pl.Float64,
     }
 )
+_H4_ARROW_MESSAGES = pa.list_(pa.struct([("content", pa.string()), ("role", pa.string())]))
+H4_ARROW = {
+    "sft": pa.schema(
+        [("prompt", pa.string()), ("prompt_id", pa.string()), ("messages", _H4_ARROW_MESSAGES)]
+    ),
+    "prefs": pa.schema(
+        [
+            ("prompt", pa.string()),
+            ("prompt_id", pa.string()),
+            ("chosen", _H4_ARROW_MESSAGES),
+            ("rejected", _H4_ARROW_MESSAGES),
+            ("messages", _H4_ARROW_MESSAGES),
+            ("score_chosen", pa.float64()),
+            ("score_rejected", pa.float64()),
+        ]
+    ),
+}
+"""H4's Parquet types (`string`, `list`), which `datasets` compares when datasets are mixed."""
 ID_COLUMN = {"sft": "example_id", "prefs": "pair_id"}
 GOLD_SCHEMAS = {"sft": SFT_SCHEMA, "prefs": PAIR_SCHEMA}
 
@@ -345,6 +364,14 @@ def _sha256(text: pl.Expr) -> pl.Expr:
     return text.map_elements(
         lambda value: hashlib.sha256(value.encode("utf-8")).hexdigest(), return_dtype=pl.String
     )
+
+
+def arrow_schema(spec: ViewSpec) -> pa.Schema | None:
+    """The Arrow types a view is written with: H4's for the `h4` format (with the split
+    column), else the lake's own (None)."""
+    if spec.format != "h4":
+        return None
+    return H4_ARROW[spec.kind].append(pa.field(SPLIT_COLUMN, pa.string()))
 
 
 def build_view(frame: pl.DataFrame, spec: ViewSpec) -> pl.DataFrame:
