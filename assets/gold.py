@@ -67,6 +67,7 @@ from transforms.gold import (
 )
 from transforms.near_duplicates import NearDuplicateSettings
 from transforms.ultrafeedback_fix import fix_overall_score
+from transforms.views import ViewSpec
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
 ARENA_DATASET = "chatbot_arena_conversations"
@@ -90,7 +91,8 @@ class GoldConfig(Config):
     batch_rows: int = 10_000
     """Conversations processed at a time (memory is bounded by one batch)."""
     ultrafeedback_policies: list[str] = ["max_overall_random_other"]
-    """Any of max_overall_random_other, max_mean_rating_drop_ties, all_pairs_margin."""
+    """Any of max_overall_random_other, max_mean_rating_drop_ties, all_pairs_margin; the
+    policies a declared view reads (sources/views.yaml) are built too."""
     seed: int = 42
     """Seed of every random pick (per prompt)."""
     exclude_sources: list[str] = ["truthful_qa"]
@@ -364,7 +366,14 @@ class GoldTally:
         )
 
 
-def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
+def gold_assets(
+    catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec] | None = None
+) -> list:
+    # UltraFeedback policies a declared view reads are built with the configured ones.
+    view_policies = sorted(
+        {p for v in (views or {}).values() for p in v.policies if p in UF_POLICIES}
+    )
+
     def attributions(sources: Counter[tuple[str, str]]) -> str:
         """Markdown: every source dataset in the table, with its Hub repo and licences."""
         lines = ["| dataset | source | licence | rows |", "|---|---|---|---|"]
@@ -439,6 +448,8 @@ def gold_assets(catalogue: dict[str, DatasetSpec]) -> list:
         ],
     )
     def prefs(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
+        policies = list(dict.fromkeys([*config.ultrafeedback_policies, *view_policies]))
+        config = config.model_copy(update={"ultrafeedback_policies": policies})
         plans = {cls: gold_plan(lake, f"prefs_{cls}", config, False) for cls in LICENCE_CLASSES}
         if all(plan.unchanged for plan in plans.values()):
             for cls, plan in plans.items():

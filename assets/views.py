@@ -200,6 +200,11 @@ def build_view_table(
         append=added is not None,
         arrow_schema=arrow_schema(spec),
     )
+    if not tally.splits:
+        context.log.warning(
+            f"views/{spec.name} holds no rows: no gold row matches its datasets, languages, "
+            "policies and filters"
+        )
     return MaterializeResult(
         metadata={
             "status": "appended" if added is not None else "rebuilt",

@@ -38,7 +38,7 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
             *(bronze_asset(spec) for spec in catalogue.values()),
             bronze_quarantine_spec,
             *silver_assets(catalogue),
-            *gold_assets(catalogue),
+            *gold_assets(catalogue, views),
             *view_assets(views),
             *release_assets(catalogue, views),
         ],
