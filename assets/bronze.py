@@ -19,7 +19,14 @@ from dagster import (
     asset,
 )
 
-from assets.lake import Lake, SourceFile, Sources, increment_tag, sources_fingerprint
+from assets.lake import (
+    Lake,
+    SourceFile,
+    Sources,
+    file_stats,
+    increment_tag,
+    sources_fingerprint,
+)
 from transforms.bronze import (
     add_lineage,
     bronze_schema,
@@ -112,7 +119,10 @@ def ingest_split(
     one batch. The quarantine slice is written just before the table's commit, which
     records the files' fingerprint and so marks the split done."""
     key = ("bronze", spec.key)
-    files = sources.files(spec, split)
+    partition = {"partition": f"split={split}"}
+    previous = lake.last_commit_metadata(key, partition)
+    known = None if force or previous is None else json.loads(previous.get("file_stats", "{}"))
+    files = sources.files(spec, split, known)
     if not files:
         context.log.warning(f"{spec.key}/{split}: no source files in {sources.describe()}")
         missing = {"status": "source files missing", "sources": sources.describe()}
@@ -122,8 +132,6 @@ def ingest_split(
         return AssetObservation(asset_key=list(key), partition=split, metadata=missing)
 
     fingerprint = sources_fingerprint(files)
-    partition = {"partition": f"split={split}"}
-    previous = lake.last_commit_metadata(key, partition)
     if not force and previous is not None and previous.get("sources") == fingerprint:
         table = lake.table(key)
         context.log.info(f"{spec.key}/{split}: sources unchanged, nothing written")
@@ -194,7 +202,7 @@ def ingest_split(
         )
         log_quarantine(context, spec, split, quarantine, quarantine_write.version)
 
-    commit = {**partition, "sources": fingerprint}
+    commit = {**partition, "sources": fingerprint, "file_stats": file_stats(files)}
     written = lake.write_batches(
         key,
         rows(),

@@ -473,6 +473,7 @@ class SourceFile:
     uri: str
     version: str  # sha256 of the bytes (local), or the pinned revision (hub)
     size: int | None
+    mtime_ns: int | None = None
 
 
 class SourceEscapesMirror(ValueError):
@@ -497,8 +498,14 @@ class Sources(ConfigurableResource):
             return "hf://datasets (Hugging Face Hub)"
         return f"{self.mode}: {self.root()}"
 
-    def files(self, spec: DatasetSpec, split: str) -> list[SourceFile]:
-        """Files of one split, sorted by path. Empty when a mirror lacks the dataset."""
+    def files(
+        self, spec: DatasetSpec, split: str, known: Mapping[str, Sequence] | None = None
+    ) -> list[SourceFile]:
+        """Files of one split, sorted by path. Empty when a mirror lacks the dataset.
+
+        A local file's version is the sha256 of its bytes. `known` ({path: [size,
+        mtime_ns, sha256]}, from `file_stats` of an earlier build) saves reading a file
+        again whose size and modification time are the same, as git and rsync do."""
         globs = spec.splits[split]
         if self.mode == "hub":
             return [hub_file(spec, pattern) for pattern in globs]
@@ -514,8 +521,15 @@ class Sources(ConfigurableResource):
                     )
                 if path.is_file():
                     relative = path.relative_to(dataset_root).as_posix()
+                    stat = path.stat()
+                    seen = (known or {}).get(relative)
+                    same = seen is not None and list(seen[:2]) == [stat.st_size, stat.st_mtime_ns]
                     found[relative] = SourceFile(
-                        relative, str(path), file_sha256(path), path.stat().st_size
+                        relative,
+                        str(path),
+                        seen[2] if same else file_sha256(path),  # type: ignore[index]
+                        stat.st_size,
+                        stat.st_mtime_ns,
                     )
         return [found[p] for p in sorted(found)]
 
@@ -588,6 +602,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_stats(files: Sequence[SourceFile]) -> str:
+    """{path: [size, mtime_ns, sha256]} of local files, for `Sources.files(known=...)`."""
+    return json.dumps(
+        {f.path: [f.size, f.mtime_ns, f.version] for f in files if f.mtime_ns is not None},
+        separators=(",", ":"),
+    )
 
 
 def sources_fingerprint(files: Sequence[SourceFile]) -> str:

@@ -30,8 +30,13 @@ def main() -> int:
     releases = sorted((Path(lake.root) / "releases").glob("*/manifest.json"))
     for manifest in releases:
         print(
-            f"\nRelease: {manifest.parent}  (manifest.json, README.md dataset card, "
-            "leakage.md with leakage_pairs.svg and leakage_benchmarks.svg)"
+            f"\nRelease: {manifest.parent}  (a Hugging Face dataset folder: data/<config>/, "
+            "README.md dataset card, checksums.sha256, manifest.json, leakage.md with "
+            "leakage_pairs.svg and leakage_benchmarks.svg)"
+        )
+        print(
+            '        .venv/bin/python -c "import datasets; '
+            f"print(datasets.load_dataset('{manifest.parent}', 'zephyr_sft'))\""
         )
     print(
         '\nRead:   .venv/bin/python -c "from orchestration.read import read_table; '

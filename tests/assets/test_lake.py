@@ -1,11 +1,14 @@
 """The lake's Delta IO (docs/decisions/0001-delta-io.md): the properties it was chosen for."""
 
+import json
+import os
+
 import duckdb
 import polars as pl
 import pyarrow.dataset as pds
 import pytest
 
-from assets.lake import Lake
+from assets.lake import Lake, Sources, file_sha256, file_stats
 
 KEY = ("bronze", "example")
 
@@ -183,3 +186,24 @@ def test_merge_rows_removes_and_adds_in_one_commit_and_refuses_rows_already_held
             key, "id", pl.DataFrame({"id": ["a"], "n": [9]}), pl.Series([], dtype=pl.String)
         )
     assert lake.version(key) == before + 1
+
+
+def test_a_source_file_with_the_same_size_and_mtime_is_not_read_again(tmp_path):
+    from orchestration.catalogue import load_catalogue
+
+    spec = load_catalogue()["ultrachat"]
+    folder = tmp_path / spec.hub_repo
+    folder.mkdir(parents=True)
+    path = folder / "train_0.jsonl"
+    path.write_text('{"id": "1", "data": ["a", "b"]}\n', encoding="utf-8")
+    sources = Sources(location=str(tmp_path), samples_dir=str(tmp_path))
+    (first,) = sources.files(spec, "train")
+    assert first.version == file_sha256(path)
+    # Known stats of an earlier build are trusted: a recorded digest is taken as it is...
+    known = json.loads(file_stats([first]))
+    known["train_0.jsonl"][2] = "recorded"
+    assert sources.files(spec, "train", known)[0].version == "recorded"
+    # ...until the size or the modification time changes; then the bytes are read again.
+    path.write_text('{"id": "1", "data": ["a", "c"]}\n', encoding="utf-8")
+    os.utime(path, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
+    assert sources.files(spec, "train", known)[0].version == file_sha256(path) != first.version

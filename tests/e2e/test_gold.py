@@ -237,3 +237,40 @@ def test_an_unchanged_rebuild_writes_no_new_versions_and_the_release_stands(tmp_
 def test_a_table_is_read_at_a_version_or_a_release_not_both(built_lake: Lake):
     with pytest.raises(ValueError, match="give a version or a release"):
         read_table("gold/prefs_by", version=0, release="x", root=built_lake.root)
+
+
+def test_trl_views_are_in_trls_documented_conversational_formats(built_lake: Lake, tmp_path):
+    """TRL's dataset formats (huggingface.co/docs/trl/dataset_formats): conversational
+    language modeling is `messages`, a list of {role, content}; conversational preference
+    with an explicit prompt is `prompt` (ending with the user's turn), `chosen` and
+    `rejected` (the assistant's answers). TRL itself needs a GPU stack, so the shapes are
+    checked as documented, on what `datasets` loads from the release."""
+    import datasets
+
+    (folder,) = (Path(built_lake.root) / "releases").iterdir()
+    manifest = release_manifest(folder.name, root=built_lake.root)
+    roles = {"system", "user", "assistant"}
+
+    def conversational(messages) -> bool:
+        return bool(messages) and all(
+            set(m) >= {"role", "content"} and m["role"] in roles and isinstance(m["content"], str)
+            for m in messages
+        )
+
+    checked = set()
+    for name in ("sft_zh", "prefs_uf_arena_3to1"):
+        if not manifest["views"][name]["rows"]:
+            continue
+        loaded = datasets.load_dataset(str(folder), name, cache_dir=str(tmp_path / "c"))
+        for split in loaded.values():
+            for row in split:
+                if name.startswith("sft"):
+                    assert conversational(row["messages"]), row
+                    assert row["messages"][0]["role"] in {"system", "user"}
+                else:
+                    assert conversational(row["prompt"]) and row["prompt"][-1]["role"] == "user"
+                    for answer in ("chosen", "rejected"):
+                        assert conversational(row[answer])
+                        assert {m["role"] for m in row[answer]} == {"assistant"}
+        checked.add(name)
+    assert checked == {"sft_zh", "prefs_uf_arena_3to1"}
