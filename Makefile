@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint samples bench eval install clean dagster-home browser postgres
+.PHONY: demo test ui lint samples bench eval publish install clean dagster-home browser postgres
 
 demo: install dagster-home
 	$(BIN)/python -m orchestration.demo
@@ -39,6 +39,11 @@ bench: install
 # labelled sets; results in docs/quality.md); not part of `make test`. A few minutes.
 eval: install
 	$(BIN)/python -m evaluation.run
+
+# Push a release folder to the Hugging Face Hub (private; HF_TOKEN): make publish
+# TAG=<tag> REPO=<org>/<name> [DRY_RUN=1] (orchestration/publish.py).
+publish: install
+	$(BIN)/python -m orchestration.publish $(TAG) $(REPO) $(if $(DRY_RUN),--dry-run)
 
 install: $(VENV)/.synced
 
