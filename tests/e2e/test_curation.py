@@ -159,6 +159,27 @@ def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
     )
 
 
+def unclustered_train_sft(lake: Lake) -> str:
+    """The source id of a train_sft dialogue that is its own survivor (no sample sibling
+    precedes it)."""
+    clustered = lake.scan(NEAR).select("example_id").collect()["example_id"].implode()
+    return (
+        lake.scan(("gold", "sft_by"))
+        .filter((pl.col("split") == "train_sft") & ~pl.col("example_id").is_in(clustered))
+        .select("source_id")
+        .head(1)
+        .collect()
+        .item()
+    )
+
+
+def assert_built_as_from_scratch(lake: Lake, mirror: Path, root: Path) -> None:
+    """gold/sft_by and gold/near_duplicates equal those of the same mirror built anew."""
+    reference = build_reference(mirror, root)
+    for key, ids in ((("gold", "sft_by"), ["example_id"]), (NEAR, ["table", "example_id"])):
+        assert content(lake, key, ids).equals(content(reference, key, ids)), key
+
+
 @pytest.mark.parametrize(
     ("shard", "status"),
     [
@@ -174,16 +195,7 @@ def test_a_near_copy_arriving_later_ends_as_a_build_from_scratch(tmp_path, shard
     original = pl.read_parquet(SAMPLES_DIR / SHARD)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
-        # A train_sft dialogue that is its own survivor (no sample sibling precedes it).
-        clustered = lake.scan(NEAR).select("example_id").collect()["example_id"].implode()
-        singleton = (
-            lake.scan(("gold", "sft_by"))
-            .filter((pl.col("split") == "train_sft") & ~pl.col("example_id").is_in(clustered))
-            .select("source_id")
-            .head(1)
-            .collect()
-            .item()
-        )
+        singleton = unclustered_train_sft(lake)
         row = original.filter(pl.col("prompt_id") == singleton).row(0, named=True)
         messages = [dict(m) for m in row["messages"]]
         longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
@@ -195,9 +207,7 @@ def test_a_near_copy_arriving_later_ends_as_a_build_from_scratch(tmp_path, shard
         new_shard(mirror, shard, copy)
         materialize_everything(defs, instance)
         assert latest_metadata(instance, ("gold", "sft_by"))["status"] == status
-    reference = build_reference(mirror, tmp_path / "reference")
-    for key, ids in ((("gold", "sft_by"), ["example_id"]), (NEAR, ["table", "example_id"])):
-        assert content(lake, key, ids).equals(content(reference, key, ids)), key
+    assert_built_as_from_scratch(lake, mirror, tmp_path / "reference")
     merged = lake.scan(NEAR).filter(pl.col("source_id").is_in(["near-copy", singleton]))
     assert merged.collect().height == 2
 
@@ -226,15 +236,7 @@ def test_a_copy_whose_survivor_is_displaced_comes_back_as_a_build_from_scratch(t
     original = pl.read_parquet(SAMPLES_DIR / SHARD)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
-        clustered = lake.scan(NEAR).select("example_id").collect()["example_id"].implode()
-        singleton = (
-            lake.scan(("gold", "sft_by"))
-            .filter((pl.col("split") == "train_sft") & ~pl.col("example_id").is_in(clustered))
-            .select("source_id")
-            .head(1)
-            .collect()
-            .item()
-        )
+        singleton = unclustered_train_sft(lake)
         row = original.filter(pl.col("prompt_id") == singleton).row(0, named=True)
         messages = [dict(m) for m in row["messages"]]
 
@@ -256,9 +258,7 @@ def test_a_copy_whose_survivor_is_displaced_comes_back_as_a_build_from_scratch(t
     assert metadata["near_duplicates_rows_restored"] == 1  # "late"
     in_table = ultrachat_200k_ids(lake, ("gold", "sft_by"))
     assert {"early", "late"} <= in_table and singleton not in in_table
-    reference = build_reference(mirror, tmp_path / "reference")
-    for key, ids in ((("gold", "sft_by"), ["example_id"]), (NEAR, ["table", "example_id"])):
-        assert content(lake, key, ids).equals(content(reference, key, ids)), key
+    assert_built_as_from_scratch(lake, mirror, tmp_path / "reference")
 
 
 def ultrachat_200k_ids(lake: Lake, key: tuple[str, str]) -> set[str]:
