@@ -61,15 +61,16 @@ def view_inputs(lake: Lake, spec: ViewSpec) -> dict[str, str]:
 
 
 def grown_by(
-    lake: Lake, spec: ViewSpec, previous: dict | None, versions: dict[str, int]
+    spec: ViewSpec, lake: Lake, previous: dict | None, inputs: dict[str, str]
 ) -> dict[str, list[AddedFile]] | None:
     """The data files each gold table gained since the view was last built, when the view
     is per-row, its declaration and code are the same, and every table only gained rows
     (no file removed); else None (a rebuild)."""
     if previous is None or not spec.per_row or "recipe" not in previous:
         return None
-    if previous["recipe"] != view_inputs(lake, spec)["recipe"]:
+    if previous["recipe"] != inputs["recipe"]:
         return None
+    versions = json.loads(inputs["gold_versions"])
     before = json.loads(previous["gold_versions"])
     added = {}
     for table in spec.tables:
@@ -159,7 +160,7 @@ def build_view_table(
         return MaterializeResult(
             metadata={"status": "unchanged", "delta_version": existing.version()}  # type: ignore[union-attr]
         )
-    added = grown_by(lake, spec, previous, versions)
+    added = grown_by(spec, lake, previous, inputs)
     tally = ViewTally()
     if added is not None:
         batches = (
