@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint samples bench eval publish install clean dagster-home browser postgres
+.PHONY: demo test ui lint samples bench eval publish mirror install clean dagster-home browser postgres
 
 demo: install dagster-home
 	$(BIN)/python -m orchestration.demo
@@ -44,6 +44,12 @@ eval: install
 # TAG=<tag> REPO=<org>/<name> [DRY_RUN=1] (orchestration/publish.py).
 publish: install
 	$(BIN)/python -m orchestration.publish $(TAG) $(REPO) $(if $(DRY_RUN),--dry-run)
+
+# Fetch the catalogue's files at their pinned revisions into a Hub-layout mirror
+# (HF_TOKEN for gated datasets): make mirror [MIRROR=<dir>] [DATASETS=a,b]; then
+# LAKE_SOURCES=<dir> make demo runs offline (orchestration/mirror.py).
+mirror: install
+	$(BIN)/python -m orchestration.mirror $(if $(MIRROR),--to $(MIRROR)) $(if $(DATASETS),--datasets $(DATASETS))
 
 install: $(VENV)/.synced
 

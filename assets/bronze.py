@@ -132,7 +132,9 @@ def ingest_split(
         return AssetObservation(asset_key=list(key), partition=split, metadata=missing)
 
     fingerprint = sources_fingerprint(files)
-    if not force and previous is not None and previous.get("sources") == fingerprint:
+    revision = sources.revision_read(spec) or ""
+    same_revision = previous is not None and previous.get("source_revision", "") == revision
+    if not force and same_revision and previous.get("sources") == fingerprint:  # type: ignore[union-attr]
         table = lake.table(key)
         context.log.info(f"{spec.key}/{split}: sources unchanged, nothing written")
         return AssetObservation(
@@ -146,7 +148,7 @@ def ingest_split(
         )
 
     # Only new files beside unchanged ones (a new shard): read just those and append.
-    to_read = files if force or previous is None else new_files_only(previous, files)
+    to_read = files if force or not same_revision else new_files_only(previous, files)  # type: ignore[arg-type]
     appending = to_read is not files
     if to_read is None or (
         appending and lake.increment_interrupted(BRONZE_QUARANTINE, key, previous)
@@ -160,7 +162,8 @@ def ingest_split(
     def rows() -> Iterator[pl.DataFrame]:
         yield pl.DataFrame(schema=bronze_schema(spec))
         for file in to_read:
-            source_file = f"{spec.hub_repo}/{file.path}"  # its path in the Hub layout
+            # its path in the Hub layout, with the commit read when it is known
+            source_file = f"{spec.hub_repo}{'@' + revision if revision else ''}/{file.path}"
             for parsed in read_file(spec, sources, file, batch_rows):
                 counts["records_in"] += (
                     parsed.records_in if isinstance(parsed, ParsedFile) else parsed.height
@@ -202,7 +205,12 @@ def ingest_split(
         )
         log_quarantine(context, spec, split, quarantine, quarantine_write.version)
 
-    commit = {**partition, "sources": fingerprint, "file_stats": file_stats(files)}
+    commit = {
+        **partition,
+        "sources": fingerprint,
+        "file_stats": file_stats(files),
+        "source_revision": revision,
+    }
     written = lake.write_batches(
         key,
         rows(),

@@ -145,6 +145,9 @@ class GoldPlan:
     files: list[AddedFile]
     inputs: str
     conversations_version: int | None
+    decontaminated_before: str = "{}"
+    """The table's rows removed by decontamination so far (JSON {"dataset/benchmark": n},
+    from its last commit): what an appending build adds its own to."""
 
     @property
     def unchanged(self) -> bool:
@@ -155,6 +158,13 @@ class GoldPlan:
         if self.conversations_version is not None:
             described["conversations_version"] = str(self.conversations_version)
         return described
+
+    def decontaminated(self, removed: Counter[tuple[str, str]]) -> dict[str, str]:
+        """Commit metadata: every row decontaminated out of the table as it will stand
+        (this build's, plus the earlier builds' when appending), per dataset/benchmark."""
+        totals = Counter() if self.rebuild else Counter(json.loads(self.decontaminated_before))
+        totals.update({f"{dataset}/{benchmark}": n for (dataset, benchmark), n in removed.items()})
+        return {"decontaminated": json.dumps(dict(sorted(totals.items())))}
 
 
 def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: bool) -> GoldPlan:
@@ -180,14 +190,15 @@ def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: 
     rebuild = GoldPlan(True, [], inputs, version)
     if config.force or previous.get("inputs") != inputs:
         return rebuild
+    before = previous.get("decontaminated", "{}")
     if version is None or previous.get("conversations_version") == str(version):
-        return GoldPlan(False, [], inputs, version)
-    if "conversations_version" not in previous:
+        return GoldPlan(False, [], inputs, version, before)
+    if "conversations_version" not in previous or "decontaminated" not in previous:
         return rebuild
     files = lake.added_files(CONVERSATIONS, int(previous["conversations_version"]))
     if files is None:
         return rebuild
-    return GoldPlan(False, files, inputs, version)
+    return GoldPlan(False, files, inputs, version, before)
 
 
 def benchmarks_digest() -> str:
@@ -396,12 +407,19 @@ def gold_assets(
         `removed` (rows decontaminated, per dataset and benchmark) is complete once
         `frames` is read."""
         tally = GoldTally(preview)
+        commit = plan.commit()  # completed with the decontamination counts once read
+
+        def completed() -> None:
+            commit.update(plan.decontaminated(removed))
+            if before_commit is not None:
+                before_commit()
+
         written = lake.write_batches(
             ("gold", name),
             (tally.add(f) for f in frames),
-            commit_metadata=plan.commit(),
+            commit_metadata=commit,
             append=not plan.rebuild,
-            before_commit=before_commit,
+            before_commit=completed,
         )
         extra = {**(extra or {}), **decontamination_metadata(removed)}
         if plan.rebuild:
@@ -667,7 +685,7 @@ def gold_assets(
                 "example_id",
                 rows,
                 outcome.removed,
-                commit_metadata=plan.commit(),
+                commit_metadata={**plan.commit(), **plan.decontaminated(removed)},
                 before_commit=side_tables,
             )
             extra = {

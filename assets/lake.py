@@ -508,6 +508,9 @@ class Sources(ConfigurableResource):
         again whose size and modification time are the same, as git and rsync do."""
         globs = spec.splits[split]
         if self.mode == "hub":
+            from assets.hub import resolve_revision
+
+            resolve_revision(spec)  # reachable, readable, revision exists: else one line
             return [hub_file(spec, pattern) for pattern in globs]
         dataset_root = (self.root() / spec.hub_repo).resolve()
         found: dict[str, SourceFile] = {}
@@ -532,6 +535,19 @@ class Sources(ConfigurableResource):
                         stat.st_mtime_ns,
                     )
         return [found[p] for p in sorted(found)]
+
+    def revision_read(self, spec: DatasetSpec) -> str | None:
+        """The Hub revision the files are read at: the catalogue's in hub mode, the commit a
+        mirror recorded when `make mirror` made it; None for the bundled samples and for a
+        directory without a record."""
+        if self.mode == "hub":
+            return spec.revision
+        if self.mode == "mirror":
+            from assets.hub import read_record
+
+            record = read_record(self.root(), spec)
+            return record["commit"] if record else None
+        return None
 
     def listing(self, spec: DatasetSpec, split: str) -> list[tuple[str, int, int]]:
         """(path, size, mtime) of a split's files: a cheap look for whether anything changed.

@@ -26,6 +26,7 @@ from dagster import (
 from assets.lake import Lake
 from assets.leakage import NEAR, PROMPTS, is_current, update_index
 from assets.leakage import report as leakage_tables
+from assets.release_report import write_report
 from assets.views import view_key
 from transforms.catalogue import DatasetSpec
 from transforms.leakage import overlap_markdown, overlap_svg
@@ -78,8 +79,11 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
         """A versioned, immutable view of the gold tables.
 
         Grain: one release per tag, at <LAKE_ROOT>/releases/<tag>/: manifest.json (tag,
-        time, git commit, configuration, and per gold table its Delta version, rows, schema
-        and content hash) and README.md (a Hugging Face dataset card). Reading a release
+        time, git commit, configuration, and per gold table and view its Delta version,
+        rows, schema and content hash), README.md (a Hugging Face dataset card), Parquet
+        shards per config and split with checksums.sha256, and report.md with its PNG
+        plots (changes since the previous release, language, length and licence mix, PII
+        and decontamination counts; also in this asset's metadata). Reading a release
         returns the pinned versions, whatever was materialized since. Licence: each table
         keeps its class; the card lists every licence and attribution.
         """
@@ -91,6 +95,9 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
             version = table.version()
             pins[name] = table_pin(
                 lake.uri(("gold", name)), version, lake.scan(("gold", name), version).collect()
+            )
+            pins[name]["decontaminated"] = json.loads(
+                table.history(1)[0].get("decontaminated", "{}")
             )
         view_pins = {name: view_pin(lake, name) for name in views}
         tag = config.tag or content_tag({**pins, **{f"views/{k}": p for k, p in view_pins.items()}})
@@ -107,6 +114,7 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
                 "sources": {k: s.revision for k, s in catalogue.items()},
             },
             "policies": policies,
+            "sources_read": sources_read(pins),
             "tables": pins,
             "views": view_pins,
         }
@@ -144,11 +152,13 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
                 )
         document["files"] = checksums
         write_text(filesystem, f"{path}/checksums.sha256", checksums_file(checksums))
+        report_metadata = write_report(lake, filesystem, path.rsplit("/", 1)[0], document)
         sources = [
             {
                 "dataset": k,
                 "hub_repo": s.hub_repo,
                 "revision": s.revision,
+                "read": ", ".join(document["sources_read"].get(k, [])) or "not in this release",
                 "license": " AND ".join(sorted(set(s.license.values()))),
             }
             for k, s in catalogue.items()
@@ -189,6 +199,7 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
                 **{f"{name}_version": pin["version"] for name, pin in pins.items()},
                 **{f"{name}_rows": pin["rows"] for name, pin in pins.items()},
                 **leakage_metadata,
+                **report_metadata,
             }
         )
 
@@ -266,6 +277,15 @@ def leakage_page(report: dict[str, str]) -> str:
     )
 
 
+def sources_read(pins: dict) -> dict[str, list[str]]:
+    """{dataset: the Hub commits the released rows were read at}, over every gold table."""
+    read: dict[str, set[str]] = {}
+    for pin in pins.values():
+        for dataset, revisions in pin["source_revisions"].items():
+            read.setdefault(dataset, set()).update(revisions)
+    return {dataset: sorted(revisions) for dataset, revisions in sorted(read.items())}
+
+
 def content_of(pins: dict) -> dict[str, str]:
     return {name: pin["content_hash"] for name, pin in pins.items()}
 
@@ -298,6 +318,8 @@ def view_pin(lake: Lake, name: str) -> dict:
         "content_hash": commit["inputs"],
         "gold_versions": json.loads(commit["gold_versions"]),
         "licenses": json.loads(commit["licenses"]),
+        "license_rows": json.loads(commit.get("license_rows", "{}")),
+        "declaration": json.loads(commit.get("declaration", "{}")),
         "languages": json.loads(commit["languages"]),
         "datasets": json.loads(commit["datasets"]),
     }

@@ -57,7 +57,14 @@ def view_inputs(lake: Lake, spec: ViewSpec) -> dict[str, str]:
         "inputs": hashlib.sha256(described.encode("utf-8")).hexdigest()[:32],
         "recipe": hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:32],
         "gold_versions": json.dumps(versions, sort_keys=True),
+        "declaration": declaration(spec),
     }
+
+
+def declaration(spec: ViewSpec) -> str:
+    """The view's declaration as JSON (what a release diff compares)."""
+    described = {k: v for k, v in asdict(spec).items() if k not in ("name", "description")}
+    return json.dumps(described, sort_keys=True, default=str)
 
 
 def grown_by(
@@ -66,7 +73,7 @@ def grown_by(
     """The data files each gold table gained since the view was last built, when the view
     is per-row, its declaration and code are the same, and every table only gained rows
     (no file removed); else None (a rebuild)."""
-    if previous is None or not spec.per_row or "recipe" not in previous:
+    if previous is None or not spec.per_row or "license_rows" not in previous:
         return None
     if previous["recipe"] != inputs["recipe"]:
         return None
@@ -106,11 +113,18 @@ def view_asset(spec: ViewSpec):
 
 
 BATCH_ROWS = 20_000
+COUNTED = {
+    "licenses": "license_rows",
+    "languages": "languages",
+    "datasets": "datasets",
+    "splits": "splits",
+}
+"""ViewTally's counters and the commit metadata keys that record them."""
 
 
 class ViewTally:
     """Counts of the rows a view takes (before formatting): licences, languages, datasets,
-    splits."""
+    splits (rows per value of each)."""
 
     def __init__(self) -> None:
         self.licenses: Counter[str] = Counter()
@@ -130,14 +144,14 @@ class ViewTally:
 
     def merged(self, previous: dict[str, str] | None) -> None:
         """Add the counts an earlier build of the same view recorded (an append)."""
-        for name in ("licenses", "languages", "datasets", "splits"):
-            recorded = json.loads(previous[name]) if previous else {}
-            counter = getattr(self, name)
-            counter.update(dict.fromkeys(recorded, 1) if name == "licenses" else recorded)
+        for name, column in COUNTED.items():
+            recorded = json.loads(previous[column]) if previous and column in previous else {}
+            getattr(self, name).update(recorded)
 
     def commit(self, spec: ViewSpec) -> dict[str, str]:
         return {
             "licenses": json.dumps(sorted(self.licenses)),
+            "license_rows": json.dumps(dict(self.licenses.most_common())),
             "languages": json.dumps(dict(self.languages.most_common())),
             "datasets": json.dumps(dict(self.datasets.most_common())),
             "splits": json.dumps({s: self.splits.get(s, 0) for s in spec.split_names}),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import polars as pl
 from dagster import DagsterInstance
 
+from assets.hub import HubUnavailable
 from orchestration import config
+from orchestration.catalogue import load_catalogue
 from orchestration.definitions import build_definitions
+from orchestration.mirror import check_hub
 from orchestration.read import table_keys
 from orchestration.resources import lake_resource
 from orchestration.runner import materialize_everything
@@ -19,6 +23,12 @@ def main() -> int:
     lake = lake_resource()
     defs = build_definitions(lake=lake)
     print(f"sources: {config.lake_sources()}   lake: {lake.root}")
+    if config.lake_sources() == "hub":  # fail in one line before any run starts
+        try:
+            check_hub(load_catalogue(), os.environ.get("HF_TOKEN") or None)
+        except HubUnavailable as error:
+            print(f"make demo: {error}", file=sys.stderr)
+            return 1
     with DagsterInstance.get() as instance:
         for run in materialize_everything(defs, instance):
             print(f"  materialized {run}")
@@ -31,8 +41,9 @@ def main() -> int:
     for manifest in releases:
         print(
             f"\nRelease: {manifest.parent}  (a Hugging Face dataset folder: data/<config>/, "
-            "README.md dataset card, checksums.sha256, manifest.json, leakage.md with "
-            "leakage_pairs.svg and leakage_benchmarks.svg)"
+            "README.md dataset card, checksums.sha256, manifest.json, report.md with "
+            "report_*.png (changes since the previous release, language, length and licence "
+            "mix, PII and decontamination counts), leakage.md with leakage_*.svg)"
         )
         print(
             '        .venv/bin/python -c "import datasets; '

@@ -40,12 +40,37 @@ def table_pin(uri: str, version: int, frame: pl.DataFrame) -> dict[str, Any]:
         "schema": schema_of(frame),
         "content_hash": table_digest(frame),
         "licenses": sorted(set(frame["license"].to_list())) if "license" in frame.columns else [],
+        "license_rows": dict(sorted(pl.Series(frame["license"]).value_counts().iter_rows()))
+        if frame.height and "license" in frame.columns
+        else {},
         "languages": dict(sorted(pl.Series(frame["lang"]).value_counts().iter_rows()))
         if frame.height
         else {},
         "datasets": dict(sorted(pl.Series(frame["dataset"]).value_counts().iter_rows()))
         if frame.height
         else {},
+        "source_revisions": source_revisions(frame),
+    }
+
+
+UNRECORDED = "unrecorded"
+"""The revision of rows read from a directory that recorded none (the bundled samples)."""
+
+
+def source_revisions(frame: pl.DataFrame) -> dict[str, list[str]]:
+    """{dataset: the Hub commits its rows were read at} from the rows' lineage
+    (source_file = <org>/<name>@<commit>/<path>)."""
+    if not frame.height or "source_file" not in frame.columns:
+        return {}
+    revisions = frame.select(
+        "dataset",
+        revision=pl.col("source_file")
+        .str.extract(r"^[^/]+/[^/@]+@([^/]+)/", 1)
+        .fill_null(UNRECORDED),
+    ).unique()
+    return {
+        dataset: sorted(group["revision"])
+        for (dataset,), group in sorted(revisions.group_by("dataset"), key=lambda g: g[0])
     }
 
 
@@ -182,13 +207,18 @@ def dataset_card(
         "",
         "## Provenance and attribution",
         "",
-        "| dataset | Hub repository | revision | licence |",
-        "|---|---|---|---|",
+        "Pinned: the catalogue's revision; read at: the commits the released rows were read",
+        f"at, from their lineage (`{UNRECORDED}`: a local directory without a mirror record,",
+        "such as the bundled samples).",
+        "",
+        "| dataset | Hub repository | pinned revision | read at | licence |",
+        "|---|---|---|---|---|",
     ]
     for source in sources:
         url = f"https://huggingface.co/datasets/{source['hub_repo']}"
         lines.append(
-            f"| {source['dataset']} | {url} | {source['revision']} | {source['license']} |"
+            f"| {source['dataset']} | {url} | {source['revision']} | {source.get('read', '')} "
+            f"| {source['license']} |"
         )
     policies = manifest.get("policies", [])
     lines += [
@@ -205,4 +235,13 @@ def dataset_card(
         "(`<PERSON_1>`, `<EMAIL_ADDRESS_1>`, …), before any of these tables were built.",
         "",
     ]
+    if "report" in manifest:
+        lines += [
+            "## Quality report and changes",
+            "",
+            "`report.md`: rows added and removed per config and split since the previous "
+            "release, declaration and policy changes, and plots (`report_*.png`) of the "
+            "language, length and licence mix and of the PII and decontamination counts.",
+            "",
+        ]
     return "\n".join(lines)

@@ -180,13 +180,17 @@ def test_the_zephyr_views_have_h4s_splits_columns_and_types(built_lake: Lake, tm
         assert row["prompt_id"] == hashlib.sha256(row["prompt"].encode()).hexdigest()
 
 
-def test_reading_a_release_after_further_materializations_returns_the_identical_rows(tmp_path):
-    lake = Lake(root=str(tmp_path / "lake"))
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory):
+    """A lake built and released, then its preference tables rebuilt with every policy:
+    (lake, definitions, instance, first release's tag, its prefs_by rows and version)."""
+    root = tmp_path_factory.mktemp("grown") / "lake"
+    lake = Lake(root=str(root))
     defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
     every_policy = {"ultrafeedback_policies": list(UF_POLICIES)}
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
-        (tag,) = [p.name for p in (tmp_path / "lake" / "releases").iterdir()]
+        (tag,) = [p.name for p in (root / "releases").iterdir()]
         pinned = read_table("gold/prefs_by", release=tag, root=lake.root).collect()
         before = lake.table(("gold", "prefs_by")).version()
         result = materialize(
@@ -199,25 +203,65 @@ def test_reading_a_release_after_further_materializations_returns_the_identical_
             run_config={"ops": {"prefs": {"config": every_policy}}},
         )
         assert result.success
-        # A tag names one set of rows forever: reusing it for other rows fails the run.
-        reuse = materialize(
-            list(defs.assets),
-            selection=[AssetKey(["releases", "manifest"])],
-            resources=defs.resources,
-            instance=instance,
-            run_config={"ops": {"releases__manifest": {"config": {"tag": tag}}}},
-            raise_on_error=False,
-        )
-        assert not reuse.success
-        (failure,) = reuse.get_step_failure_events()
-        assert "holds other rows" in failure.event_specific_data.error.to_string()
+        yield lake, defs, instance, tag, pinned, before
+
+
+def release(grown, tag: str, raise_on_error: bool = True):
+    _, defs, instance, *_ = grown
+    return materialize(
+        list(defs.assets),
+        selection=[AssetKey(["releases", "manifest"])],
+        resources=defs.resources,
+        instance=instance,
+        run_config={"ops": {"releases__manifest": {"config": {"tag": tag}}}},
+        raise_on_error=raise_on_error,
+    )
+
+
+def test_reading_a_release_after_further_materializations_returns_the_identical_rows(grown):
+    lake, _, _, tag, pinned, before = grown
+    # A tag names one set of rows forever: reusing it for other rows fails the run.
+    reuse = release(grown, tag, raise_on_error=False)
+    assert not reuse.success
+    (failure,) = reuse.get_step_failure_events()
+    assert "holds other rows" in failure.event_specific_data.error.to_string()
     latest = read_table("gold/prefs_by", root=lake.root).collect()
     assert lake.table(("gold", "prefs_by")).version() > before
     assert latest.height > pinned.height  # three policies now, one before
     again = read_table("gold/prefs_by", release=tag, root=lake.root).collect()
     assert again.equals(pinned)
-    manifest = json.loads((tmp_path / "lake" / "releases" / tag / "manifest.json").read_text())
+    manifest = json.loads((Path(lake.root) / "releases" / tag / "manifest.json").read_text())
     assert manifest["tables"]["prefs_by"]["version"] == before
+
+
+def test_a_later_release_records_what_changed_and_a_report_with_plots(grown):
+    """Rows added and removed per config and split (counted on the rows of the two
+    releases' shards), the policies added, and PNG plots in the folder and the metadata."""
+    lake, _, _, first, pinned, _ = grown
+    result = release(grown, "r-later")
+    folder = Path(lake.root) / "releases" / "r-later"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    changes = manifest["changes"]
+    latest = read_table("gold/prefs_by", root=lake.root).collect()
+    assert changes["previous"] == first
+    assert changes["rows"]["prefs_by"] == {"train": [latest.height - pinned.height, 0]}
+    assert changes["rows"]["sft_by"] == {"train": [0, 0]}
+    assert changes["rows"]["zephyr_sft"] == {"train_sft": [0, 0], "test_sft": [0, 0]}
+    earlier = json.loads((folder.parent / first / "manifest.json").read_text())["policies"]
+    assert changes["policies_added"] == sorted(set(UF_POLICIES) - set(earlier)) != []
+    assert not changes["declarations"] and not changes["configs_removed"]
+    report = manifest["report"]
+    assert report["pii_redacted"] and all(n > 0 for n in report["pii_redacted"].values())
+    assert sum(report["decontaminated"].values()) > 0  # the samples plant MT-bench prompts
+    for plot in report["plots"]:
+        assert (folder / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), plot
+        assert f"({plot})" in (folder / "report.md").read_text(encoding="utf-8")
+    metadata = result.asset_materializations_for_node("releases__manifest")[0].metadata
+    assert metadata["previous_release"].value == first
+    assert metadata["rows_added"].value == latest.height - pinned.height
+    assert metadata["rows_removed"].value == 0
+    assert metadata["plot_languages"].value.startswith("![Language mix")
+    assert "data:image/png;base64," in metadata["plot_lengths"].value
 
 
 def test_an_unchanged_rebuild_writes_no_new_versions_and_the_release_stands(tmp_path):
