@@ -485,6 +485,8 @@ class Sources(ConfigurableResource):
 
     location: str
     samples_dir: str
+    hub_endpoint: str | None = None
+    """The Hub's address in hub mode (None: huggingface_hub's, HF_ENDPOINT)."""
 
     @property
     def mode(self) -> str:
@@ -510,7 +512,8 @@ class Sources(ConfigurableResource):
         if self.mode == "hub":
             from assets.hub import resolve_revision
 
-            resolve_revision(spec)  # reachable, readable, revision exists: else one line
+            # reachable, readable, the revision exists: else one line that says what to do
+            resolve_revision(spec, endpoint=self.hub_endpoint)
             return [hub_file(spec, pattern) for pattern in globs]
         dataset_root = (self.root() / spec.hub_repo).resolve()
         found: dict[str, SourceFile] = {}

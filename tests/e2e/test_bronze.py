@@ -6,10 +6,13 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from assets.hub import HubUnavailable
 from assets.lake import Sources, hub_file
 from orchestration.config import SAMPLES_DIR
 from tests.e2e.conftest import run_bronze
+from tests.orchestration.fake_hub import FakeHub, FakeRepo
 
 PARQUET_DATASETS = ("ultrachat_200k", "chatbot_arena_conversations", "mt_bench_human_judgments")
 
@@ -123,14 +126,20 @@ def test_a_mirror_directory_ingests_what_it_has_and_reports_what_it_lacks(
     assert lake.scan(("bronze", "ultrachat")).collect().height == 0
 
 
-def test_hub_mode_reads_pinned_hf_paths(catalogue):
+def test_hub_mode_reads_pinned_hf_paths_once_the_hub_confirms_the_revision(catalogue):
     spec = catalogue["chatbot_arena_conversations"]
     file = hub_file(spec, spec.splits["train"][0])
     assert (
         file.uri
         == f"hf://datasets/lmsys/chatbot_arena_conversations@{spec.revision}/data/train-*.parquet"
     )
-    assert Sources(location="hub", samples_dir="unused").files(spec, "train") == [file]
+    repo = FakeRepo(commit=spec.revision, files={})
+    with FakeHub({spec.hub_repo: repo}) as hub:
+        sources = Sources(location="hub", samples_dir="unused", hub_endpoint=hub.url)
+        assert sources.files(spec, "train") == [file]
+        repo.commit = "0" * 40  # the pinned commit is gone from the Hub
+        with pytest.raises(HubUnavailable, match=f"revision {spec.revision} does not exist"):
+            sources.files(spec, "train")
 
 
 def test_a_symlink_out_of_the_mirror_is_refused(catalogue, tmp_path):
