@@ -5,9 +5,10 @@ the dataset and what to do.
 A mirror is `<root>/<org>/<name>/<path>` (what `LAKE_SOURCES=<root>` reads) with a record
 per dataset, `<root>/<org>/<name>/.mirror.json`: the catalogue revision, the commit it
 resolved to, and each file's size and sha256 (checked against the Hub's own sha256 for
-LFS files and git blob id for the others). Downloads go through `huggingface_hub`
-(`hf_hub_download` into the mirror folder: an interrupted download resumes, a file already
-there at that commit is not fetched again).
+LFS files and git blob id for the others). Listing and downloads go through
+`huggingface_hub` (its API client, URLs, HTTP session, token headers and errors); a file
+already there at that commit is not fetched again, and an interrupted download resumes
+from the bytes it left in `<file>.part`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub import HfApi, hf_hub_url
+from huggingface_hub.constants import HF_HUB_DOWNLOAD_TIMEOUT
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -32,11 +34,14 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.hf_api import RepoFile
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from transforms.catalogue import DatasetSpec
 
 T = TypeVar("T")
 
+DOWNLOAD_TIMEOUT = max(HF_HUB_DOWNLOAD_TIMEOUT, 60)
+"""Seconds without a byte before a download is given up (HF_HUB_DOWNLOAD_TIMEOUT, >= 60)."""
 MIRROR_RECORD = ".mirror.json"
 """Per dataset in a mirror: what was fetched, from which commit, with checksums."""
 
@@ -164,18 +169,10 @@ def mirror_dataset(
             mirrored.append(MirroredFile(remote.path, size, seen["sha256"], fetched=False))
             continue
         progress(f"{spec.key}: {remote.path} ({size:,} bytes)")
-        hub_call(
-            spec,
-            lambda remote=remote: hf_hub_download(
-                spec.hub_repo,
-                remote.path,
-                repo_type="dataset",
-                revision=commit,
-                local_dir=folder,
-                token=token,
-                endpoint=endpoint,
-            ),
+        url = hf_hub_url(
+            spec.hub_repo, remote.path, repo_type="dataset", revision=commit, endpoint=endpoint
         )
+        hub_call(spec, lambda url=url, local=local, size=size: download(url, local, size, token))
         sha256, blob = file_digests(local)
         expected = remote.lfs.sha256 if remote.lfs is not None else remote.blob_id
         if expected not in (sha256, blob):
@@ -187,6 +184,29 @@ def mirror_dataset(
         mirrored.append(MirroredFile(remote.path, local.stat().st_size, sha256, fetched=True))
     write_record(root, spec, commit, mirrored)
     return mirrored
+
+
+def download(url: str, local: Path, size: int, token: str | None) -> None:
+    """Fetch `url` into `local` through `<local>.part`: bytes a killed download left there
+    are kept and the rest asked for with a Range request (a resumed download)."""
+    partial = local.with_name(f"{local.name}.part")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    start = partial.stat().st_size if partial.is_file() else 0
+    if start < size or size == 0:
+        headers = build_hf_headers(token=token)
+        if start:
+            headers["Range"] = f"bytes={start}-"
+        with get_session().stream(
+            "GET", url, headers=headers, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+            hf_raise_for_status(response)
+            resumed = start and response.status_code == 206
+            with partial.open("ab" if resumed else "wb") as out:
+                for chunk in response.iter_bytes(2**20):
+                    out.write(chunk)
+    partial.replace(local)
 
 
 def file_digests(path: Path) -> tuple[str, str]:

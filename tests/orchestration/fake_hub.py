@@ -29,6 +29,8 @@ class FakeHub:
     repos: dict[str, FakeRepo]
     downloads: list[str] = field(default_factory=list)
     """Paths fetched with GET /resolve/ (every download, in order)."""
+    resumed_at: dict[str, int] = field(default_factory=dict)
+    """Per path, the byte a ranged GET started from (a resumed download)."""
     url: str = ""
 
     def __enter__(self) -> FakeHub:
@@ -94,6 +96,8 @@ class FakeHub:
         request.end_headers()
         if body:
             self.downloads.append(path)
+            if start:
+                self.resumed_at[path] = start
             request.wfile.write(data[start:])
 
     @staticmethod

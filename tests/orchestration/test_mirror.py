@@ -100,6 +100,18 @@ def test_a_second_mirror_fetches_only_what_is_missing(hub, tmp_path, capsys):
     assert f"ultrachat: {kept} files" in printed and f"0 fetched, {kept} already here" in printed
 
 
+def test_an_interrupted_download_resumes_from_where_it_stopped(hub, tmp_path):
+    spec = CATALOGUE["chatbot_arena_conversations"]
+    path = sorted(p for p in sample_files(spec.hub_repo) if p.endswith(".parquet"))[0]
+    data = sample_files(spec.hub_repo)[path]
+    folder = tmp_path / "mirror" / spec.hub_repo
+    (folder / path).parent.mkdir(parents=True)
+    (folder / f"{path}.part").write_bytes(data[: len(data) // 2])  # what a killed run left
+    assert mirror(hub, tmp_path / "mirror", "--datasets", spec.key) == 0
+    assert hub.resumed_at == {path: len(data) // 2}
+    assert (folder / path).read_bytes() == data and not (folder / f"{path}.part").exists()
+
+
 def test_a_file_that_does_not_match_the_hubs_checksum_is_removed_and_named(hub, tmp_path, capsys):
     spec = CATALOGUE["mt_bench_human_judgments"]
     bad = sorted(p for p in sample_files(spec.hub_repo) if p.endswith(".parquet"))[0]
