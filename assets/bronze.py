@@ -2,12 +2,13 @@
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetMaterialization,
     AssetObservation,
     AssetsDefinition,
@@ -42,18 +43,23 @@ from transforms.records import QUARANTINE_SCHEMA, ParsedFile, parse_jsonl
 BRONZE_QUARANTINE = ("bronze", "quarantine")
 PREVIEW_COLUMNS = ["dataset", "split", "source_file", "source_row", "content_hash"]
 
-bronze_quarantine_spec = AssetSpec(
-    key=list(BRONZE_QUARANTINE),
-    group_name="bronze",
-    description=(
-        "Source records that could not be parsed or do not fit the catalogue's schema. "
-        "Grain: one row per rejected record (or per unreadable file, source_row null), with "
-        "dataset, split, source_file, source_row, reason, detail and the raw payload. "
-        "Written by the bronze assets, one (dataset, split) slice at a time. Licence: as the "
-        "source dataset; payloads may hold personal data and are never copied further."
-    ),
-    kinds={"delta"},
-)
+
+def bronze_quarantine_spec(catalogue: Mapping[str, DatasetSpec]) -> AssetSpec:
+    """bronze/quarantine, downstream of the bronze assets that write it (in the UI's
+    lineage); written by them, never materialized on its own."""
+    return AssetSpec(
+        key=list(BRONZE_QUARANTINE),
+        group_name="bronze",
+        deps=[AssetKey(["bronze", spec.key]) for spec in catalogue.values()],
+        description=(
+            "Source records that could not be parsed or do not fit the catalogue's schema. "
+            "Grain: one row per rejected record (or per unreadable file, source_row null), with "
+            "dataset, split, source_file, source_row, reason, detail and the raw payload. "
+            "Written by the bronze assets, one (dataset, split) slice at a time. Licence: as the "
+            "source dataset; payloads may hold personal data and are never copied further."
+        ),
+        kinds={"delta"},
+    )
 
 
 class BronzeConfig(Config):

@@ -22,8 +22,10 @@ from dagster import (
     multi_asset,
 )
 
+import assets.minhash
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
+from assets.code_digest import asset_code_digest
 from assets.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, compact, load_benchmarks
 from assets.minhash import (
     MEMBERS_SCHEMA,
@@ -39,7 +41,7 @@ from assets.minhash import (
     signature_rows_empty,
     write_side_table,
 )
-from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart, transforms_digest
+from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart
 from transforms.arena_filters import DEFAULT_POLICIES, filter_arena
 from transforms.binarize import (
     MT_BENCH_POLICIES,
@@ -83,6 +85,9 @@ SFT_LICENCE_NOTE = {
     "by": "MIT / CC-BY rows only",
     "by_nc": "rows holding non-commercial text (Arena model outputs)",
 }
+
+MINHASH_MODULE = assets.minhash.__file__
+"""Gold's near-duplicate step: its transforms count in the tables' code version."""
 
 
 class GoldConfig(Config):
@@ -177,7 +182,7 @@ def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: 
         {
             "recipe": config.recipe(),
             "comparisons_version": comparisons.version() if comparisons else -1,
-            "transforms": transforms_digest(),
+            "transforms": asset_code_digest(__file__, MINHASH_MODULE),
             "benchmarks": benchmarks_digest(),
         },
         sort_keys=True,

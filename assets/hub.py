@@ -116,7 +116,16 @@ def allow_patterns(spec: DatasetSpec) -> list[str]:
 
 
 def matches(path: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
+    """Whether a repository path matches a glob as `Path.glob` (what bronze reads) does:
+    segment by segment, `*` never crossing a `/`."""
+    parts = path.split("/")
+    for pattern in patterns:
+        globs = pattern.split("/")
+        if len(globs) == len(parts) and all(
+            fnmatch.fnmatchcase(part, glob) for part, glob in zip(parts, globs, strict=True)
+        ):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -15,17 +16,23 @@ from dagster import MetadataValue
 from assets.lake import Lake
 from assets.silver import PII_AUDIT
 from transforms.release_report import (
+    LENGTH_BINS,
     PLOTS,
-    RowProfile,
     added_removed,
     changes_markdown,
     counts_png,
     decontaminated_totals,
+    dense,
+    histogram_quantiles,
+    length_histogram,
     lengths_png,
     mix_png,
     png_markdown,
     release_changes,
     report_markdown,
+    sparse,
+    text_chars,
+    unmatched,
 )
 
 BATCH_ROWS = 20_000
@@ -47,36 +54,52 @@ def previous_manifest(filesystem: pafs.FileSystem, releases: str, tag: str) -> d
     return max(found, key=lambda item: item[0])[1] if found else None
 
 
-def shard_files(manifest: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
-    """{config: {split: [relative paths]}} from a manifest's checksummed files."""
-    configs: dict[str, dict[str, list[str]]] = {}
-    for relative in sorted(manifest.get("files", {})):
+def shard_files(manifest: Mapping[str, Any]) -> dict[str, dict[str, dict[str, str]]]:
+    """{config: {split: {relative path: sha256}}} from a manifest's checksummed files."""
+    configs: dict[str, dict[str, dict[str, str]]] = {}
+    for relative, digest in sorted(manifest.get("files", {}).items()):
         _, config, filename = relative.split("/")
         split = filename.rsplit("-", 3)[0]
-        configs.setdefault(config, {}).setdefault(split, []).append(relative)
+        configs.setdefault(config, {}).setdefault(split, {})[relative] = digest
     return configs
 
 
-def profile(
+def file_lengths(filesystem: pafs.FileSystem, path: str) -> np.ndarray:
+    """The length histogram of one shard (only its text column is read)."""
+    histogram = np.zeros(len(LENGTH_BINS) - 1, dtype=np.int64)
+    with filesystem.open_input_file(path) as handle:
+        parquet = pq.ParquetFile(handle)
+        names = parquet.schema_arrow.names
+        text = next(c for c in ("chosen", "messages", "prompt") if c in names)
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[text]):
+            histogram += length_histogram(text_chars(pl.from_arrow(batch)))  # type: ignore[arg-type]
+    return histogram
+
+
+def row_hashes(filesystem: pafs.FileSystem, paths: list[str]) -> pl.Series:
+    """A hash of every row (all columns) of the shards at `paths`."""
+    hashes = [pl.Series(dtype=pl.UInt64)]
+    for path in paths:
+        with filesystem.open_input_file(path) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
+                hashes.append(pl.from_arrow(batch).hash_rows())  # type: ignore[union-attr]
+    return pl.concat(hashes)
+
+
+def split_changes(
     filesystem: pafs.FileSystem,
-    root: str,
-    files: Mapping[str, list[str]],
-    with_hashes: bool,
-    with_lengths: bool,
-) -> RowProfile:
-    """One pass over a config's shards: row hashes per split (for the diff) and lengths.
-    Without hashes only the text column is read."""
-    rows = RowProfile(with_lengths=with_lengths)
-    for split, paths in files.items():
-        for relative in paths:
-            with filesystem.open_input_file(f"{root}/{relative}") as handle:
-                parquet = pq.ParquetFile(handle)
-                names = parquet.schema_arrow.names
-                text = next(c for c in ("chosen", "messages", "prompt") if c in names)
-                columns = None if with_hashes else [text]
-                for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-                    rows.add(split, pl.from_arrow(batch), with_hashes)  # type: ignore[arg-type]
-    return rows
+    roots: tuple[str, str],
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+) -> tuple[int, int]:
+    """(rows added, rows removed) between two releases' shards of one split, reading only
+    the files the two do not share (by sha256)."""
+    paths = [{d: p for p, d in files.items()} for files in (before, after)]
+    only_before, only_after = unmatched(list(before.values()), list(after.values()))
+    return added_removed(
+        row_hashes(filesystem, [f"{roots[0]}/{paths[0][d]}" for d in only_before]),
+        row_hashes(filesystem, [f"{roots[1]}/{paths[1][d]}" for d in only_after]),
+    )
 
 
 def pii_counts(lake: Lake) -> dict[str, int]:
@@ -98,20 +121,30 @@ def write_report(
     previous = previous_manifest(filesystem, releases, tag)
     current_files = shard_files(document)
     previous_files = shard_files(previous) if previous else {}
+    known = {
+        digest: dense(counts)
+        for digest, counts in (previous or {}).get("report", {}).get("file_lengths", {}).items()
+    }
     rows: dict[str, dict[str, tuple[int, int]]] = {}
-    quantiles, histograms = {}, {}
-    for name, files in current_files.items():
-        with_hashes = name in previous_files
-        now = profile(filesystem, root, files, with_hashes, with_lengths=True)
-        histograms[name] = now.histogram
-        quantiles[name] = now.quantiles()
-        if with_hashes and previous is not None:
-            before_root = f"{releases}/{previous['tag']}"
-            before = profile(filesystem, before_root, previous_files[name], True, False)
+    histograms, file_histograms = {}, {}
+    for name, splits in current_files.items():
+        histograms[name] = np.zeros(len(LENGTH_BINS) - 1, dtype=np.int64)
+        for files in splits.values():
+            for relative, digest in files.items():
+                if digest not in known:
+                    known[digest] = file_lengths(filesystem, f"{root}/{relative}")
+                file_histograms[digest] = known[digest]
+                histograms[name] += known[digest]
+        if previous is not None and name in previous_files:
+            roots = (f"{releases}/{previous['tag']}", root)
+            before = previous_files[name]
             rows[name] = {
-                split: added_removed(before.split_hashes(split), now.split_hashes(split))
-                for split in sorted(set(files) | set(previous_files[name]))
+                split: split_changes(
+                    filesystem, roots, before.get(split, {}), splits.get(split, {})
+                )
+                for split in sorted(set(splits) | set(before))
             }
+    quantiles = {name: histogram_quantiles(counts) for name, counts in histograms.items()}
     changes = release_changes(previous, document, rows)
     configs = {**document["tables"], **document.get("views", {})}
     languages = {name: pin["languages"] for name, pin in configs.items()}
@@ -137,6 +170,7 @@ def write_report(
     document["report"] = {
         "plots": [f"report_{name}.png" for name in plots],
         "lengths": quantiles,
+        "file_lengths": {digest: sparse(counts) for digest, counts in file_histograms.items()},
         "pii_redacted": pii,
         "decontaminated": decontaminated,
     }

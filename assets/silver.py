@@ -29,8 +29,8 @@ from dagster import (
     asset,
 )
 
-import transforms
 from assets.bronze import preview_markdown
+from assets.code_digest import asset_code_digest
 from assets.lake import AddedFile, Lake, TableWrite, compact, increment_tag
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
@@ -87,6 +87,7 @@ ledger_specs = [
     AssetSpec(
         key=list(PII_AUDIT),
         group_name="silver",
+        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(COMPARISONS))],
         kinds={"delta"},
         description=(
             "Where PII was found. Grain: one row per detected entity: table, row_key, "
@@ -98,6 +99,7 @@ ledger_specs = [
     AssetSpec(
         key=list(QUARANTINE),
         group_name="silver",
+        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(COMPARISONS))],
         kinds={"delta"},
         description=(
             "Bronze rows silver rejected. Grain: one row per rejected row: table, dataset, "
@@ -109,6 +111,7 @@ ledger_specs = [
     AssetSpec(
         key=list(TEXT_CACHE),
         group_name="silver",
+        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(COMPARISONS))],
         kinds={"delta"},
         description=(
             "Text-engine results by content. Grain: one row per (engine configuration, "
@@ -120,6 +123,9 @@ ledger_specs = [
     AssetSpec(
         key=["silver", "pii_review"],
         group_name="silver",
+        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))]
+        + [AssetKey(["gold", t]) for t in ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc")]
+        + [AssetKey(["gold", "prompts_by"])],
         kinds={"delta"},
         description=(
             "What the blocking no_pii check's independent detector found in the tables it "
@@ -817,32 +823,24 @@ class SliceTally:
 
 def slice_inputs(bronze_version: int, config: SilverConfig) -> str:
     """Names everything a silver slice is computed from: the bronze table's version, the
-    text-engine settings and the source of the transforms. Equal inputs, equal slice."""
+    text-engine settings and the code of the transforms it uses. Equal inputs, equal slice."""
     return f"{bronze_version}:{engine_inputs(config)}"
 
 
 def engine_inputs(config: SilverConfig) -> str:
     """Names how a silver row is computed from its bronze row: the text-engine settings
-    and the source of the transforms. Rows added under equal engine inputs can be
-    appended to a slice built under them."""
+    and the code of the transforms silver uses (assets/code_digest.py). Rows added under
+    equal engine inputs can be appended to a slice built under them."""
     described = json.dumps(
         {
             "language": settings_fingerprint(config.language()),
             "language_user_turns": config.language_user_turns,
             "pii": settings_fingerprint(config.pii()),
-            "transforms": transforms_digest(),
+            "transforms": asset_code_digest(__file__),
         },
         sort_keys=True,
     )
     return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
-
-
-def transforms_digest() -> str:
-    """sha256 over the source of the transforms package: a changed rule rebuilds silver."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(transforms.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def write_metadata(written: TableWrite) -> dict:

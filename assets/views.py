@@ -5,14 +5,13 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
-from pathlib import Path
 
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-import transforms.views
 from assets.automation import FOLLOW_UPSTREAM
 from assets.bronze import preview_markdown
+from assets.code_digest import asset_code_digest
 from assets.lake import AddedFile, Lake
 from assets.silver import bar_chart
 from transforms.views import (
@@ -28,7 +27,6 @@ from transforms.views import (
     with_splits,
 )
 
-VIEWS_CODE = Path(transforms.views.__file__)
 LICENCE_NOTE = {
     "by": "MIT / CC-BY rows only (commercial use with attribution)",
     "by_nc": "includes CC-BY-NC rows: not for commercial models",
@@ -48,7 +46,7 @@ def view_inputs(lake: Lake, spec: ViewSpec) -> dict[str, str]:
         if delta is None:
             raise FileNotFoundError(f"gold/{table} has not been materialized")
         versions[table] = delta.version()
-    code = hashlib.sha256(VIEWS_CODE.read_bytes()).hexdigest()
+    code = asset_code_digest(__file__)
     described = json.dumps(
         {"spec": asdict(spec), "code": code, "gold": versions}, sort_keys=True, default=str
     )

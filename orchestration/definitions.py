@@ -36,7 +36,7 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
     return Definitions(
         assets=[
             *(bronze_asset(spec) for spec in catalogue.values()),
-            bronze_quarantine_spec,
+            bronze_quarantine_spec(catalogue),
             *silver_assets(catalogue),
             *gold_assets(catalogue, views),
             *view_assets(views),

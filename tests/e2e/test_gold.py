@@ -251,6 +251,8 @@ def test_a_later_release_records_what_changed_and_a_report_with_plots(grown):
     assert changes["policies_added"] == sorted(set(UF_POLICIES) - set(earlier)) != []
     assert not changes["declarations"] and not changes["configs_removed"]
     report = manifest["report"]
+    assert set(report["file_lengths"]) == set(manifest["files"].values())
+    assert report["lengths"]["sft_by"]["p10"] <= report["lengths"]["sft_by"]["p50"]
     assert report["pii_redacted"] and all(n > 0 for n in report["pii_redacted"].values())
     assert sum(report["decontaminated"].values()) > 0  # the samples plant MT-bench prompts
     for plot in report["plots"]:

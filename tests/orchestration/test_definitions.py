@@ -28,3 +28,18 @@ def test_every_asset_states_its_grain_and_licence_handling():
         description = graph.get(key).description or ""
         assert "Grain" in description, key
         assert "icence" in description or "license" in description, key
+
+
+def test_side_tables_are_downstream_of_the_assets_that_write_them():
+    """Lineage shows who writes each side table (it has no materialization of its own)."""
+    graph = defs.resolve_asset_graph()
+
+    def writers(key: str) -> set[str]:
+        (node,) = [graph.get(k) for k in graph.get_all_asset_keys() if k.to_user_string() == key]
+        return {parent.to_user_string() for parent in node.parent_keys}
+
+    bronze = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "bronze"}
+    assert writers("bronze/quarantine") == bronze - {"bronze/quarantine"}
+    for side_table in ("silver/pii_audit", "silver/quarantine", "silver/text_cache"):
+        assert writers(side_table) == {"silver/dialogues", "silver/comparisons"}, side_table
+    assert {"silver/conversations", "gold/sft_by", "gold/prefs_by"} <= writers("silver/pii_review")

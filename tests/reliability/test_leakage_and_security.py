@@ -56,6 +56,8 @@ def everything_visible(tmp_path_factory):
     for path in (Path(lake.root) / "releases").rglob("*"):
         if path.suffix == ".parquet":
             seen.extend(s for row in pl.read_parquet(path).iter_rows() for s in strings_in(row))
+        elif path.suffix == ".png":  # the report's plots draw the labels report.md lists
+            assert (path.parent / "report.md").is_file()
         elif path.is_file():
             seen.append(path.read_text(encoding="utf-8"))
     assert any("exported" in s for s in seen)

@@ -2,6 +2,7 @@
 that are real PNG images of the numbers."""
 
 import io
+import json
 
 import numpy as np
 import polars as pl
@@ -9,17 +10,21 @@ from PIL import Image
 
 from transforms.release_report import (
     LENGTH_BINS,
-    RowProfile,
     added_removed,
     changes_markdown,
     counts_png,
     decontaminated_totals,
+    dense,
+    histogram_quantiles,
+    length_histogram,
     lengths_png,
     mix_png,
     release_changes,
     report_markdown,
     shares,
+    sparse,
     text_chars,
+    unmatched,
 )
 
 MESSAGES = pl.List(pl.Struct({"content": pl.String, "role": pl.String}))
@@ -56,24 +61,34 @@ def test_added_and_removed_rows_are_counted_as_multisets():
 
 
 def test_a_row_whose_text_changed_counts_as_removed_and_added():
-    before, after = RowProfile(), RowProfile()
-    frame = pl.DataFrame({"id": ["a", "b"], "prompt": ["x", "y"]})
-    before.add("train", frame, with_hashes=True)
-    after.add("train", frame.with_columns(prompt=pl.lit("x")), with_hashes=True)
-    assert added_removed(before.split_hashes("train"), after.split_hashes("train")) == (1, 1)
-    assert after.histogram.sum() == 2 and after.quantiles() == {
-        "p10": 1,
-        "p50": 1,
-        "p90": 1,
-        "max": 1,
-    }
+    before = pl.DataFrame({"id": ["a", "b"], "prompt": ["x", "y"]})
+    after = before.with_columns(prompt=pl.lit("x"))
+    assert added_removed(before.hash_rows(), after.hash_rows()) == (1, 1)
 
 
-def test_lengths_beyond_the_last_bin_are_counted_in_it():
-    profile = RowProfile()
-    profile.add("train", pl.DataFrame({"prompt": ["x" * 2_000_000, ""]}), with_hashes=False)
-    assert profile.histogram[-1] == 1 and profile.histogram[0] == 1
-    assert len(profile.histogram) == len(LENGTH_BINS) - 1
+def test_files_both_releases_hold_are_not_read_again():
+    before, after = ["f1", "f2", "f2", "f3"], ["f2", "f3", "f4"]
+    assert unmatched(before, after) == (["f1", "f2"], ["f4"])
+    assert unmatched(after, after) == ([], [])
+
+
+def test_quantiles_from_the_histogram_are_within_one_bin_above_the_exact_value():
+    lengths = pl.Series(np.random.default_rng(0).integers(1, 50_000, 5_000))
+    histogram = length_histogram(lengths)
+    assert histogram.sum() == 5_000
+    approximate = histogram_quantiles(histogram)
+    for q, name in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
+        exact = lengths.quantile(q, "nearest")
+        assert exact <= approximate[name] <= exact * 1.13, name
+    assert lengths.max() <= approximate["max"] <= lengths.max() * 1.13
+    assert histogram_quantiles(np.zeros(len(LENGTH_BINS) - 1)) == {}
+
+
+def test_lengths_beyond_the_last_bin_are_counted_in_it_and_survive_the_manifest():
+    histogram = length_histogram(pl.Series([2_000_000, 0]))
+    assert histogram[-1] == 1 and histogram[0] == 1
+    assert len(histogram) == len(LENGTH_BINS) - 1
+    assert (dense(json.loads(json.dumps(sparse(histogram)))) == histogram).all()
 
 
 def manifest(tag: str, **changes) -> dict:
