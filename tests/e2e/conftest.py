@@ -27,7 +27,7 @@ def run_bronze(
             continue
         for split in catalogue[dataset].splits:
             result = materialize(
-                [*assets, bronze_quarantine_spec],
+                [*assets, bronze_quarantine_spec(catalogue)],
                 selection=[assets_def.key],
                 partition_key=split,
                 resources={"lake": lake, "sources": sources},

@@ -187,3 +187,22 @@ def test_a_run_launched_through_graphql_succeeds_and_the_ui_shows_the_lake(ui):
     assert "Grain: one row per source record" in page  # the asset's docstring
     assert "rows_written" in page  # its materialization metadata
     assert (ARTIFACTS / "asset_page.png").stat().st_size > 10_000
+
+
+EDGES = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+
+
+def test_the_asset_graph_connects_each_side_table_to_the_assets_that_write_it(ui):
+    nodes = graphql(ui, EDGES)["data"]["assetNodes"]
+    upstream = {
+        "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
+        for n in nodes
+    }
+    for side_table in ("silver/pii_audit", "silver/quarantine", "silver/text_cache"):
+        assert upstream[side_table] == {"silver/dialogues", "silver/comparisons"}, side_table
+    assert {"bronze/ultrachat", "bronze/chatbot_arena_conversations"} <= upstream[
+        "bronze/quarantine"
+    ]
+    lineage = render(f"{ui}/assets/silver/pii_audit?view=lineage", "side_table_lineage")
+    assert "pii_audit" in lineage
+    assert (ARTIFACTS / "side_table_lineage.png").stat().st_size > 10_000

@@ -18,7 +18,7 @@ def main(mirror: str, root: str, dataset: str, split: str) -> int:
     asset = bronze_asset(spec)
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
-            [asset, bronze_quarantine_spec],
+            [asset, bronze_quarantine_spec({dataset: spec})],
             selection=[asset.key],
             partition_key=split,
             resources={

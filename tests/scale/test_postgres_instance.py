@@ -99,7 +99,7 @@ def test_materializations_are_stored_in_postgres_and_read_back_by_another_proces
 
     # One split in this process, as `materialize` / the in-process executor runs it ...
     result = materialize(
-        [*assets, bronze_quarantine_spec],
+        [*assets, bronze_quarantine_spec(catalogue)],
         selection=[KEY],
         partition_key="human",
         resources={"lake": lake, "sources": sources},
