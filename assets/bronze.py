@@ -20,7 +20,8 @@ from dagster import (
     asset,
 )
 
-from assets.lake import (
+from storage.keys import BRONZE_QUARANTINE
+from storage.lake import (
     Lake,
     SourceFile,
     Sources,
@@ -38,9 +39,9 @@ from transforms.bronze import (
     unreadable_file,
 )
 from transforms.catalogue import DatasetSpec, license_class
+from transforms.markdown import preview_markdown
 from transforms.records import QUARANTINE_SCHEMA, ParsedFile, parse_jsonl
 
-BRONZE_QUARANTINE = ("bronze", "quarantine")
 PREVIEW_COLUMNS = ["dataset", "split", "source_file", "source_row", "content_hash"]
 
 
@@ -303,16 +304,3 @@ def read_file(
     while frame is not None:
         yield conform_frame(frame, spec, first_row)
         first_row, frame = next(batches, (0, None))
-
-
-def preview_markdown(frame: pl.DataFrame, rows: int = 5, width: int = 60) -> str:
-    """A few rows as a markdown table, long values cut, for the asset's page in the UI."""
-    head = frame.head(rows)
-    header = "| " + " | ".join(head.columns) + " |"
-    rule = "|" + "---|" * len(head.columns)
-    body = ["| " + " | ".join(_cell(v, width) for v in row) + " |" for row in head.iter_rows()]
-    return "\n".join([header, rule, *body])
-
-
-def _cell(value: object, width: int) -> str:
-    return str(value)[:width].replace("|", "\\|").replace("\n", " ")

@@ -24,9 +24,6 @@ from dagster import (
 
 import assets.minhash
 from assets.automation import FOLLOW_UPSTREAM
-from assets.bronze import preview_markdown
-from assets.code_digest import asset_code_digest
-from assets.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, compact, load_benchmarks
 from assets.minhash import (
     MEMBERS_SCHEMA,
     NEAR_DUPLICATES,
@@ -41,7 +38,9 @@ from assets.minhash import (
     signature_rows_empty,
     write_side_table,
 )
-from assets.silver import COMPARISONS, CONVERSATIONS, bar_chart
+from storage.code_digest import asset_code_digest
+from storage.keys import ARENA_FILTERED, COMPARISONS, CONVERSATIONS
+from storage.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, compact, load_benchmarks
 from transforms.arena_filters import DEFAULT_POLICIES, filter_arena
 from transforms.binarize import (
     MT_BENCH_POLICIES,
@@ -67,13 +66,13 @@ from transforms.gold import (
     sft_from_votes,
     split_by_license,
 )
+from transforms.markdown import bar_chart, preview_markdown
 from transforms.near_duplicates import NearDuplicateSettings
 from transforms.ultrafeedback_fix import fix_overall_score
 from transforms.views import ViewSpec
 
 EVALUATION_DATASET = "mt_bench_human_judgments"
 ARENA_DATASET = "chatbot_arena_conversations"
-ARENA_FILTERED = ("gold", "arena_filtered")
 PROMPT_LINEAGE = ["dataset", "split", "source_file", "source_row", "source_id", "lang"]
 PROMPT_SOURCE_COLUMNS = [*PROMPT_LINEAGE, "prompt", "prompt_license"]
 LICENCE_CLASSES = ("by", "by_nc")

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from assets.lake import Lake, load_benchmarks
 from assets.minhash import SignatureSpool, decoded, pairs_with_stored
-from assets.silver import COMPARISONS, CONVERSATIONS
+from storage.keys import COMPARISONS, CONVERSATIONS
+from storage.keys import LEAKAGE_NEAR as NEAR
+from storage.keys import LEAKAGE_PROMPTS as PROMPTS
+from storage.lake import Lake, load_benchmarks
 from transforms.decontaminate import benchmark_index
 from transforms.gold import first_user_turn
 from transforms.leakage import (
@@ -37,8 +39,6 @@ from transforms.near_duplicates import (
     signatures,
 )
 
-PROMPTS = ("gold", "leakage_prompts")
-NEAR = ("gold", "leakage_near")
 BENCHMARK_DATASETS = ("mt_bench_human_judgments",)
 """Datasets that are benchmarks themselves: left out of the report."""
 LEAKAGE_NEAR = NearDuplicateSettings(bands=18, threshold=0.8)

@@ -27,7 +27,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from assets.lake import Lake, compact
+from storage.keys import NEAR_DUPLICATES, SIGNATURES
+from storage.lake import Lake, compact
 from transforms.gold import SFT_SCHEMA
 from transforms.near_duplicates import (
     NearDuplicateSettings,
@@ -38,8 +39,6 @@ from transforms.near_duplicates import (
     verified_pairs,
 )
 
-SIGNATURES = ("gold", "minhash_signatures")
-NEAR_DUPLICATES = ("gold", "near_duplicates")
 LINEAGE = ["example_id", "dataset", "split", "source_file", "source_row", "source_id"]
 LINEAGE_SCHEMA = {**{c: SFT_SCHEMA[c] for c in LINEAGE}, "position": pl.Int64}
 IN_MEMORY_BYTES = 256 * 2**20

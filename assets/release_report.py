@@ -13,8 +13,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from dagster import MetadataValue
 
-from assets.lake import Lake
-from assets.silver import PII_AUDIT
+from storage.keys import PII_AUDIT
+from storage.lake import Lake
 from transforms.release_report import (
     LENGTH_BINS,
     PLOTS,

@@ -23,11 +23,11 @@ from dagster import (
     multi_asset,
 )
 
-from assets.lake import Lake
 from assets.leakage import NEAR, PROMPTS, is_current, update_index
 from assets.leakage import report as leakage_tables
 from assets.release_report import write_report
-from assets.views import view_key
+from storage.keys import GOLD_TABLES, view_key
+from storage.lake import Lake
 from transforms.catalogue import DatasetSpec
 from transforms.leakage import overlap_markdown, overlap_svg
 from transforms.release import (
@@ -41,7 +41,6 @@ from transforms.release import (
 )
 from transforms.views import ViewSpec
 
-GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
 EXPORT_FORMATS = ("jsonl",)
 
 

@@ -4,11 +4,9 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -29,20 +27,26 @@ from dagster import (
     asset,
 )
 
-from assets.bronze import preview_markdown
-from assets.code_digest import asset_code_digest
-from assets.lake import AddedFile, Lake, TableWrite, compact, increment_tag
+from storage.code_digest import asset_code_digest
+from storage.keys import (
+    COMPARISONS,
+    CONVERSATIONS,
+    DIALOGUES,
+    PII_AUDIT,
+    QUARANTINE,
+    TEXT_CACHE,
+)
+from storage.lake import AddedFile, Lake, TableWrite, compact, increment_tag
+from storage.text_cache import cached_engine_results
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
 from transforms.language import LanguageSettings
+from transforms.markdown import bar_chart, preview_markdown
 from transforms.pii import MODEL_WRITTEN, PiiSettings
 from transforms.scrub import (
     AUDIT_SCHEMA,
-    FINDINGS,
     TextField,
-    findings_series,
     scrub_frame,
-    settle_redactions,
 )
 from transforms.silver import (
     SILVER_QUARANTINE_SCHEMA,
@@ -59,28 +63,7 @@ from transforms.silver import (
     user_text,
 )
 from transforms.text_engines import (
-    cache_keys,
-    detect,
-    find_pii,
-    redaction_results,
     settings_fingerprint,
-)
-
-DIALOGUES = ("silver", "dialogues")
-CONVERSATIONS = ("silver", "conversations")
-COMPARISONS = ("silver", "comparisons")
-PII_AUDIT = ("silver", "pii_audit")
-QUARANTINE = ("silver", "quarantine")
-TEXT_CACHE = ("silver", "text_cache")
-TEXT_CACHE_SCHEMA = pl.Schema(
-    {
-        "cache_key": pl.String,
-        "engine": pl.String,
-        "findings": FINDINGS,
-        "lang": pl.String,
-        "lang_prob": pl.Float64,
-        "cached_at": pl.Datetime("us", "UTC"),
-    }
 )
 
 ledger_specs = [
@@ -829,7 +812,7 @@ def slice_inputs(bronze_version: int, config: SilverConfig) -> str:
 
 def engine_inputs(config: SilverConfig) -> str:
     """Names how a silver row is computed from its bronze row: the text-engine settings
-    and the code of the transforms silver uses (assets/code_digest.py). Rows added under
+    and the code of the transforms silver uses (storage/code_digest.py). Rows added under
     equal engine inputs can be appended to a slice built under them."""
     described = json.dumps(
         {
@@ -849,17 +832,6 @@ def write_metadata(written: TableWrite) -> dict:
         "new_version": written.committed,
         "path": MetadataValue.path(written.uri),
     }
-
-
-def bar_chart(counts: Counter[str], width: int = 30) -> str:
-    """A distribution as a markdown table with text bars (most common first)."""
-    total = sum(counts.values()) or 1
-    top = max(counts.values(), default=1)
-    lines = ["| value | rows | share | |", "|---|---:|---:|---|"]
-    for value, n in counts.most_common():
-        bar = "█" * max(1, round(width * n / top))
-        lines.append(f"| {value} | {n} | {n / total:.1%} | {bar} |")
-    return "\n".join(lines)
 
 
 def log_ledger(
@@ -894,110 +866,4 @@ def log_ledger(
                 **write_metadata(written),
             },
         )
-    )
-
-
-def cached_engine_results(
-    log: DagsterLogManager,
-    lake: Lake,
-    texts: pl.Series,
-    settings: PiiSettings | LanguageSettings,
-    workers: int,
-) -> tuple[pl.DataFrame, dict[str, float]]:
-    """Engine results for distinct `texts`, analysing only those the cache lacks.
-
-    PII settings return (text, redacted, findings), redaction settled so that a redacted
-    text scanned again shows nothing (transforms/scrub.py `settle_redactions`); language
-    settings return (text, lang, lang_prob). New results are appended to the cache, keyed
-    by settings and text.
-    """
-    results, stats = cached_analysis(log, lake, texts, settings, workers)
-    if isinstance(settings, LanguageSettings):
-        return results.select("text", "lang", "lang_prob"), stats
-    rescanned = 0
-
-    def rescan(redacted: pl.Series) -> pl.DataFrame:
-        nonlocal rescanned
-        rescanned += redacted.len()
-        again, _ = cached_analysis(log, lake, redacted, settings, workers)
-        return again.select("text", "findings")
-
-    settled, added = settle_redactions(
-        redaction_results(results["text"], results["findings"].to_list()), rescan
-    )
-    return settled, {
-        **stats,
-        "pii_redacted_texts_rescanned": rescanned,
-        "pii_found_by_rescan": added,
-    }
-
-
-def cached_analysis(
-    log: DagsterLogManager,
-    lake: Lake,
-    texts: pl.Series,
-    settings: PiiSettings | LanguageSettings,
-    workers: int,
-) -> tuple[pl.DataFrame, dict[str, float]]:
-    """The cache's rows for `texts` (text, cache_key, findings, lang, lang_prob, ...),
-    running the engine on the texts it lacks and adding their results."""
-    engine = "pii" if isinstance(settings, PiiSettings) else "language"
-    keyed = pl.DataFrame({"text": texts}).with_columns(
-        cache_keys(texts, settings_fingerprint(settings))
-    )
-    cached = cached_rows(lake, engine, keyed["cache_key"])
-    keyed = keyed.join(cached, on="cache_key", how="left")
-    missing = keyed.filter(pl.col("cached_at").is_null())
-    log.info(f"{engine}: {missing.height} of {keyed.height} distinct texts to analyse")
-    started = time.monotonic()
-
-    def progress(done: int, total: int) -> None:
-        rate = done / max(time.monotonic() - started, 1e-9)
-        log.info(f"{engine}: {done:,}/{total:,} texts analysed ({rate:,.0f} texts/s)")
-
-    texts_to_run = missing["text"].to_list()
-    engine_started = time.monotonic()
-    if engine == "pii":
-        found = find_pii(texts_to_run, settings, workers, progress)
-        new = missing.select("cache_key").with_columns(
-            engine=pl.lit("pii"),
-            findings=findings_series(found),
-            lang=pl.lit(None, pl.String),
-            lang_prob=pl.lit(None, pl.Float64),
-        )
-    else:
-        labels = detect(texts_to_run, settings, workers, progress)
-        new = missing.select("cache_key").with_columns(
-            engine=pl.lit("language"),
-            findings=pl.lit(None, FINDINGS),
-            lang=pl.Series([lang for lang, _ in labels], dtype=pl.String),
-            lang_prob=pl.Series([prob for _, prob in labels], dtype=pl.Float64),
-        )
-    engine_seconds = time.monotonic() - engine_started
-    new = new.with_columns(cached_at=pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC"))).select(
-        TEXT_CACHE_SCHEMA.names()
-    )
-    if new.height:
-        lake.append(TEXT_CACHE, new)
-    results = keyed.select("text", "cache_key").join(
-        pl.concat([cached.select(TEXT_CACHE_SCHEMA.names()), new]), on="cache_key", how="left"
-    )
-    stats = {
-        f"{engine}_texts_analysed": missing.height,
-        f"{engine}_texts_reused": keyed.height - missing.height,
-        f"{engine}_engine_seconds": round(engine_seconds, 3),
-    }
-    return results, stats
-
-
-def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:
-    if lake.table(TEXT_CACHE) is None or keys.is_empty():
-        return pl.DataFrame(schema=TEXT_CACHE_SCHEMA)
-    wanted = pl.DataFrame({"cache_key": keys.unique()})
-    return (
-        lake.scan(TEXT_CACHE)
-        .filter(pl.col("engine") == engine)
-        .join(wanted.lazy(), on="cache_key", how="semi")
-        .unique("cache_key", keep="first")
-        .collect()
     )

@@ -10,10 +10,10 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.automation import FOLLOW_UPSTREAM
-from assets.bronze import preview_markdown
-from assets.code_digest import asset_code_digest
-from assets.lake import AddedFile, Lake
-from assets.silver import bar_chart
+from storage.code_digest import asset_code_digest
+from storage.keys import view_key
+from storage.lake import AddedFile, Lake
+from transforms.markdown import bar_chart, preview_markdown
 from transforms.views import (
     GOLD_SCHEMAS,
     ID_COLUMN,
@@ -31,10 +31,6 @@ LICENCE_NOTE = {
     "by": "MIT / CC-BY rows only (commercial use with attribution)",
     "by_nc": "includes CC-BY-NC rows: not for commercial models",
 }
-
-
-def view_key(name: str) -> tuple[str, str]:
-    return ("views", name)
 
 
 def view_inputs(lake: Lake, spec: ViewSpec) -> dict[str, str]:

@@ -201,10 +201,10 @@ def _dicts(findings: Sequence) -> list[dict]:
 
 
 def cache_effect(texts: list[str], workers: int) -> dict[str, Timing]:
-    """The pipeline's content-hash cache (assets.silver.cached_engine_results) on these
+    """The pipeline's content-hash cache (storage.text_cache.cached_engine_results) on these
     texts: first with an empty cache, then again with every text cached."""
-    from assets.lake import Lake
-    from assets.silver import cached_engine_results
+    from storage.lake import Lake
+    from storage.text_cache import cached_engine_results
 
     series = pl.Series("text", texts, dtype=pl.String)
     log = logging.getLogger("bench.cache")

@@ -26,11 +26,11 @@ from pathlib import Path
 from dagster import AssetsDefinition, DagsterInstance, Definitions
 from dagster._core.events.log import EventLogEntry
 
-from assets.lake import Lake, Sources
 from bench.memory import MemorySampler
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 
 ENGINE_SECONDS = re.compile(r"^(language|pii)_engine_seconds$")
 ENGINE_STAT = re.compile(r"_texts_(analysed|reused)$")

@@ -30,13 +30,14 @@ from dagster import (
     asset_check,
 )
 
-from assets.lake import Lake
 from assets.silver import (
     COMPARISONS_TABLE,
     DIALOGUES_TABLE,
     SilverConfig,
 )
 from orchestration.catalogue import load_catalogue
+from storage.keys import PII_REVIEW
+from storage.lake import Lake
 from transforms import pii_review
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license
@@ -88,7 +89,6 @@ MODEL_WRITTEN_FIELDS = frozenset({"response_a", "response_b", "completions"})
 # Silver's steps that run the PII engine, whose run config names the scrubber's settings.
 SCRUBBING_OPS = ("silver__dialogues", "silver__comparisons")
 # Where the review's hits go: defined here, not in assets/, because only this check writes it.
-PII_REVIEW = ("silver", "pii_review")
 PII_REVIEW_SCHEMA = pl.Schema(
     {"table": pl.String, **LOCATED_HIT_SCHEMA, "checked_version": pl.Int64}
 )

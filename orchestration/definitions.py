@@ -6,7 +6,6 @@ from dagster import Definitions, ExecutorDefinition
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
 from assets.gold import gold_assets
-from assets.lake import Lake, Sources
 from assets.releases import release_assets
 from assets.silver import silver_assets
 from assets.views import view_assets
@@ -17,6 +16,7 @@ from orchestration.jobs import bronze_jobs, release_job
 from orchestration.resources import lake_resource, sources_resource
 from orchestration.schedules import refresh_schedules
 from orchestration.sensors import mirror_sensor
+from storage.lake import Lake, Sources
 
 
 def executor() -> ExecutorDefinition | None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import polars as pl
 from dagster import DagsterInstance
 
-from assets.hub import HubUnavailable
 from orchestration import config
 from orchestration.catalogue import load_catalogue
 from orchestration.definitions import build_definitions
@@ -17,6 +16,7 @@ from orchestration.mirror import check_hub
 from orchestration.read import table_keys
 from orchestration.resources import lake_resource
 from orchestration.runner import materialize_everything
+from storage.hub import HubUnavailable
 
 
 def main() -> int:

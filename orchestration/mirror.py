@@ -17,9 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-from assets.hub import HubUnavailable, mirror_dataset, resolve_revision
 from orchestration.catalogue import load_catalogue
 from orchestration.config import PROJECT_ROOT
+from storage.hub import HubUnavailable, mirror_dataset, resolve_revision
 from transforms.catalogue import DatasetSpec
 
 DEFAULT_MIRROR = PROJECT_ROOT / "mirror"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assets.lake import Lake, Sources
 from orchestration import config
+from storage.lake import Lake, Sources
 
 
 def lake_resource() -> Lake:

@@ -14,8 +14,8 @@ from dagster import (
     sensor,
 )
 
-from assets.lake import Sources
 from orchestration.jobs import AssetJob
+from storage.lake import Sources
 from transforms.catalogue import DatasetSpec
 
 

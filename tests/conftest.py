@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from assets.lake import Lake, Sources
 from orchestration.catalogue import load_catalogue
 from orchestration.config import SAMPLES_DIR
+from storage.lake import Lake, Sources
 
 
 @pytest.fixture

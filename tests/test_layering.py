@@ -1,4 +1,4 @@
-"""Dependencies point one way: orchestration -> assets -> transforms."""
+"""Dependencies point one way: orchestration -> assets -> storage -> transforms."""
 
 import ast
 from pathlib import Path
@@ -21,13 +21,20 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 
 def test_transforms_import_neither_dagster_nor_deltalake_nor_the_layers_above():
     for path, modules in imported_modules("transforms").items():
-        assert not modules & {"dagster", "deltalake", "assets", "orchestration"}, path
+        assert not modules & {"dagster", "deltalake", "storage", "assets", "orchestration"}, path
 
 
 def test_transforms_read_no_environment_and_no_files():
     for path in sorted((ROOT / "transforms").rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         assert "os.environ" not in source and "open(" not in source, path
+
+
+def test_storage_imports_neither_assets_nor_orchestration():
+    found = imported_modules("storage")
+    assert "storage/lake.py" in found
+    for path, modules in found.items():
+        assert not modules & {"assets", "orchestration"}, path
 
 
 def test_assets_do_not_import_orchestration():

@@ -6,8 +6,9 @@ import polars as pl
 import pytest
 from dagster import materialize
 
-from assets.lake import Lake
-from assets.views import view_asset, view_key
+from assets.views import view_asset
+from storage.keys import view_key
+from storage.lake import Lake
 from transforms.binarize import ALL_POLICIES
 from transforms.gold import SFT_SCHEMA
 from transforms.views import SPLIT_COLUMN, parse_views

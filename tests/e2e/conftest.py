@@ -6,8 +6,8 @@ import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
+from storage.lake import Lake, Sources
 
 
 def run_bronze(

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assets.hub import HubUnavailable
-from assets.lake import Sources, hub_file
 from orchestration.config import SAMPLES_DIR
+from storage.hub import HubUnavailable
+from storage.lake import Sources, hub_file
 from tests.e2e.conftest import run_bronze
 from tests.orchestration.fake_hub import FakeHub, FakeRepo
 
@@ -162,7 +162,7 @@ def test_parquet_files_are_read_in_batches_with_the_same_rows_and_positions(
     catalogue, sample_sources, instance, tmp_path
 ):
     """`batch_rows` bounds memory; rows, source positions and rejections do not change."""
-    from assets.lake import Lake
+    from storage.lake import Lake
 
     def ingest(name: str, batch_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         lake = Lake(root=str(tmp_path / name))

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from assets.lake import BENCHMARKS_DIR, Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.lake import BENCHMARKS_DIR, Lake, Sources
 from tests.e2e.conftest import latest_metadata
 from tests.e2e.test_increments import (
     SHARD,

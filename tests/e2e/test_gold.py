@@ -12,11 +12,11 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance, materialize
 
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.read import read_table, release_manifest, sql
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 from transforms.binarize import UF_POLICIES
 
 GOLD = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")

@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, Definitions
 
-from assets.lake import Lake, Sources
-from assets.leakage import PROMPTS as PROMPT_INDEX
 from assets.leakage import report as leakage_tables
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.keys import LEAKAGE_PROMPTS as PROMPT_INDEX
+from storage.lake import Lake, Sources
 from tests.e2e.conftest import latest_metadata
 from transforms.arena_filters import filter_arena
 

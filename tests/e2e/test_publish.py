@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from assets.lake import Lake
 from orchestration.publish import PublishError, main, plan_upload, publish
+from storage.lake import Lake
 
 
 def release(lake: Lake) -> Path:

@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 from tests.conftest import strings_in
 from tests.e2e.conftest import latest_metadata
 from transforms.records import normalise_text

@@ -16,10 +16,10 @@ from dagster import (
     materialize,
 )
 
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 
 MT_BENCH = "lmsys/mt_bench_human_judgments/data"
 

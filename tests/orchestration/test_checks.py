@@ -6,7 +6,6 @@ import polars as pl
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, materialize
 
-from assets.lake import Lake, Sources
 from orchestration.checks import (
     CONTRACTS,
     PII_REVIEW,
@@ -19,6 +18,7 @@ from orchestration.checks import (
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 from transforms.pii import PiiSettings
 from transforms.pii_review import located_texts
 from transforms.scrub import TextField

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from assets.hub import read_record
-from assets.lake import Lake, Sources
 from orchestration.catalogue import load_catalogue
 from orchestration.config import PROJECT_ROOT, SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.mirror import main
 from orchestration.runner import materialize_everything
+from storage.hub import read_record
+from storage.lake import Lake, Sources
 from tests.orchestration.fake_hub import FakeHub, FakeRepo
 
 CATALOGUE = load_catalogue()

@@ -8,9 +8,9 @@ import sys
 from dagster import DagsterInstance, materialize
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
-from assets.lake import Lake, Sources
 from orchestration.catalogue import load_catalogue
 from orchestration.config import SAMPLES_DIR
+from storage.lake import Lake, Sources
 
 
 def main(mirror: str, root: str, dataset: str, split: str) -> int:

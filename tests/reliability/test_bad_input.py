@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from assets.lake import Lake
+from storage.lake import Lake
 from tests.reliability.conftest import copy_dataset, ingest
 
 UC = "stingning/ultrachat"

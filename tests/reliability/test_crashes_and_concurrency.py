@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.lake import Lake
+from storage.lake import Lake
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = "HuggingFaceH4/ultrachat_200k/data"
@@ -111,10 +111,10 @@ def test_a_silver_slice_that_fails_half_way_changes_nothing(tmp_path, monkeypatc
     from dagster import AssetKey, DagsterInstance, materialize
 
     import assets.silver
-    from assets.lake import Sources
     from orchestration.config import SAMPLES_DIR
     from orchestration.definitions import build_definitions
     from orchestration.runner import materialize_everything
+    from storage.lake import Sources
 
     lake = Lake(root=str(tmp_path / "lake"))
     defs = build_definitions(lake, Sources(location="sample", samples_dir=str(SAMPLES_DIR)))
@@ -165,7 +165,7 @@ def test_an_increment_stopped_between_its_ledger_rows_and_its_commit_is_rebuilt(
     import deltalake
     from dagster import DagsterInstance
 
-    import assets.lake
+    import storage.lake
     from orchestration.runner import materialize_everything
     from tests.e2e.conftest import latest_metadata
     from tests.e2e.test_increments import fresh_rows, lake_on_copied_samples, new_shard
@@ -183,7 +183,7 @@ def test_an_increment_stopped_between_its_ledger_rows_and_its_commit_is_rebuilt(
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
         new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", fresh_rows(12))
-        monkeypatch.setattr(assets.lake.deltalake, "write_deltalake", commit_lost)
+        monkeypatch.setattr(storage.lake.deltalake, "write_deltalake", commit_lost)
         try:
             materialize_everything(defs, instance)
         except Exception as error:  # the run fails, as it should
@@ -191,7 +191,7 @@ def test_an_increment_stopped_between_its_ledger_rows_and_its_commit_is_rebuilt(
         else:
             raise AssertionError("the run should have failed")
         assert orphans(lake).height > 0  # audit rows of dialogues the table never got
-        monkeypatch.setattr(assets.lake.deltalake, "write_deltalake", real)
+        monkeypatch.setattr(storage.lake.deltalake, "write_deltalake", real)
         materialize_everything(defs, instance)
         meta = latest_metadata(instance, ("silver", "dialogues"), "ultrachat_200k")
     assert meta["status"] == "rebuilt"

@@ -6,10 +6,10 @@ import json
 import polars as pl
 from dagster import DagsterInstance
 
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 
 UC = "stingning/ultrachat"
 UC200K = "HuggingFaceH4/ultrachat_200k/data"

@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.resources import lake_resource
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 from tests.conftest import strings_in
 
 ROOT = Path(__file__).resolve().parents[2]

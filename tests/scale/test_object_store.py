@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance, Definitions
 
-from assets.lake import Lake, Sources
 from orchestration.config import SAMPLES_DIR, storage_options
 from orchestration.definitions import build_definitions
 from orchestration.read import LAYERS, lake_tables, read_table, release_manifest, sql
 from orchestration.runner import materialize_everything
+from storage.lake import Lake, Sources
 from tests.scale import writers
 from tests.scale.conftest import S3
 from tests.scale.writers import ROWS, batch

@@ -15,8 +15,8 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, materialize
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
-from assets.lake import Lake, Sources
 from orchestration.config import PROJECT_ROOT, SAMPLES_DIR
+from storage.lake import Lake, Sources
 from tests.scale.conftest import Postgres
 
 DATASET = "mt_bench_human_judgments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.lake import Lake
+from storage.lake import Lake
 
 ROWS = 50
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from assets.lake import BENCHMARKS_DIR, load_benchmarks
+from storage.lake import BENCHMARKS_DIR, load_benchmarks
 from transforms.decontaminate import (
     JUDGMENTS_BENCHMARK,
     benchmark_index,

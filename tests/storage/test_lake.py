@@ -8,7 +8,7 @@ import polars as pl
 import pyarrow.dataset as pds
 import pytest
 
-from assets.lake import Lake, Sources, file_sha256, file_stats
+from storage.lake import Lake, Sources, file_sha256, file_stats
 
 KEY = ("bronze", "example")
 

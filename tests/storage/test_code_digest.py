@@ -5,7 +5,7 @@ from pathlib import Path
 import assets.gold
 import assets.minhash
 import assets.silver
-from assets.code_digest import PROJECT_ROOT, code_digest, used_modules
+from storage.code_digest import PROJECT_ROOT, code_digest, used_modules
 
 
 def package(root: Path, modules: dict[str, str]) -> Path:

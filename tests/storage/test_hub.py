@@ -1,7 +1,7 @@
 """The Hub as a source: which files a mirror takes (as bronze would read them)."""
 
-from assets.hub import allow_patterns, matches
 from orchestration.catalogue import load_catalogue
+from storage.hub import allow_patterns, matches
 
 
 def test_a_glob_matches_segment_by_segment_as_bronze_reads_a_mirror():

@@ -510,7 +510,7 @@ class Sources(ConfigurableResource):
         again whose size and modification time are the same, as git and rsync do."""
         globs = spec.splits[split]
         if self.mode == "hub":
-            from assets.hub import resolve_revision
+            from storage.hub import resolve_revision
 
             # reachable, readable, the revision exists: else one line that says what to do
             resolve_revision(spec, endpoint=self.hub_endpoint)
@@ -546,7 +546,7 @@ class Sources(ConfigurableResource):
         if self.mode == "hub":
             return spec.revision
         if self.mode == "mirror":
-            from assets.hub import read_record
+            from storage.hub import read_record
 
             record = read_record(self.root(), spec)
             return record["commit"] if record else None

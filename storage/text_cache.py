@@ -1,0 +1,146 @@
+"""The content-hash text cache (silver/text_cache): each text-engine result stored once
+per (engine settings, distinct text), so a rerun, an increment or a check analyses no
+text twice. It holds offsets and language labels, never text."""
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+import polars as pl
+
+from storage.keys import TEXT_CACHE
+from storage.lake import Lake
+from transforms.language import LanguageSettings
+from transforms.pii import PiiSettings
+from transforms.scrub import FINDINGS, findings_series, settle_redactions
+from transforms.text_engines import (
+    cache_keys,
+    detect,
+    find_pii,
+    redaction_results,
+    settings_fingerprint,
+)
+
+
+class Log(Protocol):
+    """Where progress goes (a Dagster log manager or a `logging.Logger`)."""
+
+    def info(self, msg: str) -> object: ...
+
+
+TEXT_CACHE_SCHEMA = pl.Schema(
+    {
+        "cache_key": pl.String,
+        "engine": pl.String,
+        "findings": FINDINGS,
+        "lang": pl.String,
+        "lang_prob": pl.Float64,
+        "cached_at": pl.Datetime("us", "UTC"),
+    }
+)
+
+
+def cached_engine_results(
+    log: Log,
+    lake: Lake,
+    texts: pl.Series,
+    settings: PiiSettings | LanguageSettings,
+    workers: int,
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """Engine results for distinct `texts`, analysing only those the cache lacks.
+
+    PII settings return (text, redacted, findings), redaction settled so that a redacted
+    text scanned again shows nothing (transforms/scrub.py `settle_redactions`); language
+    settings return (text, lang, lang_prob). New results are appended to the cache, keyed
+    by settings and text.
+    """
+    results, stats = cached_analysis(log, lake, texts, settings, workers)
+    if isinstance(settings, LanguageSettings):
+        return results.select("text", "lang", "lang_prob"), stats
+    rescanned = 0
+
+    def rescan(redacted: pl.Series) -> pl.DataFrame:
+        nonlocal rescanned
+        rescanned += redacted.len()
+        again, _ = cached_analysis(log, lake, redacted, settings, workers)
+        return again.select("text", "findings")
+
+    settled, added = settle_redactions(
+        redaction_results(results["text"], results["findings"].to_list()), rescan
+    )
+    return settled, {
+        **stats,
+        "pii_redacted_texts_rescanned": rescanned,
+        "pii_found_by_rescan": added,
+    }
+
+
+def cached_analysis(
+    log: Log,
+    lake: Lake,
+    texts: pl.Series,
+    settings: PiiSettings | LanguageSettings,
+    workers: int,
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """The cache's rows for `texts` (text, cache_key, findings, lang, lang_prob, ...),
+    running the engine on the texts it lacks and adding their results."""
+    engine = "pii" if isinstance(settings, PiiSettings) else "language"
+    keyed = pl.DataFrame({"text": texts}).with_columns(
+        cache_keys(texts, settings_fingerprint(settings))
+    )
+    cached = cached_rows(lake, engine, keyed["cache_key"])
+    keyed = keyed.join(cached, on="cache_key", how="left")
+    missing = keyed.filter(pl.col("cached_at").is_null())
+    log.info(f"{engine}: {missing.height} of {keyed.height} distinct texts to analyse")
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        rate = done / max(time.monotonic() - started, 1e-9)
+        log.info(f"{engine}: {done:,}/{total:,} texts analysed ({rate:,.0f} texts/s)")
+
+    texts_to_run = missing["text"].to_list()
+    engine_started = time.monotonic()
+    if engine == "pii":
+        found = find_pii(texts_to_run, settings, workers, progress)
+        new = missing.select("cache_key").with_columns(
+            engine=pl.lit("pii"),
+            findings=findings_series(found),
+            lang=pl.lit(None, pl.String),
+            lang_prob=pl.lit(None, pl.Float64),
+        )
+    else:
+        labels = detect(texts_to_run, settings, workers, progress)
+        new = missing.select("cache_key").with_columns(
+            engine=pl.lit("language"),
+            findings=pl.lit(None, FINDINGS),
+            lang=pl.Series([lang for lang, _ in labels], dtype=pl.String),
+            lang_prob=pl.Series([prob for _, prob in labels], dtype=pl.Float64),
+        )
+    engine_seconds = time.monotonic() - engine_started
+    new = new.with_columns(cached_at=pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC"))).select(
+        TEXT_CACHE_SCHEMA.names()
+    )
+    if new.height:
+        lake.append(TEXT_CACHE, new)
+    results = keyed.select("text", "cache_key").join(
+        pl.concat([cached.select(TEXT_CACHE_SCHEMA.names()), new]), on="cache_key", how="left"
+    )
+    stats = {
+        f"{engine}_texts_analysed": missing.height,
+        f"{engine}_texts_reused": keyed.height - missing.height,
+        f"{engine}_engine_seconds": round(engine_seconds, 3),
+    }
+    return results, stats
+
+
+def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:
+    if lake.table(TEXT_CACHE) is None or keys.is_empty():
+        return pl.DataFrame(schema=TEXT_CACHE_SCHEMA)
+    wanted = pl.DataFrame({"cache_key": keys.unique()})
+    return (
+        lake.scan(TEXT_CACHE)
+        .filter(pl.col("engine") == engine)
+        .join(wanted.lazy(), on="cache_key", how="semi")
+        .unique("cache_key", keep="first")
+        .collect()
+    )
