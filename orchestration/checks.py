@@ -30,14 +30,10 @@ from dagster import (
     asset_check,
 )
 
-from assets.silver import (
-    COMPARISONS_TABLE,
-    DIALOGUES_TABLE,
-    SilverConfig,
-)
 from orchestration.catalogue import load_catalogue
 from storage.keys import PII_REVIEW
 from storage.lake import Lake
+from storage.silver_tables import COMPARISONS_TABLE, DIALOGUES_TABLE, SilverConfig
 from transforms import pii_review
 from transforms.binarize import PAIR_SCHEMA
 from transforms.catalogue import LICENSE_CLASS_BY, license_class, split_license

@@ -37,6 +37,33 @@ def test_storage_imports_neither_assets_nor_orchestration():
         assert not modules & {"assets", "orchestration"}, path
 
 
+def test_asset_modules_do_not_import_each_other():
+    """A module that defines assets takes shared code from storage, transforms or a
+    helper module of assets/ that defines none, never from another asset module."""
+    defining = {
+        path.stem
+        for path in (ROOT / "assets").glob("*.py")
+        if any(
+            m in path.read_text(encoding="utf-8") for m in ("@asset", "@multi_asset", "AssetSpec(")
+        )
+    }
+    assert {"bronze", "silver", "gold", "views", "releases"} <= defining
+    for path in sorted((ROOT / "assets").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("assets."):
+                assert node.module.split(".")[1] not in defining, (path.name, node.module)
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("assets."):
+                        assert alias.name.split(".")[1] not in defining, (path.name, alias.name)
+
+
+def test_checks_and_the_benchmark_use_storage_not_asset_internals():
+    checks = imported_modules("orchestration")["orchestration/checks.py"]
+    for path, modules in {**imported_modules("bench"), "orchestration/checks.py": checks}.items():
+        assert "assets" not in modules, path
+
+
 def test_assets_do_not_import_orchestration():
     for path, modules in imported_modules("assets").items():
         assert "orchestration" not in modules, path
