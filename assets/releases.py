@@ -29,7 +29,7 @@ from assets.release_report import write_report
 from storage.keys import GOLD_TABLES, view_key
 from storage.lake import Lake
 from transforms.catalogue import DatasetSpec
-from transforms.leakage import overlap_markdown, overlap_svg
+from transforms.leakage import LEAKAGE_TITLES, leakage_page, overlap_markdown, overlap_svg
 from transforms.release import (
     SPLIT,
     checksums_file,
@@ -37,6 +37,7 @@ from transforms.release import (
     dataset_card,
     hub_features,
     shard_name,
+    sources_read,
     table_pin,
 )
 from transforms.views import ViewSpec
@@ -246,43 +247,6 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
             )
 
     return [manifest, leakage_index]
-
-
-LEAKAGE_TITLES = {
-    "pairs": "Prompts of one dataset found in another (exact, near)",
-    "benchmarks": "Prompts matching a pinned benchmark (exact, near)",
-}
-
-
-def leakage_page(report: dict[str, str]) -> str:
-    return "\n".join(
-        [
-            "# Leakage report",
-            "",
-            "Counted on silver's prompts (first user turns) before curation; the training "
-            "views are decontaminated against the benchmarks. Distinct normalised prompts; "
-            "`near` = not exact, but a near-duplicate (MinHash, word pairs) or a benchmark "
-            "match by n-gram overlap. Plots: leakage_pairs.svg, leakage_benchmarks.svg.",
-            "",
-            "## Between datasets",
-            "",
-            report["pairs"],
-            "",
-            "## Into the pinned benchmarks",
-            "",
-            report["benchmarks"],
-            "",
-        ]
-    )
-
-
-def sources_read(pins: dict) -> dict[str, list[str]]:
-    """{dataset: the Hub commits the released rows were read at}, over every gold table."""
-    read: dict[str, set[str]] = {}
-    for pin in pins.values():
-        for dataset, revisions in pin["source_revisions"].items():
-            read.setdefault(dataset, set()).update(revisions)
-    return {dataset: sorted(revisions) for dataset, revisions in sorted(read.items())}
 
 
 def content_of(pins: dict) -> dict[str, str]:

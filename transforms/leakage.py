@@ -171,3 +171,31 @@ def overlap_svg(frame: pl.DataFrame, key: str, title: str) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+LEAKAGE_TITLES = {
+    "pairs": "Prompts of one dataset found in another (exact, near)",
+    "benchmarks": "Prompts matching a pinned benchmark (exact, near)",
+}
+
+
+def leakage_page(report: dict[str, str]) -> str:
+    return "\n".join(
+        [
+            "# Leakage report",
+            "",
+            "Counted on silver's prompts (first user turns) before curation; the training "
+            "views are decontaminated against the benchmarks. Distinct normalised prompts; "
+            "`near` = not exact, but a near-duplicate (MinHash, word pairs) or a benchmark "
+            "match by n-gram overlap. Plots: leakage_pairs.svg, leakage_benchmarks.svg.",
+            "",
+            "## Between datasets",
+            "",
+            report["pairs"],
+            "",
+            "## Into the pinned benchmarks",
+            "",
+            report["benchmarks"],
+            "",
+        ]
+    )

@@ -245,3 +245,12 @@ def dataset_card(
             "",
         ]
     return "\n".join(lines)
+
+
+def sources_read(pins: dict) -> dict[str, list[str]]:
+    """{dataset: the Hub commits the released rows were read at}, over every gold table."""
+    read: dict[str, set[str]] = {}
+    for pin in pins.values():
+        for dataset, revisions in pin["source_revisions"].items():
+            read.setdefault(dataset, set()).update(revisions)
+    return {dataset: sorted(revisions) for dataset, revisions in sorted(read.items())}
