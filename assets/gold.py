@@ -38,6 +38,7 @@ from assets.minhash import (
     signature_rows_empty,
     write_side_table,
 )
+from storage.build_plan import BuildPlan, plan_build
 from storage.code_digest import asset_code_digest
 from storage.keys import ARENA_FILTERED, COMPARISONS, CONVERSATIONS
 from storage.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, compact, load_benchmarks
@@ -142,26 +143,33 @@ class GoldConfig(Config):
 
 @dataclass(frozen=True)
 class GoldPlan:
-    """What a gold table needs: nothing (`files` empty and not `rebuild`), the rows of
-    the conversations added since it was built (`files`), or a rebuild."""
+    """What a gold table needs (storage/build_plan.py): nothing, the rows of the
+    conversations added since it was built (`files`), or a rebuild; and the running
+    decontamination counts an append adds to."""
 
-    rebuild: bool
-    files: list[AddedFile]
-    inputs: str
-    conversations_version: int | None
+    build: BuildPlan
     decontaminated_before: str = "{}"
     """The table's rows removed by decontamination so far (JSON {"dataset/benchmark": n},
     from its last commit): what an appending build adds its own to."""
 
     @property
+    def rebuild(self) -> bool:
+        return self.build.rebuild
+
+    @property
     def unchanged(self) -> bool:
-        return not self.rebuild and not self.files
+        return self.build.unchanged
+
+    @property
+    def files(self) -> list[AddedFile]:
+        return self.build.added.get(CONVERSATIONS, [])
 
     def commit(self) -> dict[str, str]:
-        described = {"inputs": self.inputs}
-        if self.conversations_version is not None:
-            described["conversations_version"] = str(self.conversations_version)
-        return described
+        return self.build.commit()
+
+    def displaced(self, reason: str) -> "GoldPlan":
+        """The same build as a rebuild (storage/build_plan.py `BuildPlan.displaced`)."""
+        return replace(self, build=self.build.displaced(reason))
 
     def decontaminated(self, removed: Counter[tuple[str, str]]) -> dict[str, str]:
         """Commit metadata: every row decontaminated out of the table as it will stand
@@ -172,10 +180,10 @@ class GoldPlan:
 
 
 def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: bool) -> GoldPlan:
-    """Decide from the table's last commit: its recipe, silver/comparisons' version and
-    the transforms (`inputs`) must be unchanged to keep it; then, for tables built from
-    silver/conversations, the conversations it gained since are all that is new, unless
-    they were rewritten (a rebuild)."""
+    """The build plan of gold table `name`: its settings are its recipe, silver/comparisons'
+    version (a changed comparison rebuilds), the code of its transforms and the pinned
+    benchmarks; tables built from silver/conversations follow it, so the conversations
+    it gained are all that is new unless they were rewritten."""
     comparisons = lake.table(COMPARISONS)
     described = json.dumps(
         {
@@ -186,23 +194,18 @@ def gold_plan(lake: Lake, name: str, config: GoldConfig, follows_conversations: 
         },
         sort_keys=True,
     )
-    inputs = hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
-    conversations = lake.table(CONVERSATIONS) if follows_conversations else None
-    version = conversations.version() if conversations is not None else None
+    settings = hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
     table = lake.table(("gold", name))
-    previous = table.history(1)[0] if table is not None else {}
-    rebuild = GoldPlan(True, [], inputs, version)
-    if config.force or previous.get("inputs") != inputs:
-        return rebuild
-    before = previous.get("decontaminated", "{}")
-    if version is None or previous.get("conversations_version") == str(version):
-        return GoldPlan(False, [], inputs, version, before)
-    if "conversations_version" not in previous or "decontaminated" not in previous:
-        return rebuild
-    files = lake.added_files(CONVERSATIONS, int(previous["conversations_version"]))
-    if files is None:
-        return rebuild
-    return GoldPlan(False, files, inputs, version, before)
+    previous = table.history(1)[0] if table is not None else None
+    build = plan_build(
+        lake,
+        previous,
+        settings,
+        [CONVERSATIONS] if follows_conversations else [],
+        force=config.force,
+        required=("decontaminated",),
+    )
+    return GoldPlan(build, (previous or {}).get("decontaminated", "{}"))
 
 
 def benchmarks_digest() -> str:
@@ -320,7 +323,7 @@ def unchanged_result(lake: Lake, name: str, plan: GoldPlan) -> MaterializeResult
         asset_key=AssetKey(list(key)),
         metadata={
             "status": "unchanged",
-            "inputs": plan.inputs,
+            "settings": plan.build.settings,
             "delta_version": lake.version(key),
             "new_version": False,
             "path": MetadataValue.path(lake.uri(key)),
@@ -517,7 +520,7 @@ def gold_assets(
             counts.update({f"mt_bench_{k}": v for k, v in dropped.items()})
         all_pairs = pl.concat(frames) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
         for cls, frame in split_by_license(all_pairs).items():
-            plan = replace(plans[cls], rebuild=True)  # both tables come from one pass
+            plan = plans[cls].displaced("both tables come from one pass over the pairs")
             removed: Counter[tuple[str, str]] = Counter()
             evaluation = decontamination_index(lake, config, f"prefs_{cls}")
             if evaluation is not None:  # MT-bench's own pairs are there only when asked for
@@ -594,7 +597,7 @@ def gold_assets(
             # there while no conversation had it) changes the table's rows: rebuild it.
             if plan.files and holds_any(lake, f"sft_{cls}", plan.files, config.batch_rows):
                 context.log.info(f"sft_{cls}: rebuilt: a new conversation was judged before")
-                plans[cls] = replace(plan, rebuild=True, files=[])
+                plans[cls] = plan.displaced("a new conversation was judged before")
         unknown = (
             lake.scan(CONVERSATIONS)
             .filter(~pl.col("license_class").is_in(LICENCE_CLASSES))

@@ -10,9 +10,10 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.automation import FOLLOW_UPSTREAM
+from storage.build_plan import BuildPlan, plan_build
 from storage.code_digest import asset_code_digest
-from storage.keys import view_key
-from storage.lake import AddedFile, Lake
+from storage.keys import gold_key, view_key
+from storage.lake import Lake
 from transforms.markdown import bar_chart, preview_markdown
 from transforms.views import (
     GOLD_SCHEMAS,
@@ -33,24 +34,36 @@ LICENCE_NOTE = {
 }
 
 
-def view_inputs(lake: Lake, spec: ViewSpec) -> dict[str, str]:
-    """What the view's rows are a function of: its declaration, the code that builds it,
-    and the Delta version of each gold table it reads."""
-    versions = {}
+def view_plan(lake: Lake, spec: ViewSpec, previous: dict | None) -> BuildPlan:
+    """The view's build plan (storage/build_plan.py): its settings are its declaration
+    and the code that builds it; it follows the gold tables it reads. Only a per-row view
+    grows by appending (a mixed or capped view's rows depend on each other)."""
     for table in spec.tables:
-        delta = lake.table(("gold", table))
-        if delta is None:
+        if lake.table(gold_key(table)) is None:
             raise FileNotFoundError(f"gold/{table} has not been materialized")
-        versions[table] = delta.version()
-    code = asset_code_digest(__file__)
-    described = json.dumps(
-        {"spec": asdict(spec), "code": code, "gold": versions}, sort_keys=True, default=str
+    recipe = json.dumps(
+        {"spec": asdict(spec), "code": asset_code_digest(__file__)}, sort_keys=True, default=str
     )
-    recipe = json.dumps({"spec": asdict(spec), "code": code}, sort_keys=True, default=str)
+    plan = plan_build(
+        lake,
+        previous,
+        hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:32],
+        [gold_key(table) for table in spec.tables],
+        required=[COUNTED[name] for name in COUNTED],
+    )
+    if plan.action == "append" and not spec.per_row:
+        return plan.displaced("the view mixes or caps rows: it is built whole")
+    return plan
+
+
+def view_commit(spec: ViewSpec, plan: BuildPlan) -> dict[str, str]:
+    """The commit of a view build: the plan's record, the content it names (`inputs`,
+    what a release pins), the gold versions read and the declaration."""
+    recorded = plan.commit()
     return {
-        "inputs": hashlib.sha256(described.encode("utf-8")).hexdigest()[:32],
-        "recipe": hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:32],
-        "gold_versions": json.dumps(versions, sort_keys=True),
+        **recorded,
+        "inputs": hashlib.sha256(json.dumps(recorded).encode("utf-8")).hexdigest()[:32],
+        "gold_versions": json.dumps({k[1]: v for k, v in plan.versions.items()}, sort_keys=True),
         "declaration": declaration(spec),
     }
 
@@ -59,31 +72,6 @@ def declaration(spec: ViewSpec) -> str:
     """The view's declaration as JSON (what a release diff compares)."""
     described = {k: v for k, v in asdict(spec).items() if k not in ("name", "description")}
     return json.dumps(described, sort_keys=True, default=str)
-
-
-def grown_by(
-    spec: ViewSpec, lake: Lake, previous: dict | None, inputs: dict[str, str]
-) -> dict[str, list[AddedFile]] | None:
-    """The data files each gold table gained since the view was last built, when the view
-    is per-row, its declaration and code are the same, and every table only gained rows
-    (no file removed); else None (a rebuild)."""
-    if previous is None or not spec.per_row or "license_rows" not in previous:
-        return None
-    if previous["recipe"] != inputs["recipe"]:
-        return None
-    versions = json.loads(inputs["gold_versions"])
-    before = json.loads(previous["gold_versions"])
-    added = {}
-    for table in spec.tables:
-        if table not in before:
-            return None
-        if before[table] == versions[table]:
-            continue
-        files = lake.added_files(("gold", table), before[table])
-        if files is None:
-            return None
-        added[table] = files
-    return added
 
 
 def view_asset(spec: ViewSpec):
@@ -159,35 +147,35 @@ def build_view_table(
     rows of a per-row view's gold tables that only gained rows; else rebuild it (a batch
     of gold rows at a time for per-row views)."""
     key = view_key(spec.name)
-    inputs = view_inputs(lake, spec)
-    versions = json.loads(inputs["gold_versions"])
     existing = lake.table(key)
     previous = existing.history(1)[0] if existing is not None else None
-    if previous is not None and previous.get("inputs") == inputs["inputs"]:
+    plan = view_plan(lake, spec, previous)
+    if plan.unchanged:
         context.log.info(f"views/{spec.name}: declaration, code and gold tables unchanged")
         return MaterializeResult(
             metadata={"status": "unchanged", "delta_version": existing.version()}  # type: ignore[union-attr]
         )
-    added = grown_by(spec, lake, previous, inputs)
+    context.log.info(f"views/{spec.name}: {plan.action} ({plan.reason})")
+    versions = {k[1]: v for k, v in plan.versions.items()}
     tally = ViewTally()
-    if added is not None:
+    if plan.action == "append":
         batches = (
             batch
-            for table, files in added.items()
-            for batch in lake.read_added(("gold", table), files, BATCH_ROWS)
+            for table, files in plan.added.items()
+            for batch in lake.read_added(table, files, BATCH_ROWS)
         )
         tally.merged(previous)
     elif spec.per_row:  # the filters pushed into the scan: only the view's rows are read
         batches = (
             batch
             for table in spec.tables
-            for batch in lake.scan(("gold", table), versions[table])
+            for batch in lake.scan(gold_key(table), versions[table])
             .filter(row_filter(spec))
             .collect_batches(chunk_size=BATCH_ROWS)
         )
     else:
         whole = [
-            lake.scan(("gold", table), versions[table]).filter(row_filter(spec)).collect()
+            lake.scan(gold_key(table), versions[table]).filter(row_filter(spec)).collect()
             for table in spec.tables
         ]
         batches = iter([mixed(pl.concat(whole, how="diagonal_relaxed"), spec)])
@@ -199,14 +187,14 @@ def build_view_table(
             chosen = selected(batch, spec)
             yield tally.add(chosen, formatted(with_splits(chosen, spec), spec))
 
-    commit = dict(inputs)  # completed with the counts once every row is spooled
+    commit = view_commit(spec, plan)  # completed with the counts once every row is spooled
     written = lake.write_batches(
         key,
         rows(),
         partition_by=(SPLIT_COLUMN,),
         commit_metadata=commit,
         before_commit=lambda: commit.update(tally.commit(spec)),
-        append=added is not None,
+        append=plan.action == "append",
         arrow_schema=arrow_schema(spec),
     )
     if not tally.splits:
@@ -216,7 +204,7 @@ def build_view_table(
         )
     return MaterializeResult(
         metadata={
-            "status": "appended" if added is not None else "rebuilt",
+            "status": "appended" if plan.action == "append" else "rebuilt",
             "rows": sum(tally.splits.values()),
             **{f"rows_{split}": tally.splits.get(split, 0) for split in spec.split_names},
             "by_dataset": MetadataValue.json(dict(tally.datasets.most_common())),
