@@ -25,6 +25,7 @@ from dagster import (
     asset,
 )
 
+from storage.build_plan import BuildPlan, plan_build
 from storage.code_digest import asset_code_digest
 from storage.keys import (
     COMPARISONS,
@@ -209,10 +210,11 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         source = lake.table(DIALOGUES)
         if source is None:
             raise RuntimeError("silver/dialogues does not exist yet: materialize it first")
-        version = source.version()
         union = lake.table(CONVERSATIONS)
-        previous = union.history(1)[0] if union is not None else {}
-        if previous.get("dialogues_version") == str(version):
+        previous = union.history(1)[0] if union is not None else None
+        plan = plan_build(lake, previous, union_settings(rank), [DIALOGUES], required=UNION_COUNTS)
+        version = plan.versions[DIALOGUES]
+        if plan.unchanged:
             # A materialization, not a skip: what follows in the same run (gold) must run
             # to judge its own inputs, which may have changed (silver/comparisons).
             context.log.info(f"silver/dialogues unchanged since version {version}")
@@ -226,12 +228,13 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
                 }
             )
             return
-        union_of = UnionOfDialogues(lake, version, rank, config.batch_rows)
-        try:
-            written, totals = union_of.append(previous)
-        except KeptRowReplaced as reason:
-            context.log.info(f"silver/conversations: {reason}; rebuilding the union whole")
-            written, totals = None, None
+        union_of = UnionOfDialogues(lake, plan, rank, config.batch_rows)
+        written, totals = None, None
+        if plan.action == "append":
+            try:
+                written, totals = union_of.append(previous, plan.added[DIALOGUES])  # type: ignore[arg-type]
+            except KeptRowReplaced as reason:
+                context.log.info(f"silver/conversations: {reason}; rebuilding the union whole")
         if written is None or totals is None:
             written, totals = union_of.rebuild()
         summary = lake.scan(CONVERSATIONS).select("dataset", "lang").collect()
@@ -304,32 +307,51 @@ def build_slice(
     name = "/".join(table.key)
     dataset = spec.key
     bronze_key = ("bronze", dataset)
-    bronze_table = lake.table(bronze_key)
-    bronze_version = -1 if bronze_table is None else bronze_table.version()
-    inputs = slice_inputs(bronze_version, config)
+    if lake.table(bronze_key) is None:
+        raise RuntimeError(f"bronze/{dataset} does not exist yet: materialize it first")
     previous = lake.last_slice_commit(table.key, {"dataset": dataset})
-    if not config.force and previous is not None and previous.get("inputs") == inputs:
+    plan = plan_build(
+        lake,
+        previous,
+        engine_inputs(config),
+        [bronze_key],
+        force=config.force,
+        required=SLICE_COUNTS,
+        interrupted=lambda: any(
+            lake.increment_interrupted(k, table.key, previous)  # type: ignore[arg-type]
+            for k in (PII_AUDIT, QUARANTINE)
+        ),
+    )
+    bronze_version = plan.versions[bronze_key]
+    if plan.unchanged:
         context.log.info(f"{name}/{dataset}: bronze, settings and transforms unchanged")
         context.log_event(
             AssetObservation(
                 asset_key=list(table.key),
                 partition=dataset,
-                metadata={"status": "unchanged", "inputs": inputs, "path": lake.uri(table.key)},
+                metadata={
+                    "status": "unchanged",
+                    "bronze_version": bronze_version,
+                    "path": lake.uri(table.key),
+                },
             )
         )
         return
-    increment = None if config.force else slice_increment(lake, table, dataset, previous, config)
-    if increment is not None:
+    if plan.action == "append":
+        increment = SliceIncrement(previous, plan.added[bronze_key])  # type: ignore[arg-type]
         context.log.info(
-            f"{name}/{dataset}: bronze gained {len(increment.files)} file(s) since version "
-            f"{increment.previous['bronze_version']}: processing only their rows"
+            f"{name}/{dataset}: bronze gained {len(increment.files)} file(s): processing only "
+            "their rows"
         )
         try:
-            yield write_slice(context, config, lake, table, spec, shape, bronze_version, increment)
+            yield write_slice(context, config, lake, table, spec, shape, plan, increment)
             return
         except KeptRowReplaced as reason:
             context.log.info(f"{name}/{dataset}: {reason}; rebuilding the slice whole")
-    yield write_slice(context, config, lake, table, spec, shape, bronze_version, None)
+            plan = plan.displaced(str(reason))
+    else:
+        context.log.info(f"{name}/{dataset}: {plan.reason}: building the slice whole")
+    yield write_slice(context, config, lake, table, spec, shape, plan, None)
 
 
 @dataclass(frozen=True)
@@ -351,24 +373,6 @@ class KeptRowReplaced(Exception):
 SLICE_COUNTS = ("rows_in", "rows_out", "dropped_duplicate", "rows_quarantined")
 
 
-def slice_increment(
-    lake: Lake, table: SilverTable, dataset: str, previous: dict | None, config: SilverConfig
-) -> SliceIncrement | None:
-    """The increment that brings a slice up to date, when there is one: the slice was
-    built with the same settings and transforms, bronze only gained files since, and no
-    earlier increment was interrupted between its ledger rows and its commit."""
-    if previous is None or previous.get("engines") != engine_inputs(config):
-        return None
-    if any(name not in previous for name in ("bronze_version", *SLICE_COUNTS)):
-        return None
-    files = lake.added_files(("bronze", dataset), int(previous["bronze_version"]))
-    if files is None:
-        return None
-    if any(lake.increment_interrupted(k, table.key, previous) for k in (PII_AUDIT, QUARANTINE)):
-        return None
-    return SliceIncrement(previous, files)
-
-
 def write_slice(
     context: AssetExecutionContext,
     config: SilverConfig,
@@ -376,7 +380,7 @@ def write_slice(
     table: SilverTable,
     spec: DatasetSpec,
     shape: Callable[[pl.DataFrame], Stage],
-    bronze_version: int,
+    plan: BuildPlan,
     increment: SliceIncrement | None,
 ) -> MaterializeResult:
     """Pass 1 and pass 2 over the whole bronze table, or over the rows `increment` adds
@@ -390,7 +394,7 @@ def write_slice(
         bronze_rows = (
             lake.read_added(bronze_key, increment.files, config.batch_rows)
             if increment
-            else lake.batches(bronze_key, config.batch_rows, version=bronze_version)
+            else lake.batches(bronze_key, config.batch_rows, version=plan.versions[bronze_key])
         )
         for bronze in bronze_rows:
             cleaned.add(bronze.height, shape(bronze))
@@ -451,9 +455,7 @@ def write_slice(
             partition_by=["dataset"],
             replace={"dataset": dataset},
             commit_metadata={
-                "inputs": slice_inputs(bronze_version, config),
-                "engines": engine_inputs(config),
-                "bronze_version": str(bronze_version),
+                **plan.commit(),
                 **{k: str(totals[k]) for k in SLICE_COUNTS},
             },
             before_commit=write_ledgers,
@@ -523,12 +525,14 @@ UNION_POSITION = ["dataset", *SOURCE_POSITION]
 
 
 class UnionOfDialogues:
-    """Writes silver/conversations from silver/dialogues at `version`: whole, or by
-    appending the survivors among the dialogues added since the union was last built."""
+    """Writes silver/conversations from silver/dialogues at the version `plan` read: whole,
+    or by appending the survivors among the dialogues added since the union was last
+    built."""
 
-    def __init__(self, lake: Lake, version: int, rank: dict[str, int], batch_rows: int) -> None:
+    def __init__(self, lake: Lake, plan: BuildPlan, rank: dict[str, int], batch_rows: int) -> None:
         self.lake = lake
-        self.version = version
+        self.plan = plan
+        self.version = plan.versions[DIALOGUES]
         self.rank = rank
         self.batch_rows = batch_rows
         self.appended = False
@@ -560,7 +564,7 @@ class UnionOfDialogues:
             CONVERSATIONS,
             surviving_rows(),
             commit_metadata={
-                "dialogues_version": str(self.version),
+                **self.plan.commit(),
                 **{k: str(totals[k]) for k in UNION_COUNTS},
             },
             append=append,
@@ -578,14 +582,9 @@ class UnionOfDialogues:
         batches = self.lake.batches(DIALOGUES, self.batch_rows, version=self.version)
         return self._write(keys, survivors, batches, Counter(), append=False)
 
-    def append(self, previous: dict) -> tuple[TableWrite | None, dict[str, int] | None]:
-        """Append what the dialogues gained since the union's last build; (None, None)
-        when they changed otherwise (or the union records no build to continue)."""
-        if any(name not in previous for name in ("dialogues_version", *UNION_COUNTS)):
-            return None, None
-        files = self.lake.added_files(DIALOGUES, int(previous["dialogues_version"]))
-        if files is None:
-            return None, None
+    def append(self, previous: dict, files: list[AddedFile]) -> tuple[TableWrite, dict[str, int]]:
+        """Append the survivors among the rows of `files`, what the dialogues gained since
+        the union's last build (its commit `previous`)."""
         columns = ["conversation_id", *UNION_POSITION]
         keys = pl.concat(
             [
@@ -726,10 +725,11 @@ class SliceTally:
         }
 
 
-def slice_inputs(bronze_version: int, config: SilverConfig) -> str:
-    """Names everything a silver slice is computed from: the bronze table's version, the
-    text-engine settings and the code of the transforms it uses. Equal inputs, equal slice."""
-    return f"{bronze_version}:{engine_inputs(config)}"
+def union_settings(rank: dict[str, int]) -> str:
+    """What decides the union's rows besides silver/dialogues: the catalogue order (the
+    survivor of a copy across datasets) and the code of silver's transforms."""
+    described = json.dumps({"rank": rank, "transforms": asset_code_digest(__file__)})
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
 
 
 def engine_inputs(config: SilverConfig) -> str:
