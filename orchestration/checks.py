@@ -31,6 +31,7 @@ from dagster import (
 )
 
 from orchestration.catalogue import load_catalogue
+from storage.build_plan import SETTINGS, plan_build, version_key
 from storage.keys import PII_REVIEW
 from storage.lake import Lake
 from storage.silver_tables import COMPARISONS_TABLE, DIALOGUES_TABLE, SilverConfig
@@ -247,15 +248,30 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
         "detector": detector_digest(),
         "thresholds": f"{REVIEW_MIN_CONFIDENCE}:{REVIEW_MAX_HITS}:{REVIEW_MAX_RATE}",
     }
-    judged = last_pass(context, contract.key, "no_pii", judgement, ("table_texts", "table_hits"))
-    files = lake.added_files(contract.key, judged["delta_version"]) if judged else None
-    if files is None:
+    carried = ("table_texts", "table_hits")
+    judged = last_pass(context, contract.key, "no_pii", judgement, carried)
+    settings = json.dumps(judgement, sort_keys=True)
+    plan = plan_build(  # the last passing judgement is the record a new pass continues from
+        lake,
+        None
+        if judged is None
+        else {
+            SETTINGS: settings,
+            version_key(contract.key): str(judged["delta_version"]),
+            **{k: str(judged[k]) for k in carried},
+        },
+        settings,
+        [contract.key],
+        required=carried,
+    )
+    if plan.rebuild:
         judged = None
         batches = lake.batches(contract.key, CHECK_BATCH_ROWS, where=where, version=version)
         scanned = "every row"
     else:
+        files = plan.added.get(contract.key, [])
         batches = lake.read_added(contract.key, files, CHECK_BATCH_ROWS, where=where)
-        scanned = f"rows added since version {judged['delta_version']} (judged then)"
+        scanned = f"rows added since version {judged['delta_version']} (judged then)"  # type: ignore[index]
     name = "/".join(contract.key)
     hits, below, texts = [], 0, 0
     for batch in batches:
