@@ -1,5 +1,6 @@
 """Bronze: one asset per catalogue dataset, generated from sources/catalogue.yaml."""
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,9 @@ from dagster import (
     asset,
 )
 
+from assets.markdown import preview_markdown
+from storage.build_plan import plan_build
+from storage.code_digest import asset_code_digest
 from storage.keys import BRONZE_QUARANTINE
 from storage.lake import (
     Lake,
@@ -27,7 +31,6 @@ from storage.lake import (
     Sources,
     file_stats,
     increment_tag,
-    sources_fingerprint,
 )
 from transforms.bronze import (
     add_lineage,
@@ -39,7 +42,6 @@ from transforms.bronze import (
     unreadable_file,
 )
 from transforms.catalogue import DatasetSpec, license_class
-from transforms.markdown import preview_markdown
 from transforms.records import QUARANTINE_SCHEMA, ParsedFile, parse_jsonl
 
 PREVIEW_COLUMNS = ["dataset", "split", "source_file", "source_row", "content_hash"]
@@ -111,6 +113,13 @@ def bronze_asset(spec: DatasetSpec) -> AssetsDefinition:
     return _bronze
 
 
+def bronze_settings(revision: str) -> str:
+    """What decides a bronze split's rows besides its files' contents: the Hub commit the
+    files are read at (it is in every row's lineage) and the code of the parsers."""
+    described = json.dumps({"revision": revision, "code": asset_code_digest(__file__)})
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+
+
 def ingest_split(
     context: AssetExecutionContext,
     spec: DatasetSpec,
@@ -138,10 +147,17 @@ def ingest_split(
             return MaterializeResult(metadata=missing)
         return AssetObservation(asset_key=list(key), partition=split, metadata=missing)
 
-    fingerprint = sources_fingerprint(files)
     revision = sources.revision_read(spec) or ""
-    same_revision = previous is not None and previous.get("source_revision", "") == revision
-    if not force and same_revision and previous.get("sources") == fingerprint:  # type: ignore[union-attr]
+    plan = plan_build(
+        lake,
+        previous,
+        bronze_settings(revision),
+        [],
+        sources=[(f.path, f.version) for f in files],
+        force=force,
+        interrupted=lambda: lake.increment_interrupted(BRONZE_QUARANTINE, key, previous),  # type: ignore[arg-type]
+    )
+    if plan.unchanged:
         table = lake.table(key)
         context.log.info(f"{spec.key}/{split}: sources unchanged, nothing written")
         return AssetObservation(
@@ -155,12 +171,9 @@ def ingest_split(
         )
 
     # Only new files beside unchanged ones (a new shard): read just those and append.
-    to_read = files if force or not same_revision else new_files_only(previous, files)  # type: ignore[arg-type]
-    appending = to_read is not files
-    if to_read is None or (
-        appending and lake.increment_interrupted(BRONZE_QUARANTINE, key, previous)
-    ):
-        to_read, appending = files, False
+    appending = plan.action == "append"
+    to_read = [f for f in files if f.path in plan.new_sources] if appending else files
+    context.log.info(f"{spec.key}/{split}: {plan.action} ({plan.reason})")
     ingested_at = datetime.now(UTC)
     rejected: list[pl.DataFrame] = []
     counts = Counter()
@@ -214,7 +227,7 @@ def ingest_split(
 
     commit = {
         **partition,
-        "sources": fingerprint,
+        **plan.commit(),
         "file_stats": file_stats(files),
         "source_revision": revision,
     }
@@ -247,16 +260,6 @@ def ingest_split(
             "preview": MetadataValue.md(preview_markdown(pl.concat(preview))),
         }
     )
-
-
-def new_files_only(previous: dict, files: list[SourceFile]) -> list[SourceFile] | None:
-    """The files that are new when every file of the previous ingest is still there,
-    unchanged (a split that only gained files); None when any was changed or removed."""
-    earlier = {tuple(entry) for entry in json.loads(previous.get("sources") or "[]")}
-    now = {(f.path, f.version) for f in files}
-    if not earlier or not earlier <= now:
-        return None
-    return [f for f in files if (f.path, f.version) not in earlier]
 
 
 def log_quarantine(

@@ -24,6 +24,7 @@ from dagster import (
 
 import assets.minhash
 from assets.automation import FOLLOW_UPSTREAM
+from assets.markdown import bar_chart, preview_markdown
 from assets.minhash import (
     MEMBERS_SCHEMA,
     NEAR_DUPLICATES,
@@ -67,7 +68,6 @@ from transforms.gold import (
     sft_from_votes,
     split_by_license,
 )
-from transforms.markdown import bar_chart, preview_markdown
 from transforms.near_duplicates import NearDuplicateSettings
 from transforms.ultrafeedback_fix import fix_overall_score
 from transforms.views import ViewSpec

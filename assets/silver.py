@@ -25,6 +25,7 @@ from dagster import (
     asset,
 )
 
+from assets.markdown import bar_chart, preview_markdown
 from storage.build_plan import BuildPlan, plan_build
 from storage.code_digest import asset_code_digest
 from storage.keys import (
@@ -46,7 +47,6 @@ from storage.silver_tables import (
 from storage.text_cache import cached_engine_results
 from transforms.bronze import bronze_schema
 from transforms.catalogue import DatasetSpec
-from transforms.markdown import bar_chart, preview_markdown
 from transforms.pii import PiiSettings
 from transforms.scrub import (
     AUDIT_SCHEMA,

@@ -10,11 +10,11 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.automation import FOLLOW_UPSTREAM
+from assets.markdown import bar_chart, preview_markdown
 from storage.build_plan import BuildPlan, plan_build
 from storage.code_digest import asset_code_digest
 from storage.keys import gold_key, view_key
 from storage.lake import Lake
-from transforms.markdown import bar_chart, preview_markdown
 from transforms.views import (
     GOLD_SCHEMAS,
     ID_COLUMN,

@@ -629,8 +629,3 @@ def file_stats(files: Sequence[SourceFile]) -> str:
         {f.path: [f.size, f.mtime_ns, f.version] for f in files if f.mtime_ns is not None},
         separators=(",", ":"),
     )
-
-
-def sources_fingerprint(files: Sequence[SourceFile]) -> str:
-    """One string naming exactly which file contents a partition was built from."""
-    return json.dumps([[f.path, f.version] for f in files], separators=(",", ":"))

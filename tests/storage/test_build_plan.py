@@ -96,3 +96,21 @@ def test_a_displaced_row_turns_an_append_into_a_rebuild(lake: Lake):
     rebuilt = plan.displaced("a new row comes before a row the table keeps")
     assert plan.action == "append" and rebuilt.rebuild and not rebuilt.added
     assert rebuilt.commit() == plan.commit()
+
+
+def test_a_table_read_from_files_appends_only_the_new_files_and_rebuilds_on_a_changed_one(
+    lake: Lake,
+):
+    first = [("train_0.jsonl", "sha-a")]
+    plan = plan_build(lake, None, "s1", [], sources=first)
+    assert plan.rebuild and plan.commit()["sources"] == '[["train_0.jsonl","sha-a"]]'
+    previous = plan.commit()
+    assert plan_build(lake, previous, "s1", [], sources=first).unchanged
+    grown = [*first, ("train_1.jsonl", "sha-b")]
+    appended = plan_build(lake, previous, "s1", [], sources=grown)
+    assert appended.action == "append" and appended.new_sources == ("train_1.jsonl",)
+    changed = [("train_0.jsonl", "sha-c"), ("train_1.jsonl", "sha-b")]
+    assert plan_build(lake, previous, "s1", [], sources=changed).reason == (
+        "a source file changed or was removed"
+    )
+    assert plan_build(lake, previous, "s1", [], sources=[]).rebuild

@@ -1,5 +1,6 @@
 """Markdown for the metadata Dagster shows on an asset's page: a preview of rows, and a
-distribution drawn with text bars."""
+distribution drawn with text bars. Presentation, not row code: no table's code version
+(storage/code_digest.py) includes it. Defines no asset."""
 
 from collections import Counter
 
