@@ -46,13 +46,15 @@ from storage.silver_tables import (
 )
 from storage.text_cache import cached_engine_results
 from transforms.bronze import bronze_schema
-from transforms.catalogue import DatasetSpec
+from transforms.catalogue import SHAPES, DatasetSpec
 from transforms.pii import PiiSettings
 from transforms.scrub import (
     AUDIT_SCHEMA,
     scrub_frame,
 )
 from transforms.silver import (
+    COMPARISON_SHAPES,
+    DIALOGUE_SHAPES,
     SILVER_QUARANTINE_SCHEMA,
     SOURCE_POSITION,
     Stage,
@@ -60,10 +62,6 @@ from transforms.silver import (
     deduplicate_across_datasets,
     duplicate_survivors,
     language_agreement,
-    pairwise_comparisons,
-    ultrachat_200k_dialogues,
-    ultrachat_dialogues,
-    ultrafeedback_comparisons,
     user_text,
 )
 from transforms.text_engines import (
@@ -125,15 +123,10 @@ ledger_specs = [
 ]
 
 
-CONVERSATION_SOURCES: dict[str, Callable[[pl.DataFrame, DatasetSpec], pl.DataFrame]] = {
-    "ultrachat": ultrachat_dialogues,
-    "ultrachat_200k": ultrachat_200k_dialogues,
-}
-COMPARISON_SOURCES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
-    "ultrafeedback": ultrafeedback_comparisons,
-    "chatbot_arena_conversations": pairwise_comparisons,
-    "mt_bench_human_judgments": pairwise_comparisons,
-}
+def datasets_shaped_into(catalogue: dict[str, DatasetSpec], table: str) -> list[str]:
+    """The datasets whose declared shape fills silver table `table` (dialogues or
+    comparisons), in catalogue order: the partitions of that table."""
+    return [key for key, spec in catalogue.items() if SHAPES[spec.shape] == table]
 
 
 def bronze_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> list[AssetDep]:
@@ -156,8 +149,8 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
     @asset(
         key=list(DIALOGUES),
         group_name="silver",
-        partitions_def=StaticPartitionsDefinition(list(CONVERSATION_SOURCES)),
-        deps=bronze_deps(catalogue, list(CONVERSATION_SOURCES)),
+        partitions_def=StaticPartitionsDefinition(datasets_shaped_into(catalogue, "dialogues")),
+        deps=bronze_deps(catalogue, datasets_shaped_into(catalogue, "dialogues")),
         kinds={"delta", "polars"},
         output_required=False,
         automation_condition=AutomationCondition.eager(),
@@ -176,7 +169,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         (both sources), in `license` / `license_class` on every row.
         """
         dataset = context.partition_key
-        shape = CONVERSATION_SOURCES[dataset]
+        shape = DIALOGUE_SHAPES[catalogue[dataset].shape]
         yield from build_slice(
             context,
             config,
@@ -252,8 +245,8 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
     @asset(
         key=list(COMPARISONS),
         group_name="silver",
-        partitions_def=StaticPartitionsDefinition(list(COMPARISON_SOURCES)),
-        deps=bronze_deps(catalogue, list(COMPARISON_SOURCES)),
+        partitions_def=StaticPartitionsDefinition(datasets_shaped_into(catalogue, "comparisons")),
+        deps=bronze_deps(catalogue, datasets_shaped_into(catalogue, "comparisons")),
         kinds={"delta", "polars"},
         output_required=False,
         automation_condition=AutomationCondition.eager(),
@@ -273,7 +266,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         outputs CC-BY-NC-4.0; UltraFeedback MIT; MT-bench CC-BY-4.0.
         """
         spec = catalogue[context.partition_key]
-        shape = COMPARISON_SOURCES[spec.key]
+        shape = COMPARISON_SHAPES[spec.shape]
         yield from build_slice(
             context, config, lake, COMPARISONS_TABLE, spec, lambda bronze: shape(bronze, spec)
         )

@@ -38,6 +38,9 @@ class DatasetSpec:
     license: Mapping[str, str]
     schema: Mapping[str, str]
     required: tuple[str, ...]
+    shape: str = "chat_messages"
+    """How its rows become silver rows (SHAPES: the shape names and the silver table each
+    fills)."""
     # Who wrote each field (field, or `<field>.<role>` for one role's turns): "person" or
     # "model", or a rule {column, person: [...], model: [...]} reading another column of
     # the row. "*" is every field not named.
@@ -177,6 +180,15 @@ def _expect(text: str, token: str) -> str:
     return stripped[len(token) :]
 
 
+SHAPES = {
+    "alternating_turns": "dialogues",
+    "chat_messages": "dialogues",
+    "rated_completions": "comparisons",
+    "pairwise_votes": "comparisons",
+}
+"""The shapes a dataset may declare, and the silver table each one fills."""
+
+
 def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
     """Validate the catalogue document and return its datasets by key, in file order."""
     datasets = document.get("datasets")
@@ -184,11 +196,16 @@ def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
         raise CatalogueError("catalogue needs a non-empty `datasets` mapping")
     specs = {}
     for key, entry in datasets.items():
-        missing = {"hub_repo", "revision", "format", "splits", "license", "schema"} - set(entry)
+        declared = {"hub_repo", "revision", "format", "shape", "splits", "license", "schema"}
+        missing = declared - set(entry)
         if missing:
             raise CatalogueError(f"dataset {key!r} lacks {sorted(missing)}")
         if entry["format"] not in ("jsonl", "parquet"):
             raise CatalogueError(f"dataset {key!r}: format must be jsonl or parquet")
+        if entry["shape"] not in SHAPES:
+            raise CatalogueError(
+                f"dataset {key!r}: shape {entry['shape']!r} is not one of {sorted(SHAPES)}"
+            )
         if "*" not in entry["license"]:
             raise CatalogueError(f"dataset {key!r}: license needs a `*` default")
         spec = DatasetSpec(
@@ -196,6 +213,7 @@ def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
             hub_repo=entry["hub_repo"],
             revision=str(entry["revision"]),
             format=entry["format"],
+            shape=entry["shape"],
             splits={s: tuple(globs) for s, globs in entry["splits"].items()},
             license=dict(entry["license"]),
             schema=dict(entry["schema"]),

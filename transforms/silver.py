@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -378,3 +378,15 @@ def language_agreement(frame: pl.DataFrame) -> tuple[float | None, int]:
     if compared.height == 0:
         return None, 0
     return compared.select((pl.col("theirs") == pl.col("ours")).mean()).item(), compared.height
+
+
+DIALOGUE_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], pl.DataFrame]] = {
+    "alternating_turns": ultrachat_dialogues,
+    "chat_messages": ultrachat_200k_dialogues,
+}
+"""Shape name (the catalogue's `shape`) -> the function that makes silver/dialogues rows."""
+COMPARISON_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
+    "rated_completions": ultrafeedback_comparisons,
+    "pairwise_votes": pairwise_comparisons,
+}
+"""Shape name -> the function that makes silver/comparisons rows."""

@@ -68,6 +68,7 @@ def test_a_broken_catalogue_is_a_clear_error_at_load_time():
         "hub_repo": "a/b",
         "revision": "main",
         "format": "csv",
+        "shape": "chat_messages",
         "splits": {"train": ["x.csv"]},
         "license": {"*": "MIT"},
         "schema": {"id": "string"},
@@ -76,6 +77,8 @@ def test_a_broken_catalogue_is_a_clear_error_at_load_time():
         parse_catalogue({"datasets": {"x": entry}})
     with pytest.raises(CatalogueError, match="lacks"):
         parse_catalogue({"datasets": {"x": {"hub_repo": "a/b"}}})
+    with pytest.raises(CatalogueError, match="shape 'turns' is not one of"):
+        parse_catalogue({"datasets": {"x": {**entry, "format": "jsonl", "shape": "turns"}}})
 
 
 def test_the_catalogue_says_who_wrote_each_field():
@@ -102,8 +105,20 @@ def test_the_catalogue_says_who_wrote_each_field():
 )
 def test_a_wrong_authorship_declaration_is_a_clear_error(authors: dict) -> None:
     entry = {
-        "hub_repo": "o/n", "revision": "main", "format": "jsonl", "splits": {"train": ["*"]},
+        "hub_repo": "o/n", "revision": "main", "format": "jsonl", "shape": "chat_messages",
+        "splits": {"train": ["*"]},
         "license": {"*": "MIT"}, "schema": {"prompt": "string"}, "authors": authors,
     }  # fmt: skip
     with pytest.raises(CatalogueError, match="author"):
         parse_catalogue({"datasets": {"d": entry}})
+
+
+def test_every_declared_shape_has_its_function_and_fills_the_table_it_names():
+    from transforms.catalogue import SHAPES
+    from transforms.silver import COMPARISON_SHAPES, DIALOGUE_SHAPES
+
+    assert set(DIALOGUE_SHAPES) == {s for s, table in SHAPES.items() if table == "dialogues"}
+    assert set(COMPARISON_SHAPES) == {s for s, table in SHAPES.items() if table == "comparisons"}
+    shapes = {key: spec.shape for key, spec in load_catalogue().items()}
+    assert shapes["chatbot_arena_conversations"] == shapes["mt_bench_human_judgments"]
+    assert set(shapes.values()) == set(SHAPES)
