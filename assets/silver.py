@@ -32,9 +32,11 @@ from storage.keys import (
     COMPARISONS,
     CONVERSATIONS,
     DIALOGUES,
+    GOLD_TABLES,
     PII_AUDIT,
     QUARANTINE,
     TEXT_CACHE,
+    gold_key,
 )
 from storage.lake import AddedFile, Lake, TableWrite, compact, increment_tag
 from storage.silver_tables import (
@@ -108,9 +110,8 @@ ledger_specs = [
     AssetSpec(
         key=["silver", "pii_review"],
         group_name="silver",
-        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))]
-        + [AssetKey(["gold", t]) for t in ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc")]
-        + [AssetKey(["gold", "prompts_by"])],
+        deps=[AssetKey(list(k)) for k in (DIALOGUES, CONVERSATIONS, COMPARISONS)]
+        + [AssetKey(list(gold_key(table))) for table in GOLD_TABLES],
         kinds={"delta"},
         description=(
             "What the blocking no_pii check's independent detector found in the tables it "
