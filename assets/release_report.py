@@ -32,6 +32,7 @@ from transforms.release_report import (
     report_markdown,
     sparse,
     text_chars,
+    text_column,
     unmatched,
 )
 
@@ -69,8 +70,7 @@ def file_lengths(filesystem: pafs.FileSystem, path: str) -> np.ndarray:
     histogram = np.zeros(len(LENGTH_BINS) - 1, dtype=np.int64)
     with filesystem.open_input_file(path) as handle:
         parquet = pq.ParquetFile(handle)
-        names = parquet.schema_arrow.names
-        text = next(c for c in ("chosen", "messages", "prompt") if c in names)
+        text = text_column(parquet.schema_arrow.names)
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[text]):
             histogram += length_histogram(text_chars(pl.from_arrow(batch)))  # type: ignore[arg-type]
     return histogram

@@ -295,8 +295,8 @@ def build_slice(
 
     When bronze only gained rows since the slice was built (a new source file) and the
     settings and transforms are the same, only those rows are processed and appended
-    (`slice_increment`); if one of them would replace a row the slice keeps (an earlier
-    copy of a kept dialogue), the slice is rebuilt whole instead.
+    (the build plan, storage/build_plan.py); if one of them would replace a row the slice
+    keeps (an earlier copy of a kept dialogue), the slice is rebuilt whole instead.
     """
     name = "/".join(table.key)
     dataset = spec.key

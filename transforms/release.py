@@ -33,16 +33,19 @@ def content_tag(pins: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def table_pin(uri: str, version: int, frame: pl.DataFrame) -> dict[str, Any]:
+    license_rows = (
+        dict(sorted(frame["license"].value_counts().iter_rows()))
+        if frame.height and "license" in frame.columns
+        else {}
+    )
     return {
         "uri": uri,
         "version": version,
         "rows": frame.height,
         "schema": schema_of(frame),
         "content_hash": table_digest(frame),
-        "licenses": sorted(set(frame["license"].to_list())) if "license" in frame.columns else [],
-        "license_rows": dict(sorted(pl.Series(frame["license"]).value_counts().iter_rows()))
-        if frame.height and "license" in frame.columns
-        else {},
+        "license_rows": license_rows,
+        "licenses": sorted(license_rows),
         "languages": dict(sorted(pl.Series(frame["lang"]).value_counts().iter_rows()))
         if frame.height
         else {},

@@ -38,10 +38,16 @@ PLOTS = {
 }
 
 
+def text_column(columns: Sequence[str]) -> str:
+    """The column holding the text a row trains on: the `chosen` side of a preference
+    pair, else the dialogue (`messages`), else the `prompt`."""
+    return next(c for c in ("chosen", "messages", "prompt") if c in columns)
+
+
 def text_chars(frame: pl.DataFrame) -> pl.Series:
-    """Characters of the text a row trains on: the `chosen` side of a preference pair,
-    else the dialogue (`messages`), else the `prompt`. Message lists count their contents."""
-    column = next(c for c in ("chosen", "messages", "prompt") if c in frame.columns)
+    """Characters of the text a row trains on (`text_column`). Message lists count their
+    contents."""
+    column = text_column(frame.columns)
     values = pl.col(column)
     if isinstance(frame.schema[column], pl.List):
         chars = values.list.eval(pl.element().struct.field("content").str.len_chars()).list.sum()
@@ -105,8 +111,9 @@ def added_removed(before: pl.Series, after: pl.Series) -> tuple[int, int]:
     return int(added), int(removed)
 
 
-def declaration_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
-    """The fields of a view's declaration that differ: {field: [before, after]}."""
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
+    """The keys whose values differ (a view's declaration fields, the datasets' source
+    revisions): {key: [before, after]}."""
     return {
         key: [before.get(key), after.get(key)]
         for key in sorted(set(before) | set(after))
@@ -139,7 +146,7 @@ def release_changes(
             name: changed
             for name in sorted(set(before_views) & set(after_views))
             if (
-                changed := declaration_changes(
+                changed := changed_fields(
                     before_views[name].get("declaration", {}),
                     after_views[name].get("declaration", {}),
                 )
@@ -151,11 +158,7 @@ def release_changes(
         "policies_removed": sorted(
             set(previous.get("policies", [])) - set(current.get("policies", []))
         ),
-        "source_revisions": {
-            name: [sources_before.get(name), sources_after.get(name)]
-            for name in sorted(set(sources_before) | set(sources_after))
-            if sources_before.get(name) != sources_after.get(name)
-        },
+        "source_revisions": changed_fields(sources_before, sources_after),
         "code": [previous.get("git_commit"), current.get("git_commit")]
         if previous.get("git_commit") != current.get("git_commit")
         else None,
