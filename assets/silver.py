@@ -57,15 +57,14 @@ from transforms.scrub import (
 from transforms.silver import (
     COMPARISON_SHAPES,
     DIALOGUE_SHAPES,
-    SILVER_QUARANTINE_SCHEMA,
     SOURCE_POSITION,
-    Stage,
     clean_conversations,
     deduplicate_across_datasets,
     duplicate_survivors,
     language_agreement,
     user_text,
 )
+from transforms.silver_rows import SILVER_QUARANTINE_SCHEMA, Stage
 from transforms.text_engines import (
     settings_fingerprint,
 )
@@ -127,7 +126,7 @@ ledger_specs = [
 def datasets_shaped_into(catalogue: dict[str, DatasetSpec], table: str) -> list[str]:
     """The datasets whose declared shape fills silver table `table` (dialogues or
     comparisons), in catalogue order: the partitions of that table."""
-    return [key for key, spec in catalogue.items() if SHAPES[spec.shape] == table]
+    return [key for key, spec in catalogue.items() if table in SHAPES[spec.shape]]
 
 
 def bronze_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> list[AssetDep]:

@@ -45,6 +45,18 @@ class DatasetSpec:
     # "model", or a rule {column, person: [...], model: [...]} reading another column of
     # the row. "*" is every field not named.
     authors: Mapping[str, str | Mapping[str, Any]] = field(default_factory=lambda: {"*": PERSON})
+    gold: tuple[str, ...] = ()
+    """The gold tables its rows may enter (GOLD_USES: prefs, sft, prompts)."""
+    policies: tuple[str, ...] = ()
+    """The binarization policies that make its preference pairs (transforms/binarize.py
+    POLICIES); when it declares several, the gold config picks, else the first is used."""
+    evaluation: bool = False
+    """Evaluation data (MT-bench judgments): its questions decontaminate every training
+    table, its prompts never enter one, and its pairs and dialogues only when the gold
+    config asks for them (include_mt_bench)."""
+    vote_filters: bool = False
+    """Whether gold's vote filters (GoldConfig.arena_filters: short and frequent prompts,
+    blocked words and models, moderation and toxicity flags) apply to its votes."""
 
     @property
     def polars_schema(self) -> pl.Schema:
@@ -180,13 +192,26 @@ def _expect(text: str, token: str) -> str:
     return stripped[len(token) :]
 
 
-SHAPES = {
-    "alternating_turns": "dialogues",
-    "chat_messages": "dialogues",
-    "rated_completions": "comparisons",
-    "pairwise_votes": "comparisons",
+SHAPES: dict[str, tuple[str, ...]] = {
+    "alternating_turns": ("dialogues",),
+    "chat_messages": ("dialogues",),
+    "rated_completions": ("comparisons",),
+    "pairwise_votes": ("comparisons",),
 }
-"""The shapes a dataset may declare, and the silver table each one fills."""
+"""The shapes a dataset may declare, and the silver tables each one fills."""
+GOLD_USES = ("prefs", "sft", "prompts")
+"""What a dataset's rows may become in gold: preference pairs, SFT dialogues, prompts."""
+
+
+def _check_gold_uses(key: str, spec: DatasetSpec) -> None:
+    unknown = set(spec.gold) - set(GOLD_USES)
+    if unknown:
+        raise CatalogueError(f"dataset {key!r}: gold uses {sorted(unknown)} not in {GOLD_USES}")
+    if ("prefs" in spec.gold) != bool(spec.policies):
+        raise CatalogueError(
+            f"dataset {key!r}: preference pairs (gold: prefs) need binarization policies, "
+            "and policies need gold: prefs"
+        )
 
 
 def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
@@ -219,7 +244,12 @@ def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
             schema=dict(entry["schema"]),
             required=tuple(entry.get("required", ())),
             authors=dict(entry.get("authors", {"*": PERSON})),
+            gold=tuple(entry.get("gold", ())),
+            policies=tuple(entry.get("policies", ())),
+            evaluation=bool(entry.get("evaluation", False)),
+            vote_filters=bool(entry.get("vote_filters", False)),
         )
+        _check_gold_uses(key, spec)
         _check_authors(key, spec.authors, spec.schema)
         spec.polars_schema  # noqa: B018 - fail at load time on a bad type
         for expr in spec.license.values():

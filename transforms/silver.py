@@ -6,10 +6,8 @@ Text engines (language, PII) run afterwards on the distinct texts (transforms/sc
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -23,7 +21,6 @@ from transforms.cleaning import (
     deduplicate,
 )
 from transforms.comparisons import (
-    COMPLETIONS,
     MalformedComparison,
     comparison_id,
     judged_dialogue,
@@ -33,45 +30,14 @@ from transforms.comparisons import (
     user_turns,
 )
 from transforms.records import normalise_text
-
-LINEAGE = ["dataset", "split", "source_file", "source_row", "ingested_at"]
-SILVER_QUARANTINE_SCHEMA = pl.Schema(
-    {
-        "table": pl.String,
-        "dataset": pl.String,
-        "split": pl.String,
-        "source_file": pl.String,
-        "source_row": pl.Int64,
-        "reason": pl.String,
-        "detail": pl.String,
-        "payload": pl.String,
-    }
+from transforms.silver_rows import (
+    LINEAGE,
+    Stage,
+    author_column,
+    comparison_stage,
+    lineage_of,
+    rejected_rows,
 )
-
-
-@dataclass
-class Stage:
-    """One silver step's outcome: kept rows, rejected rows, and what each rule did."""
-
-    rows: pl.DataFrame
-    rejected: pl.DataFrame
-    counts: Counter[str] = field(default_factory=Counter)
-
-
-def rejected_rows(frame: pl.DataFrame, table: str, payload_columns: Sequence[str]) -> pl.DataFrame:
-    """Rejected rows in the quarantine shape; the payload is the row's source content as JSON."""
-    payloads = [
-        json.dumps(row, ensure_ascii=False, default=str)
-        for row in frame.select(payload_columns).iter_rows(named=True)
-    ]
-    return frame.select(
-        pl.lit(table).alias("table"),
-        *[pl.col(c) for c in ["dataset", "split", "source_file", "source_row"]],
-        "reason",
-        "detail",
-        pl.Series("payload", payloads, dtype=pl.String),
-    ).cast(dict(SILVER_QUARANTINE_SCHEMA))
-
 
 # --- conversations ---------------------------------------------------------------------
 
@@ -98,20 +64,6 @@ def ultrachat_200k_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> pl.Data
         .cast(MESSAGES),
         author_column(bronze, spec, "messages", "user").alias("user_written_by"),
     )
-
-
-def author_column(
-    bronze: pl.DataFrame, spec: DatasetSpec, field: str, role: str | None = None
-) -> pl.Series:
-    """Who wrote `field` (one role's turns of it), row by row, as the catalogue declares."""
-    declared = spec.field_author(field, role)
-    if isinstance(declared, str):
-        authors = [declared] * bronze.height
-    else:
-        authors = [
-            author_of(declared, row) for row in bronze.select(declared["column"]).rows(named=True)
-        ]
-    return pl.Series("written_by", authors, dtype=pl.String)
 
 
 def clean_conversations(dialogues: pl.DataFrame) -> Stage:
@@ -168,43 +120,6 @@ def deduplicate_across_datasets(
 
 # --- comparisons -----------------------------------------------------------------------
 
-COMPARISON_SCHEMA = pl.Schema(
-    {
-        "dataset": pl.String,
-        "split": pl.String,
-        "source_file": pl.String,
-        "source_row": pl.Int64,
-        "ingested_at": pl.Datetime("us", "UTC"),
-        "source_id": pl.String,
-        "comparison_id": pl.String,
-        "prompt": MESSAGES,
-        "response_a": pl.String,
-        "response_b": pl.String,
-        "conversation_a": MESSAGES,
-        "conversation_b": MESSAGES,
-        "same_user_turns": pl.Boolean,
-        "model_a": pl.String,
-        "model_b": pl.String,
-        "winner": pl.String,
-        "judge": pl.String,
-        "turn": pl.Int64,
-        "completions": COMPLETIONS,
-        "prompt_source": pl.String,
-        "prompt_written_by": pl.String,
-        "correct_answers": pl.List(pl.String),
-        "incorrect_answers": pl.List(pl.String),
-        "source_language": pl.String,
-        "moderation_flagged": pl.Boolean,
-        "moderation_categories": pl.List(pl.String),
-        "toxic_chat_flagged": pl.Boolean,
-        "toxic_chat_roberta_probability": pl.Float64,
-        "toxic_chat_t5_score": pl.Float64,
-        "license": pl.String,
-        "prompt_license": pl.String,
-        "response_license": pl.String,
-    }
-)
-
 
 def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
     """One row per UltraFeedback prompt, its completions parsed and kept whole (duplicates
@@ -221,7 +136,7 @@ def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         responses = [c["response"] for c in completions]
         rows.append(
             {
-                **_lineage(record),
+                **lineage_of(record),
                 "source_id": prompt_id(record["id"], instruction),
                 "comparison_id": comparison_id({"prompt": prompt, "responses": responses}),
                 "prompt": prompt,
@@ -235,7 +150,7 @@ def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
                 "response_license": spec.field_license("completions"),
             }
         )
-    return _comparison_stage(rows, rejected, bronze, ["id", "instruction", "completions"])
+    return comparison_stage(rows, rejected, bronze, ["id", "instruction", "completions"])
 
 
 def _clean_prompt(instruction: str | None) -> list[dict[str, str]]:
@@ -263,7 +178,7 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         prompt, response_a = split_last_reply(conversation_a)
         _, response_b = split_last_reply(conversation_b)
         row = {
-            **_lineage(record),
+            **lineage_of(record),
             "source_id": str(record["question_id"]),
             "prompt": prompt,
             "response_a": response_a,
@@ -298,7 +213,7 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         )
         rows.append(row)
     payload = ["question_id", "conversation_a", "conversation_b", "winner", "judge", "turn"]
-    return _comparison_stage(rows, rejected, bronze, payload)
+    return comparison_stage(rows, rejected, bronze, payload)
 
 
 def _arena_flags(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -317,29 +232,6 @@ def _arena_flags(record: Mapping[str, Any]) -> dict[str, Any]:
         "toxic_chat_roberta_probability": (toxic.get("roberta-large") or {}).get("probability"),
         "toxic_chat_t5_score": (toxic.get("t5-large") or {}).get("score"),
     }
-
-
-def _lineage(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: record[c] for c in LINEAGE}
-
-
-def _comparison_stage(
-    rows: list[dict], rejected: list[dict], bronze: pl.DataFrame, payload: Sequence[str]
-) -> Stage:
-    frame = pl.DataFrame(rows, schema=COMPARISON_SCHEMA, orient="row")
-    rejects = pl.DataFrame(
-        rejected, schema={**bronze.schema, "reason": pl.String, "detail": pl.String}, orient="row"
-    )
-    counts: Counter[str] = Counter()
-    counts.update(f"quarantined_{r}" for r in rejects["reason"].to_list())
-    return Stage(
-        frame.with_columns(
-            content_hash=pl.col("comparison_id"),
-            license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
-        ),
-        rejected_rows(rejects, "silver/comparisons", payload),
-        counts,
-    )
 
 
 def user_text(column: str, turns: int, max_chars: int) -> pl.Expr:

@@ -16,7 +16,8 @@ from transforms.arena_filters import (
     linear_quantile,
 )
 from transforms.bronze import add_lineage, conform_frame
-from transforms.silver import COMPARISON_SCHEMA, pairwise_comparisons
+from transforms.silver import pairwise_comparisons
+from transforms.silver_rows import COMPARISON_SCHEMA
 
 ARENA = "chatbot_arena_conversations"
 

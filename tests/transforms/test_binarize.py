@@ -16,7 +16,7 @@ from transforms.binarize import (
     pooled_gpt4_verdict,
     seeded_rng,
 )
-from transforms.silver import COMPARISON_SCHEMA
+from transforms.silver_rows import COMPARISON_SCHEMA
 
 
 def completion(model, overall, ratings=(None, None, None, None)):

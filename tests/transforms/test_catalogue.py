@@ -117,8 +117,8 @@ def test_every_declared_shape_has_its_function_and_fills_the_table_it_names():
     from transforms.catalogue import SHAPES
     from transforms.silver import COMPARISON_SHAPES, DIALOGUE_SHAPES
 
-    assert set(DIALOGUE_SHAPES) == {s for s, table in SHAPES.items() if table == "dialogues"}
-    assert set(COMPARISON_SHAPES) == {s for s, table in SHAPES.items() if table == "comparisons"}
+    assert set(DIALOGUE_SHAPES) == {s for s, tables in SHAPES.items() if "dialogues" in tables}
+    assert set(COMPARISON_SHAPES) == {s for s, tables in SHAPES.items() if "comparisons" in tables}
     shapes = {key: spec.shape for key, spec in load_catalogue().items()}
     assert shapes["chatbot_arena_conversations"] == shapes["mt_bench_human_judgments"]
     assert set(shapes.values()) == set(SHAPES)

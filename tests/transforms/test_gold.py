@@ -20,7 +20,7 @@ from transforms.gold import (
     sft_from_votes,
     split_by_license,
 )
-from transforms.silver import COMPARISON_SCHEMA
+from transforms.silver_rows import COMPARISON_SCHEMA
 
 NC_MARK = "NC-OUTPUT"
 

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from transforms.binarize import pick_max_overall_random_other, seeded_rng
-from transforms.silver import COMPARISON_SCHEMA
+from transforms.silver_rows import COMPARISON_SCHEMA
 from transforms.ultrafeedback_fix import (
     CORRECTED,
     KEPT,
