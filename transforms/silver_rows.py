@@ -41,6 +41,10 @@ class Stage:
     rows: pl.DataFrame
     rejected: pl.DataFrame
     counts: Counter[str] = field(default_factory=Counter)
+    merged: Counter[str] = field(default_factory=Counter)
+    """Bronze rows that became no silver row of their own, by reason: folded into another
+    row (a message into its thread) or left out by the shape's rule (a reply on no
+    best-ranked path). A slice's rows in = rows out + duplicates + quarantined + merged."""
 
 
 def rejected_rows(frame: pl.DataFrame, table: str, payload_columns: Sequence[str]) -> pl.DataFrame:
