@@ -12,17 +12,17 @@ from the two tables (transforms/leakage.py).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from assets.minhash import SignatureSpool, decoded, pairs_with_stored
 from storage.keys import COMPARISONS, CONVERSATIONS
 from storage.keys import LEAKAGE_NEAR as NEAR
 from storage.keys import LEAKAGE_PROMPTS as PROMPTS
 from storage.lake import Lake, load_benchmarks
+from storage.minhash import SignatureSpool, decoded, pairs_with_stored
 from transforms.decontaminate import benchmark_index
 from transforms.gold import first_user_turn
 from transforms.leakage import (
@@ -39,7 +39,6 @@ from transforms.near_duplicates import (
     signatures,
 )
 
-BENCHMARK_DATASETS = ("mt_bench_human_judgments",)
 """Datasets that are benchmarks themselves: left out of the report."""
 LEAKAGE_NEAR = NearDuplicateSettings(bands=18, threshold=0.8)
 """Near-copies of prompts: 18 bands of 7 positions make a pair at estimated Jaccard 0.8 a
@@ -74,8 +73,9 @@ def is_current(lake: Lake) -> bool:
     return all(last.get(k) == v for k, v in silver_versions(lake).items())
 
 
-def update_index(lake: Lake, batch_rows: int) -> str:
-    """Bring the leakage index up to date with silver; returns what it did: "unchanged",
+def update_index(lake: Lake, batch_rows: int, evaluation: Sequence[str]) -> str:
+    """Bring the leakage index up to date with silver, leaving out the evaluation datasets'
+    own prompts (they are what is leaked into); returns what it did: "unchanged",
     "appended" or "rebuilt"."""
     versions = silver_versions(lake)
     table = lake.table(PROMPTS)
@@ -91,9 +91,9 @@ def update_index(lake: Lake, batch_rows: int) -> str:
     }
     rebuild = any(files is None for files in added.values())
     batches = (
-        prompt_batches(lake, batch_rows, None)
+        prompt_batches(lake, batch_rows, None, evaluation)
         if rebuild
-        else prompt_batches(lake, batch_rows, added)  # type: ignore[arg-type]
+        else prompt_batches(lake, batch_rows, added, evaluation)  # type: ignore[arg-type]
     )
     stored = (
         pl.DataFrame(schema={"dataset": pl.String, "key": pl.Int64})
@@ -109,9 +109,12 @@ def update_index(lake: Lake, batch_rows: int) -> str:
     return status
 
 
-def prompt_batches(lake: Lake, batch_rows: int, added: dict | None) -> Iterator[pl.DataFrame]:
-    """(dataset, prompt): the first user turn of silver's dialogues and comparisons, all of
-    them or (with `added`: table key -> files added) only the new rows'."""
+def prompt_batches(
+    lake: Lake, batch_rows: int, added: dict | None, evaluation: Sequence[str]
+) -> Iterator[pl.DataFrame]:
+    """(dataset, prompt): the first user turn of silver's dialogues and comparisons but the
+    evaluation datasets', all of them or (with `added`: table key -> files added) only the
+    new rows'."""
     for key, column in ((CONVERSATIONS, "messages"), (COMPARISONS, "prompt")):
         columns = ["dataset", column]
         batches = (
@@ -120,7 +123,7 @@ def prompt_batches(lake: Lake, batch_rows: int, added: dict | None) -> Iterator[
             else lake.read_added(key, added[key], batch_rows, columns=columns)
         )
         for batch in batches:
-            yield batch.filter(~pl.col("dataset").is_in(BENCHMARK_DATASETS)).select(
+            yield batch.filter(~pl.col("dataset").is_in(list(evaluation))).select(
                 "dataset", prompt=first_user_turn(column)
             )
 

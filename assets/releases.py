@@ -29,6 +29,7 @@ from assets.release_report import write_report
 from storage.keys import GOLD_TABLES, view_key
 from storage.lake import Lake
 from transforms.catalogue import DatasetSpec
+from transforms.gold import evaluation_datasets
 from transforms.leakage import LEAKAGE_TITLES, leakage_page, overlap_markdown, overlap_svg
 from transforms.release import (
     SPLIT,
@@ -234,7 +235,7 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
     ) -> Iterator[MaterializeResult]:
         """Bring the leakage index up to date: only silver's new prompts when silver only
         grew since, else everything."""
-        status = update_index(lake, config.batch_rows)
+        status = update_index(lake, config.batch_rows, evaluation_datasets(catalogue))
         for key in (PROMPTS, NEAR):
             yield MaterializeResult(
                 asset_key=AssetKey(list(key)),

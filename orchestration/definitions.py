@@ -5,7 +5,9 @@ from __future__ import annotations
 from dagster import Definitions, ExecutorDefinition
 
 from assets.bronze import bronze_asset, bronze_quarantine_spec
-from assets.gold import gold_assets
+from assets.gold_prefs import prefs_assets
+from assets.gold_prompts import prompts_assets
+from assets.gold_sft import sft_assets
 from assets.releases import release_assets
 from assets.silver import silver_assets
 from assets.views import view_assets
@@ -38,7 +40,9 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
             *(bronze_asset(spec) for spec in catalogue.values()),
             bronze_quarantine_spec(catalogue),
             *silver_assets(catalogue),
-            *gold_assets(catalogue, views),
+            *prefs_assets(catalogue, views),
+            *sft_assets(catalogue),
+            *prompts_assets(catalogue),
             *view_assets(views),
             *release_assets(catalogue, views),
         ],

@@ -182,12 +182,12 @@ def _uf_pair(
         return completion["overall_score"]
 
     return {
-        **_lineage(row),
-        "pair_id": _pair_id(row["comparison_id"], policy, chosen, rejected),
+        **pair_lineage(row),
+        "pair_id": pair_id(row["comparison_id"], policy, chosen, rejected),
         "policy": policy,
         "prompt": row["prompt"],
-        "chosen": [_reply(completions[chosen]["response"])],
-        "rejected": [_reply(completions[rejected]["response"])],
+        "chosen": [reply(completions[chosen]["response"])],
+        "rejected": [reply(completions[rejected]["response"])],
         "score_chosen": score(chosen),
         "score_rejected": score(rejected),
         "model_chosen": completions[chosen]["model"],
@@ -209,12 +209,12 @@ def binarize_arena(comparisons: pl.DataFrame) -> tuple[pl.DataFrame, Counter[str
         win, lose = ("a", "b") if row["winner"] == "model_a" else ("b", "a")
         pairs.append(
             {
-                **_lineage(row),
-                "pair_id": _pair_id(row["comparison_id"], ARENA_POLICY, 0, 1),
+                **pair_lineage(row),
+                "pair_id": pair_id(row["comparison_id"], ARENA_POLICY, 0, 1),
                 "policy": ARENA_POLICY,
                 "prompt": row[f"conversation_{win}"][:-1],
-                "chosen": [_reply(row[f"response_{win}"])],
-                "rejected": [_reply(row[f"response_{lose}"])],
+                "chosen": [reply(row[f"response_{win}"])],
+                "rejected": [reply(row[f"response_{lose}"])],
                 "score_chosen": 1.0,
                 "score_rejected": 0.0,
                 "model_chosen": row[f"model_{win}"],
@@ -257,14 +257,14 @@ def binarize_mt_bench(
         lose = "b" if win == "a" else "a"
         pairs.append(
             {
-                **_lineage(example),
-                "pair_id": _pair_id(
+                **pair_lineage(example),
+                "pair_id": pair_id(
                     "|".join(sorted(v["comparison_id"] for v in votes)), policy, 0, 1
                 ),
                 "policy": policy,
                 "prompt": example[f"conversation_{win}"][:-1],
-                "chosen": [_reply(example[f"response_{win}"])],
-                "rejected": [_reply(example[f"response_{lose}"])],
+                "chosen": [reply(example[f"response_{win}"])],
+                "rejected": [reply(example[f"response_{lose}"])],
                 "score_chosen": top_votes / len(ballots),
                 "score_rejected": verdicts.get(loser, 0) / len(ballots),
                 "model_chosen": winner,
@@ -398,14 +398,14 @@ def _reason(winner: str | None) -> str:
     return (winner or "missing_winner").replace(" ", "_").replace("(", "").replace(")", "")
 
 
-def _reply(text: str) -> dict[str, str]:
+def reply(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
 
 
-def _pair_id(source: str, policy: str, chosen: int, rejected: int) -> str:
+def pair_id(source: str, policy: str, chosen: int, rejected: int) -> str:
     return hashlib.sha256(f"{source}:{policy}:{chosen}:{rejected}".encode()).hexdigest()
 
 
-def _lineage(row: Mapping[str, Any]) -> dict[str, Any]:
+def pair_lineage(row: Mapping[str, Any]) -> dict[str, Any]:
     keep = ("dataset", "split", "source_file", "source_row", "source_id", "lang", "license")
     return {k: row[k] for k in keep} | {"license_class": row["license_class"]}

@@ -8,13 +8,15 @@ holds only the user's words, so an Arena prompt is CC-BY-4.0 and commercially us
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from transforms.arena_filters import filter_arena
 from transforms.catalogue import (
     LICENSE_CLASS_BY,
     LICENSE_CLASS_BY_NC,
+    DatasetSpec,
     join_licenses,
     license_class,
 )
@@ -203,3 +205,49 @@ def decontamination_metadata(removed: Mapping[tuple[str, str], int]) -> dict[str
             "decontaminated_", {f"{d}__{b}": count for (d, b), count in removed.items()}
         ),
     }
+
+
+def gold_datasets(
+    catalogue: Mapping[str, DatasetSpec], use: str, *, include_evaluation: bool = False
+) -> list[str]:
+    """The datasets whose rows may enter the gold tables of `use` (prefs, sft, prompts),
+    as the catalogue declares; evaluation data only when asked for, and never as prompts."""
+    return [
+        key
+        for key, spec in catalogue.items()
+        if use in spec.gold
+        and (not spec.evaluation or (include_evaluation and use != "prompts"))
+    ]
+
+
+def evaluation_datasets(catalogue: Mapping[str, DatasetSpec]) -> list[str]:
+    return [key for key, spec in catalogue.items() if spec.evaluation]
+
+
+def without_filtered_votes(
+    comparisons: pl.DataFrame, filtered_datasets: Sequence[str], policies: Sequence[str]
+) -> pl.DataFrame:
+    """Comparisons minus the votes the vote filters leave out, for the datasets they apply
+    to (other rows pass). The frame must hold every vote of those datasets: the frequency
+    filters count over all of them."""
+    voted = pl.col("dataset").is_in(list(filtered_datasets))
+    kept, _, _ = filter_arena(comparisons.filter(voted), list(policies))
+    return pl.concat([comparisons.filter(~voted), kept])
+
+
+def first_user_turn_only(dialogues: pl.DataFrame) -> pl.DataFrame:
+    """Dialogues cut to their first user turn (what a prompt is made from)."""
+    return dialogues.with_columns(
+        pl.col("messages").list.filter(pl.element().struct.field("role") == "user").list.head(1)
+    )
+
+
+def unknown_license_classes(frame: pl.LazyFrame, classes: Sequence[str]) -> int:
+    """How many rows carry a licence class outside `classes` (a gold table for every class
+    must exist, or rows would be lost)."""
+    return (
+        frame.filter(~pl.col("license_class").is_in(list(classes)))
+        .select(pl.len())
+        .collect()
+        .item()
+    )

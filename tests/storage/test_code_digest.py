@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-import assets.gold
-import assets.minhash
+import assets.gold_tables
 import assets.silver
 from storage.code_digest import PROJECT_ROOT, code_digest, used_modules
 
@@ -46,12 +45,12 @@ def test_a_changed_rule_in_a_module_used_through_another_changes_the_digest(tmp_
 
 
 def test_silver_and_gold_depend_on_their_rules_and_not_on_the_release_code():
-    silver = {p.name for p in used_modules([Path(assets.silver.__file__)], PROJECT_ROOT)}
+    silver = {
+        p.name for p in used_modules([Path(f) for f in assets.silver.SILVER_CODE], PROJECT_ROOT)
+    }
     gold = {
         p.name
-        for p in used_modules(
-            [Path(assets.gold.__file__), Path(assets.minhash.__file__)], PROJECT_ROOT
-        )
+        for p in used_modules([Path(m) for m in assets.gold_tables.GOLD_MODULES], PROJECT_ROOT)
     }
     assert {"scrub.py", "pii.py", "language.py", "silver.py", "person_names.py"} <= silver
     assert {"binarize.py", "decontaminate.py", "near_duplicates.py", "gold.py"} <= gold

@@ -4,8 +4,8 @@ functions decide in memory, whatever the batch size and whether the arrays are m
 import polars as pl
 import pytest
 
-import assets.minhash as minhash
-from assets.minhash import SignatureSpool
+import storage.minhash as minhash
+from storage.minhash import SignatureSpool
 from transforms.cleaning import MESSAGES
 from transforms.near_duplicates import NearDuplicateSettings, near_duplicates
 
