@@ -3,7 +3,7 @@ files into the Hub layout, and turn every way the Hub can fail into one line tha
 the dataset and what to do.
 
 A mirror is `<root>/<org>/<name>/<path>` (what `LAKE_SOURCES=<root>` reads) with a record
-per dataset, `<root>/<org>/<name>/.mirror.json`: the catalogue revision, the commit it
+per repository, `<root>/<org>/<name>/.mirror.json`: the catalogue revision, the commit it
 resolved to, and each file's size and sha256 (checked against the Hub's own sha256 for
 LFS files and git blob id for the others). Listing and downloads go through
 `huggingface_hub` (its API client, URLs, HTTP session, token headers and errors); a file
@@ -239,13 +239,21 @@ def read_record(root: Path, spec: DatasetSpec) -> dict | None:
 
 
 def write_record(root: Path, spec: DatasetSpec, commit: str, files: list[MirroredFile]) -> None:
+    """Write the repository's record; the files other datasets of the same repository
+    (e.g. hh-rlhf's preference and red-team files) mirrored at the same commit are kept."""
+    previous = read_record(root, spec)
+    if previous is None or previous.get("commit") != commit:
+        previous = {"allow_patterns": [], "files": {}}
     record = {
         "hub_repo": spec.hub_repo,
         "revision": spec.revision,
         "commit": commit,
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "allow_patterns": allow_patterns(spec),
-        "files": {f.path: {"size": f.size, "sha256": f.sha256} for f in files},
+        "allow_patterns": sorted({*previous["allow_patterns"], *allow_patterns(spec)}),
+        "files": {
+            **previous["files"],
+            **{f.path: {"size": f.size, "sha256": f.sha256} for f in files},
+        },
     }
     path = record_path(root, spec)
     temporary = path.with_suffix(".tmp")
