@@ -132,12 +132,12 @@ def rank_pairs(
     pairs = []
     for row in rows.iter_rows(named=True):
         ranked = [c for c in row["completions"] or [] if c.get("rank") is not None]
-        picks = ranked_pairs([c["rank"] for c in ranked], policy) if len(ranked) > 1 else []
-        if picks is None:
-            counts["dropped_tie"] += 1
-            continue
-        if not picks:
+        if len(ranked) < 2:
             counts["dropped_no_pair"] += 1
+            continue
+        picks = ranked_pairs([c["rank"] for c in ranked], policy)
+        if not picks:  # every ranked reply shares one rank, or the best rank is shared
+            counts["dropped_tie"] += 1
             continue
         for chosen, rejected in picks:
             pairs.append(
