@@ -543,7 +543,9 @@ def purity(lake: Lake, key: tuple[str, str]) -> AssetCheckResult:
 def reconciled(
     context: AssetCheckExecutionContext, lake: Lake, key: tuple[str, str]
 ) -> AssetCheckResult:
-    """Per dataset: bronze rows = silver rows + duplicates dropped + rows quarantined.
+    """Per dataset: bronze rows = silver rows + duplicates dropped + rows quarantined + rows
+    merged into others (a shape that folds several bronze rows into one, e.g. a message
+    tree's messages into its thread).
 
     In a run of one partition, that dataset is judged; otherwise every dataset whose
     materialization this instance recorded (the dropped counts come from its metadata).
@@ -562,11 +564,13 @@ def reconciled(
             continue
         bronze = lake.scan(("bronze", dataset)).select(pl.len()).collect().item()
         dropped = sum(v for k, v in meta.items() if k.startswith("dropped_"))
+        merged = sum(v for k, v in meta.items() if k.startswith("merged_"))
         out, rejected = silver_rows.get(dataset, 0), quarantined.get(dataset, 0)
         judged[dataset] = (
             f"{bronze} bronze = {out} rows + {dropped} dropped + {rejected} quarantined"
+            f" + {merged} merged"
         )
-        if bronze != out + dropped + rejected:
+        if bronze != out + dropped + rejected + merged:
             problems.append(dataset)
     return AssetCheckResult(
         passed=not problems, metadata={**judged, "unreconciled": ", ".join(problems) or "none"}

@@ -1,5 +1,6 @@
-"""From bronze rows to the silver shapes: conversations and comparisons, cleaned and
-deduplicated, with every rejected row kept beside its reason.
+"""From bronze rows to the silver shapes: conversations and comparisons, cleaned, with
+every rejected row kept beside its reason (which copy of a duplicate survives:
+transforms/survivors.py).
 
 Text engines (language, PII) run afterwards on the distinct texts (transforms/scrub.py).
 """
@@ -18,7 +19,6 @@ from transforms.cleaning import (
     alternating_messages,
     clean_messages_column,
     conversation_id,
-    deduplicate,
 )
 from transforms.comparisons import (
     MalformedComparison,
@@ -32,6 +32,7 @@ from transforms.comparisons import (
 from transforms.records import normalise_text
 from transforms.silver_rows import (
     LINEAGE,
+    SILVER_QUARANTINE_SCHEMA,
     Stage,
     author_column,
     comparison_stage,
@@ -42,18 +43,19 @@ from transforms.silver_rows import (
 # --- conversations ---------------------------------------------------------------------
 
 
-def ultrachat_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+def ultrachat_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
     """UltraChat (original): `data` alternates user and assistant turns."""
     messages = [alternating_messages(turns or []) for turns in bronze["data"].to_list()]
-    return bronze.select(*LINEAGE, "license", pl.col("id").alias("source_id")).with_columns(
+    rows = bronze.select(*LINEAGE, "license", pl.col("id").alias("source_id")).with_columns(
         pl.Series("messages", messages, dtype=MESSAGES),
         user_written_by=author_column(bronze, spec, "data", "user"),
     )
+    return Stage(rows, no_rejects())
 
 
-def ultrachat_200k_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+def ultrachat_200k_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
     """UltraChat 200k: already `messages`; fields reordered to (role, content)."""
-    return bronze.select(
+    rows = bronze.select(
         *LINEAGE,
         "license",
         pl.col("prompt_id").alias("source_id"),
@@ -64,15 +66,23 @@ def ultrachat_200k_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> pl.Data
         .cast(MESSAGES),
         author_column(bronze, spec, "messages", "user").alias("user_written_by"),
     )
+    return Stage(rows, no_rejects())
 
 
-def clean_conversations(dialogues: pl.DataFrame) -> Stage:
-    """Clean every dialogue and give it its content id (the hash of its cleaned messages).
+def no_rejects() -> pl.DataFrame:
+    """A shape's rejected rows when it rejects none (the quarantine shape, empty)."""
+    return pl.DataFrame(schema=SILVER_QUARANTINE_SCHEMA)
+
+
+def clean_conversations(shaped: Stage) -> Stage:
+    """Clean every dialogue a shape made and give it its content id (the hash of its
+    cleaned messages). The shape's own rejected rows, rule counts and merged rows are
+    kept beside the cleaning's; its counts name its rejections (`quarantined_<reason>`).
 
     Duplicates are kept here: which copy survives is decided over the whole dataset
-    (`duplicate_survivors`), which may arrive in several batches.
+    (`transforms/survivors.py`), which may arrive in several batches.
     """
-    cleaned = clean_messages_column(dialogues)
+    cleaned = clean_messages_column(shaped.rows)
     rows = cleaned.rows.with_columns(
         pl.Series(
             "conversation_id",
@@ -80,42 +90,26 @@ def clean_conversations(dialogues: pl.DataFrame) -> Stage:
             dtype=pl.String,
         )
     )
-    counts = Counter(cleaned.repairs)
+    counts = Counter(shaped.counts)
+    counts.update(cleaned.repairs)
     counts.update(f"quarantined_{r}" for r in cleaned.rejected["reason"].to_list())
+    rejected = pl.concat(
+        [
+            shaped.rejected.select(SILVER_QUARANTINE_SCHEMA.names()).cast(
+                dict(SILVER_QUARANTINE_SCHEMA)
+            ),
+            rejected_rows(cleaned.rejected, "silver/dialogues", ["source_id", "messages"]),
+        ]
+    )
     return Stage(
         rows.with_columns(
             content_hash=pl.col("conversation_id"),
             license_class=pl.col("license").map_elements(license_class, return_dtype=pl.String),
         ),
-        rejected_rows(cleaned.rejected, "silver/dialogues", ["source_id", "messages"]),
+        rejected,
         counts,
+        Counter(shaped.merged),
     )
-
-
-SOURCE_POSITION = ["split", "source_file", "source_row"]
-
-
-def duplicate_survivors(keys: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int]:
-    """Within one dataset, which row of each group of equal `key` is kept: the first by
-    (split, source_file, source_row), the same row on every run and in any batch order.
-
-    `keys` holds `key` and the source position of every row; returns the survivors'
-    positions and how many rows are duplicates."""
-    return deduplicate(keys.select(key, *SOURCE_POSITION), key, SOURCE_POSITION)
-
-
-def deduplicate_across_datasets(
-    dialogues: pl.DataFrame, dataset_rank: Mapping[str, int]
-) -> tuple[pl.DataFrame, int]:
-    """One row per conversation_id over all datasets: the first by (catalogue order of its
-    dataset, split, source_file, source_row). Returns the survivors and how many dropped."""
-    ranked = dialogues.with_columns(
-        pl.col("dataset").replace_strict(dataset_rank, return_dtype=pl.Int64).alias("__rank")
-    )
-    survivors, dropped = deduplicate(
-        ranked, "conversation_id", ["__rank", "split", "source_file", "source_row"]
-    )
-    return survivors.drop("__rank"), dropped
 
 
 # --- comparisons -----------------------------------------------------------------------
@@ -272,13 +266,18 @@ def language_agreement(frame: pl.DataFrame) -> tuple[float | None, int]:
     return compared.select((pl.col("theirs") == pl.col("ours")).mean()).item(), compared.height
 
 
-DIALOGUE_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], pl.DataFrame]] = {
+DIALOGUE_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
     "alternating_turns": ultrachat_dialogues,
     "chat_messages": ultrachat_200k_dialogues,
 }
-"""Shape name (the catalogue's `shape`) -> the function that makes silver/dialogues rows."""
+"""Shape name (the catalogue's `shape`) -> the function that makes silver/dialogues rows
+(before cleaning: `clean_conversations`), rejecting or merging rows as its rule says."""
 COMPARISON_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
     "rated_completions": ultrafeedback_comparisons,
     "pairwise_votes": pairwise_comparisons,
 }
 """Shape name -> the function that makes silver/comparisons rows."""
+WHOLE_SPLIT_SHAPES: frozenset[str] = frozenset()
+"""Shapes that must see a whole split at once, because rows of one group (all messages of
+one message tree) must arrive in the same frame: silver reads such a dataset's bronze one
+split at a time, not in bounded batches."""

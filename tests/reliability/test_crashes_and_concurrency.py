@@ -110,7 +110,7 @@ def test_a_silver_slice_that_fails_half_way_changes_nothing(tmp_path, monkeypatc
     leaves the table and its ledger slices at their versions; the rerun completes."""
     from dagster import AssetKey, DagsterInstance, materialize
 
-    import assets.silver
+    import storage.silver_slice
     from orchestration.config import SAMPLES_DIR
     from orchestration.definitions import build_definitions
     from orchestration.runner import materialize_everything
@@ -124,7 +124,7 @@ def test_a_silver_slice_that_fails_half_way_changes_nothing(tmp_path, monkeypatc
         before = {key: lake.table(key).version() for key in tables}
         rows_before = lake.scan(("silver", "dialogues")).collect().sort("conversation_id")
 
-        real = assets.silver.tag_and_scrub
+        real = storage.silver_slice.tag_and_scrub
         calls = []
 
         def dies_in_the_third_batch(*args, **kwargs):
@@ -146,11 +146,11 @@ def test_a_silver_slice_that_fails_half_way_changes_nothing(tmp_path, monkeypatc
                 },
             ).success
 
-        monkeypatch.setattr(assets.silver, "tag_and_scrub", dies_in_the_third_batch)
+        monkeypatch.setattr(storage.silver_slice, "tag_and_scrub", dies_in_the_third_batch)
         assert rebuild() is False
         assert len(calls) == 3
         assert {key: lake.table(key).version() for key in tables} == before
-        monkeypatch.setattr(assets.silver, "tag_and_scrub", real)
+        monkeypatch.setattr(storage.silver_slice, "tag_and_scrub", real)
         assert rebuild() is True
     rows_after = lake.scan(("silver", "dialogues")).collect().sort("conversation_id")
     assert rows_after.equals(rows_before)
