@@ -76,7 +76,14 @@ class SilverTable:
 DIALOGUES_TABLE = SilverTable(
     DIALOGUES,
     "conversation_id",
-    (TextField("messages", "content", author_column="user_written_by"),),
+    (
+        TextField(
+            "messages",
+            "content",
+            author_column="user_written_by",
+            reply_author_column="reply_written_by",
+        ),
+    ),
     "messages",
 )
 COMPARISONS_TABLE = SilverTable(
@@ -84,11 +91,22 @@ COMPARISONS_TABLE = SilverTable(
     "comparison_id",
     (
         TextField("prompt", "content", author_column="prompt_written_by"),
-        TextField("response_a", author=MODEL_WRITTEN),
-        TextField("response_b", author=MODEL_WRITTEN),
-        TextField("conversation_a", "content", author_column="prompt_written_by"),
-        TextField("conversation_b", "content", author_column="prompt_written_by"),
-        TextField("completions", "response", author=MODEL_WRITTEN),
+        *(
+            TextField(column, author=MODEL_WRITTEN, author_column="reply_written_by")
+            for column in ("response_a", "response_b")
+        ),
+        *(
+            TextField(
+                column,
+                "content",
+                author_column="prompt_written_by",
+                reply_author_column="reply_written_by",
+            )
+            for column in ("conversation_a", "conversation_b")
+        ),
+        TextField(
+            "completions", "response", author=MODEL_WRITTEN, author_column="reply_written_by"
+        ),
     ),
     "prompt",
 )

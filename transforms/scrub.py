@@ -44,6 +44,7 @@ AUDIT_SCHEMA = pl.Schema(
 )
 _ROW = "__row"
 _AUTHOR = "__written_by"
+_REPLY_AUTHOR = "__reply_written_by"
 _FINDINGS_ARROW = pl.DataFrame(schema={"findings": FINDINGS}).to_arrow().schema.field(0).type
 # Entity types whose values get numbered placeholders and are redacted wherever else they
 # occur in the same row (conversation).
@@ -63,29 +64,38 @@ def findings_series(values: Sequence[Sequence[dict] | None], name: str = "findin
 class TextField:
     """A column holding text: `text` (a string), or a list of structs whose `part` is text.
 
-    Who wrote each text (`written_by`: "person" or "model"): in a dialogue (structs with a
-    `role`), every turn that is not a user's was written by a model; a user's turn, or a
-    whole plain field, was written by whoever the row's `author_column` names (the
-    catalogue's declaration, carried by silver), or by `author` when there is no such
-    column.
+    Who wrote each text (`written_by`: "person" or "model"), as the catalogue declares
+    and silver carries it: a user's turn, or a whole plain field, by whoever the row's
+    `author_column` names (else `author`); in a dialogue (structs with a `role`), every
+    other turn by whoever the row's `reply_author_column` names (else a model: oasst1's
+    volunteers wrote replies, most datasets' replies are models').
     """
 
     column: str
     part: str | None = None  # "content" for dialogues, "response" for completions
     author: str = PERSON_WRITTEN
     author_column: str | None = None
+    reply_author_column: str | None = None
 
 
 def field_texts(frame: pl.DataFrame, field: TextField) -> pl.DataFrame:
     """One row per text in `field`: (__row, turn_index, text, written_by); null texts are
     skipped."""
     author = (
-        pl.col(field.author_column).fill_null(PERSON_WRITTEN)
+        pl.col(field.author_column).fill_null(field.author)
         if field.author_column in frame.columns
         else pl.lit(field.author)
     )
+    reply_author = (
+        pl.col(field.reply_author_column).fill_null(MODEL_WRITTEN)
+        if field.reply_author_column in frame.columns
+        else pl.lit(MODEL_WRITTEN)
+    )
     indexed = frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias(_ROW), field.column, author.alias(_AUTHOR)
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(_ROW),
+        field.column,
+        author.alias(_AUTHOR),
+        reply_author.alias(_REPLY_AUTHOR),
     )
     if field.part is None:
         texts = indexed.select(
@@ -100,7 +110,7 @@ def field_texts(frame: pl.DataFrame, field: TextField) -> pl.DataFrame:
         turn = pl.col(field.column).struct
         has_roles = "role" in {f.name for f in frame.schema[field.column].inner.fields}
         written_by = (
-            pl.when(turn.field("role") == "user").then(_AUTHOR).otherwise(pl.lit(MODEL_WRITTEN))
+            pl.when(turn.field("role") == "user").then(_AUTHOR).otherwise(_REPLY_AUTHOR)
             if has_roles
             else pl.col(_AUTHOR)
         )

@@ -49,6 +49,7 @@ def ultrachat_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
     rows = bronze.select(*LINEAGE, "license", pl.col("id").alias("source_id")).with_columns(
         pl.Series("messages", messages, dtype=MESSAGES),
         user_written_by=author_column(bronze, spec, "data", "user"),
+        reply_written_by=author_column(bronze, spec, "data", "assistant"),
     )
     return Stage(rows, no_rejects())
 
@@ -65,6 +66,7 @@ def ultrachat_200k_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         )
         .cast(MESSAGES),
         author_column(bronze, spec, "messages", "user").alias("user_written_by"),
+        author_column(bronze, spec, "messages", "assistant").alias("reply_written_by"),
     )
     return Stage(rows, no_rejects())
 
@@ -137,6 +139,7 @@ def ultrafeedback_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
                 "completions": completions,
                 "prompt_source": record["source"],
                 "prompt_written_by": author_of(spec.field_author("instruction"), record),
+                "reply_written_by": author_of(spec.field_author("completions"), record),
                 "correct_answers": record["correct_answers"],
                 "incorrect_answers": record["incorrect_answers"],
                 "license": record["license"],
@@ -189,6 +192,7 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
             "prompt_license": spec.field_license("conversation_a", role="user"),
             "response_license": spec.field_license("conversation_a", role="assistant"),
             "prompt_written_by": author_of(spec.field_author("conversation_a", "user"), record),
+            "reply_written_by": author_of(spec.field_author("conversation_a", "assistant"), record),
         }
         if is_arena:
             row.update(_arena_flags(record))

@@ -85,6 +85,7 @@ COMPARISON_SCHEMA = pl.Schema(
         "completions": COMPLETIONS,
         "prompt_source": pl.String,
         "prompt_written_by": pl.String,
+        "reply_written_by": pl.String,
         "correct_answers": pl.List(pl.String),
         "incorrect_answers": pl.List(pl.String),
         "source_language": pl.String,
