@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 samples: install
-	$(BIN)/python sources/generate_samples.py
+	$(BIN)/python -m sources.fixtures
 
 # Performance benchmark (bench/, results in docs/performance.md); not part of `make test`.
 # Quick run at 10 % scale by default; BENCH_ARGS="--scale 1.0" for the full-size corpus.

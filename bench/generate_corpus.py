@@ -9,7 +9,7 @@ files, Arena's 33 k votes, MT-bench's 3,355 + 2,400 judgments. The original Ultr
 `--scale`.
 
 Files and Arrow types are those of the bundled samples (their writer's schemas are
-imported from sources/generate_samples.py), so the lake reads this directory with
+imported from sources/fixtures/), so the lake reads this directory with
 `Sources(location=<dir>)`. Texts are built in bulk (bench/text_pools.py): per turn a
 log-normal length, mostly English with some ja/zh/es/de/ru/ar/fr/ko dialogues, about 2 %
 exact duplicate rows, planted PII in a few % of texts, MT-bench questions reused as first
@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench.text_pools import TextFactory, TurnShape
-from sources import generate_samples as samples
+from sources import fixtures
 
 GENERATOR_VERSION = 1
 SEED = 8_2024
@@ -83,9 +83,9 @@ ARENA_ASSISTANT = TurnShape(
     median_chars=700, sigma=0.7, max_chars=4000, assistant=True, numeric_rate=0.1, pii_rate=0.005
 )
 
-REPOS = samples.REPOS
-MESSAGES = samples.MESSAGES
-SCHEMAS = samples.SCHEMAS
+REPOS = fixtures.REPOS
+MESSAGES = fixtures.MESSAGES
+SCHEMAS = fixtures.SCHEMAS
 
 
 @dataclass(frozen=True)
@@ -332,22 +332,22 @@ def task_seed_from_factory(factory: TextFactory) -> int:
 def uf_record(
     rng: random.Random, source: str, instruction: str, responses: list[str], row: int
 ) -> dict[str, Any]:
-    models = rng.sample(samples.UF_MODELS, 4)
+    models = rng.sample(fixtures.UF_MODELS, 4)
     shape = "list" if rng.random() < 0.2 else "object"  # both published annotation shapes
     completions = []
     for k, model in enumerate(models):
         tier = rng.randint(1, 4)
-        ratings = samples.uf_ratings(tier, rng)
+        ratings = fixtures.uf_ratings(tier, rng)
         if rng.random() < 0.01:
             ratings[rng.randrange(4)] = "N/A"
-        overall = rng.choice(samples.UF_OVERALL[tier])
+        overall = rng.choice(fixtures.UF_OVERALL[tier])
         response = responses[4 * row + k]
         completions.append(
-            samples.uf_completion(model, response, ratings, overall, tier, shape, rng)
+            fixtures.uf_completion(model, response, ratings, overall, tier, shape, rng)
         )
     record: dict[str, Any] = {"source": source}
     if rng.random() > 0.01:  # some copies lack ids
-        record["id"] = samples.uf_id(rng, source)
+        record["id"] = fixtures.uf_id(rng, source)
     record.update({"instruction": instruction, "models": models, "completions": completions})
     if source in ("truthful_qa", "false_qa"):
         record["correct_answers"] = ["The premise of the question is false."]
@@ -365,10 +365,10 @@ def write_arena(factory: TextFactory, task: FileTask, path: Path) -> dict[str, i
     assistant = side_b.roles == "assistant"
     side_b.contents[assistant] = factory.turns(langs[_row_of(side_b)[assistant]], ARENA_ASSISTANT)
     order = pa.array(duplicate_rows(factory, n))
-    models = np.array(samples.ARENA_MODELS, dtype=object)
+    models = np.array(fixtures.ARENA_MODELS, dtype=object)
     pair = np.array([rng.choice(len(models), 2, replace=False) for _ in range(n)])
-    winners, weights = zip(*samples.ARENA_WINNERS, strict=True)
-    names = np.array([samples.LANG_NAMES[lang] for lang in langs.tolist()], dtype=object)
+    winners, weights = zip(*fixtures.ARENA_WINNERS, strict=True)
+    names = np.array([fixtures.LANG_NAMES[lang] for lang in langs.tolist()], dtype=object)
     names[rng.random(n) < 0.03] = "unknown"
     columns = {
         "question_id": pa.array([rng.bytes(16).hex() for _ in range(n)], pa.string()),
@@ -385,7 +385,7 @@ def write_arena(factory: TextFactory, task: FileTask, path: Path) -> dict[str, i
         "anony": pa.array(rng.random(n) < 0.7, pa.bool_()),
         "language": pa.array(names, pa.string()),
         "tstamp": pa.array(
-            rng.uniform(samples.TSTAMP_START, samples.TSTAMP_END, n).round(4), pa.float64()
+            rng.uniform(fixtures.TSTAMP_START, fixtures.TSTAMP_END, n).round(4), pa.float64()
         ),
         "openai_moderation": moderation(rng, n),
         "toxic_chat_tag": toxic_tags(rng, n),
@@ -402,7 +402,7 @@ def _row_of(d: Dialogues) -> np.ndarray:
 
 
 def moderation(rng: np.random.Generator, n: int) -> pa.StructArray:
-    names = list(samples.MOD_CATEGORIES)
+    names = list(fixtures.MOD_CATEGORIES)
     flags = rng.random((n, len(names))) < 0.008
     scores = np.where(flags, rng.uniform(0.5, 1.0, flags.shape), rng.beta(0.3, 30, flags.shape))
     return pa.StructArray.from_arrays(
@@ -436,7 +436,7 @@ def toxic_tags(rng: np.random.Generator, n: int) -> pa.StructArray:
 def mt_questions() -> dict[int, tuple[str, str]]:
     """80 two-turn questions, ids 81-160: the samples' real ones, the rest synthetic."""
     factory = TextFactory(SEED)
-    questions = {qid: (q[0], q[1]) for qid, q in samples.MT_QUESTIONS.items()}
+    questions = {qid: (q[0], q[1]) for qid, q in fixtures.MT_QUESTIONS.items()}
     missing = [qid for qid in MT_QUESTION_IDS if qid not in questions]
     langs = np.array(["en"] * len(missing), dtype=object)
     first = factory.turns(langs, TurnShape(median_chars=200, sigma=0.4, max_chars=600))
@@ -449,7 +449,7 @@ def write_mt_bench(factory: TextFactory, task: FileTask, path: Path) -> dict[str
     n, rng = task.rows, factory.rng
     questions = mt_questions()
     answers = mt_answers()
-    models = samples.MT_MODELS
+    models = fixtures.MT_MODELS
     pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
     rows = []
     for _ in range(n):
@@ -484,7 +484,7 @@ def human_judge(rng: np.random.Generator) -> str:
 def mt_answers() -> dict[tuple[int, str], tuple[str, str]]:
     """Each model answers each question the same way in every row, as in the real data."""
     factory = TextFactory(SEED + 1)
-    keys = [(qid, m) for qid in MT_QUESTION_IDS for m in samples.MT_MODELS]
+    keys = [(qid, m) for qid in MT_QUESTION_IDS for m in fixtures.MT_MODELS]
     langs = np.array(["en"] * (2 * len(keys)), dtype=object)
     texts = factory.turns(langs, ASSISTANT)
     return {key: (texts[2 * i], texts[2 * i + 1]) for i, key in enumerate(keys)}

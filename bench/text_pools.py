@@ -1,6 +1,6 @@
 """Text material for the synthetic corpus and the labelled sets: bulk, seeded, fast.
 
-Sentences come from the bundled-sample generator (sources/generate_samples.py: its English
+Sentences come from the bundled-sample fixtures (sources/fixtures/: its English
 templates and its question/answer pairs in eight other languages), so the benchmark's text
 looks like the samples the tests use, only far more of it. A turn is a random run of
 sentences, laid out the way chat answers are (paragraphs, numbered lists, the odd code
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sources import generate_samples as samples
-from sources.generate_samples import CARD, EMAIL, IBAN, IP, PERSON, PHONE, SSN
+from sources import fixtures
+from sources.fixtures import CARD, EMAIL, IBAN, IP, PERSON, PHONE, SSN
 
 ENTITIES = (EMAIL, PHONE, CARD, IBAN, IP, SSN, PERSON)
 LANGUAGES = ("en", "ja", "zh", "es", "de", "ru", "ar", "fr", "ko")
@@ -65,22 +65,22 @@ class LabelledText:
 
 def _english_sentences() -> list[str]:
     found: set[str] = set()
-    for question, answer, follow_up, follow_answer, slots in samples.TEMPLATES:
+    for question, answer, follow_up, follow_answer, slots in fixtures.TEMPLATES:
         for slot in slots:
             for text in (question, answer, follow_up, follow_answer):
                 filled = text.replace("{x}", slot).replace("{X}", slot[:1].upper() + slot[1:])
-                found.update(samples.sentences(filled))
-    found.update(samples.OPENERS)
+                found.update(fixtures.sentences(filled))
+    found.update(fixtures.OPENERS)
     return sorted(found)
 
 
 def _language_sentences(lang: str) -> list[str]:
     found: set[str] = set()
-    for question, answer in samples.LANG_QA[lang]:
-        found.update(samples.sentences(question))
-        found.update(samples.sentences(answer))
-    found.update(samples.sentences(samples.LANG_FOLLOW_UP[lang]))
-    found.update(samples.sentences(samples.LANG_CLOSING[lang]))
+    for question, answer in fixtures.LANG_QA[lang]:
+        found.update(fixtures.sentences(question))
+        found.update(fixtures.sentences(answer))
+    found.update(fixtures.sentences(fixtures.LANG_FOLLOW_UP[lang]))
+    found.update(fixtures.sentences(fixtures.LANG_CLOSING[lang]))
     return sorted(found)
 
 
@@ -215,11 +215,11 @@ HARD_RATE = 0.15
 
 def _luhn_complete(rng: np.random.Generator, prefix: str, length: int) -> str:
     body = prefix + "".join(map(str, rng.integers(0, 10, length - len(prefix) - 1)))
-    return samples.luhn_complete(body)
+    return fixtures.luhn_complete(body)
 
 
 def _grouped(digits: str, sizes: tuple[int, ...], sep: str) -> str:
-    return samples.grouped(digits, sizes, sep)
+    return fixtures.grouped(digits, sizes, sep)
 
 
 def _digits(rng: np.random.Generator, n: int) -> str:
@@ -298,7 +298,7 @@ class ValueFactory:
             "NL": lambda: letters + self._d(10),
             "GB": lambda: letters + self._d(14),
         }[country]()
-        iban = samples.make_iban(country, bban)
+        iban = fixtures.make_iban(country, bban)
         if self.rng.random() < 0.6:
             return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
         return iban

@@ -215,8 +215,7 @@ def gold_datasets(
     return [
         key
         for key, spec in catalogue.items()
-        if use in spec.gold
-        and (not spec.evaluation or (include_evaluation and use != "prompts"))
+        if use in spec.gold and (not spec.evaluation or (include_evaluation and use != "prompts"))
     ]
 
 

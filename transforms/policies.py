@@ -195,4 +195,3 @@ def unknown_policies(catalogue: Mapping[str, DatasetSpec]) -> dict[str, list[str
 def declared_policies(catalogue: Mapping[str, DatasetSpec]) -> list[str]:
     """Every policy some dataset declares, in catalogue order."""
     return list(dict.fromkeys(p for spec in catalogue.values() for p in spec.policies))
-

@@ -98,7 +98,7 @@ def silver(lake: Lake) -> None:
                     "lang": "en",
                     "license": "MIT",
                     "license_class": "by",
-                }  # fmt: skip
+                }
             ]
         ),
     )
