@@ -7,11 +7,13 @@ See docs/decisions/0001-delta-io.md for why this is a resource and not an IO man
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -569,10 +571,39 @@ class Sources(ConfigurableResource):
         ]
 
     def read_lines(self, file: SourceFile) -> Iterator[tuple[int, bytes]]:
+        """The records of a JSON file as (0-based index, bytes): its lines (JSON Lines) or
+        the elements of the one JSON array it holds (`split_jsonl`). A `.gz` file is
+        gunzipped first; one that does not gunzip (cut short, corrupt) raises an OSError,
+        as does a JSON array that does not parse: the file is rejected whole."""
+        if file.uri.endswith(".gz"):
+            if self.mode == "hub":
+                return self._hub_gzip_records(file)
+            return split_jsonl(gunzip(Path(file.uri).read_bytes(), file.path))
         if self.mode == "hub":
             lines = pl.read_lines(file.uri)["line"]
             return ((i, line.encode("utf-8")) for i, line in enumerate(lines))
         return split_jsonl(Path(file.uri).read_bytes())
+
+    def _hub_gzip_records(self, file: SourceFile) -> Iterator[tuple[int, bytes]]:
+        """A `.gz` file on the Hub: its bytes at the same hf:// address (pinned revision,
+        token from HF_TOKEN as Polars reads it) through huggingface_hub's file system,
+        gunzipped. A glob's files are read in path order and their records numbered on,
+        as `pl.read_lines` numbers the lines of a glob; one file is in memory at a time."""
+        from huggingface_hub import HfFileSystem
+
+        hub = HfFileSystem(endpoint=self.hub_endpoint)
+        if any(c in file.path for c in "*?["):
+            paths = sorted(hub.glob(file.uri))
+            if not paths:
+                raise FileNotFoundError(f"no file on the Hub matches {file.uri}")
+        else:
+            paths = [file.uri]
+        first = 0
+        for path in paths:
+            index = -1
+            for index, record in split_jsonl(gunzip(hub.cat_file(path), path)):
+                yield first + index, record
+            first += index + 1
 
     def parquet_batches(self, file: SourceFile, rows: int) -> Iterator[tuple[int, pl.DataFrame]]:
         """(first row, frame) for batches of about `rows` rows of a Parquet file, read as
@@ -590,6 +621,20 @@ class Sources(ConfigurableResource):
             first_row += frame.height
         if first_row == 0:  # an empty file still has a schema
             yield 0, pl.from_arrow(parquet.schema_arrow.empty_table())  # type: ignore[misc]
+
+
+def gunzip(data: bytes, name: str) -> bytes:
+    """The decompressed bytes of a gzip file (all of its members). Every way the bytes can
+    fail to gunzip is an OSError (gzip.BadGzipFile) naming the file: a bad header or
+    checksum, corrupt deflate data (zlib.error), or a file cut short (EOFError)."""
+    try:
+        return gzip.decompress(data)
+    except gzip.BadGzipFile as error:
+        raise gzip.BadGzipFile(f"{name}: {error}") from error
+    except EOFError as error:
+        raise gzip.BadGzipFile(f"{name}: cut short: {error}") from error
+    except zlib.error as error:
+        raise gzip.BadGzipFile(f"{name}: corrupt deflate data: {error}") from error
 
 
 def hub_file(spec: DatasetSpec, pattern: str) -> SourceFile:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,14 +165,88 @@ def conform_record(
 
 
 def split_jsonl(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """Physical lines with their 0-based index; a BOM and CRLF endings are tolerated."""
+    """The records of a JSON file with their 0-based index, each as its own bytes.
+
+    JSON Lines: physical lines (a BOM and CRLF endings are tolerated). A file whose first
+    non-blank byte is `[` holds one JSON array instead (Anthropic's red-team file): its
+    elements are the records, in order. An array that does not parse raises
+    MalformedJsonArray before any record is yielded: the file is rejected whole.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    start = _JSON_SPACE_BYTES.match(data).end()  # type: ignore[union-attr]
+    if data[start : start + 1] == b"[":
+        yield from split_json_array(data)
+        return
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the final newline ends the last line; it does not start a new one
     for index, line in enumerate(lines):
         yield index, line.removesuffix(b"\r")
+
+
+class MalformedJsonArray(OSError, ValueError):
+    """A file holding one JSON array that does not parse (cut short, a missing comma,
+    text after it). Its records cannot be told apart, so the file is rejected whole: an
+    OSError, as readers treat a file they cannot open (bronze's `unreadable_file`)."""
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_SPACE_BYTES = re.compile(rb"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def split_json_array(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The elements of the top-level JSON array in `data` as (index, their bytes as
+    written). Invalid UTF-8 inside an element is kept as it was, for `parse_jsonl` to
+    reject that record alone (`invalid_utf8`); JSON's structure is ASCII, so it cannot
+    hide a comma or a bracket."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    spans = _array_spans(text)
+    for index, (start, end) in enumerate(spans):
+        yield index, text[start:end].encode("utf-8", errors="surrogateescape")
+
+
+def _array_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every element of the JSON array `text` holds, or MalformedJsonArray."""
+    position = _skip_space(text, 0)
+    if not text.startswith("[", position):
+        raise MalformedJsonArray(f"JSON array: expected '[' at char {position}")
+    spans: list[tuple[int, int]] = []
+    position = _skip_space(text, position + 1)
+    closed = text.startswith("]", position)
+    while not closed:
+        try:
+            _, end = _DECODER.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise MalformedJsonArray(f"JSON array, element {len(spans)}: {error}") from error
+        except RecursionError as error:
+            raise MalformedJsonArray(
+                f"JSON array, element {len(spans)}: nesting too deep"
+            ) from error
+        spans.append((position, end))
+        position = _skip_space(text, end)
+        if text.startswith(",", position):
+            position = _skip_space(text, position + 1)
+        elif text.startswith("]", position):
+            closed = True
+        elif position == len(text):
+            raise MalformedJsonArray(
+                f"JSON array: the file ends after element {len(spans) - 1}, before its ']'"
+            )
+        else:
+            raise MalformedJsonArray(
+                f"JSON array, after element {len(spans) - 1}: expected ',' or ']' at char "
+                f"{position}"
+            )
+    after = _skip_space(text, position + 1)
+    if after != len(text):
+        raise MalformedJsonArray(f"JSON array: text after its closing ']' at char {after}")
+    return spans
+
+
+def _skip_space(text: str, position: int) -> int:
+    return _JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
 
 
 def parse_jsonl(

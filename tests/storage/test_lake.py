@@ -1,14 +1,19 @@
 """The lake's Delta IO (docs/decisions/0001-delta-io.md): the properties it was chosen for."""
 
+import gzip
 import json
 import os
+from dataclasses import replace
 
 import duckdb
 import polars as pl
 import pyarrow.dataset as pds
 import pytest
 
-from storage.lake import Lake, Sources, file_sha256, file_stats
+from assets.bronze import read_file
+from storage.lake import Lake, SourceFile, Sources, file_sha256, file_stats, hub_file
+from tests.orchestration.fake_hub import FakeHub, FakeRepo
+from transforms.catalogue import DatasetSpec
 
 KEY = ("bronze", "example")
 
@@ -207,3 +212,109 @@ def test_a_source_file_with_the_same_size_and_mtime_is_not_read_again(tmp_path):
     path.write_text('{"id": "1", "data": ["a", "c"]}\n', encoding="utf-8")
     os.utime(path, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
     assert sources.files(spec, "train", known)[0].version == file_sha256(path) != first.version
+
+
+# --- gzipped JSON sources (Anthropic/hh-rlhf) -----------------------------------------
+
+HH = DatasetSpec(
+    key="hh_rlhf",
+    hub_repo="Anthropic/hh-rlhf",
+    revision="a" * 40,
+    format="jsonl",
+    splits={"train": ("helpful-base/train.jsonl.gz",)},
+    license={"*": "MIT"},
+    schema={"chosen": "string", "rejected": "string"},
+    required=("chosen", "rejected"),
+)
+PAIRS = [
+    {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi\n\nAssistant: Go."},
+    {"chosen": "\n\nHuman: ¿Qué tal?\n\nAssistant: Bien.", "rejected": "\n\nHuman: ¿Qué tal?"},
+]
+LINES = b"".join(json.dumps(p, ensure_ascii=False).encode() + b"\n" for p in PAIRS)
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def local_file(tmp_path, path: str, data: bytes) -> tuple[Sources, SourceFile]:
+    local = tmp_path / HH.hub_repo / path
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(data)
+    sources = Sources(location=str(tmp_path), samples_dir="unused")
+    (file,) = (f for f in sources.files(HH, "train") if f.path == path)
+    return sources, file
+
+
+def records(lines) -> list[tuple[int, dict]]:
+    return [(index, json.loads(raw)) for index, raw in lines]
+
+
+def test_a_gzipped_json_lines_file_is_read_as_its_lines(tmp_path):
+    sources, file = local_file(tmp_path, "helpful-base/train.jsonl.gz", gz(LINES))
+    assert records(sources.read_lines(file)) == list(enumerate(PAIRS))
+    (parsed,) = read_file(HH, sources, file, batch_rows=100)
+    assert [r["chosen"] for r in parsed.rows] == [p["chosen"] for p in PAIRS]
+
+
+def test_a_gzipped_json_array_is_read_as_its_elements(tmp_path):
+    array = json.dumps(PAIRS, ensure_ascii=False, indent=1).encode()
+    spec = replace(HH, splits={"train": ("red-team-attempts/red_team_attempts.jsonl.gz",)})
+    local = tmp_path / spec.hub_repo / "red-team-attempts" / "red_team_attempts.jsonl.gz"
+    local.parent.mkdir(parents=True)
+    local.write_bytes(gz(array))
+    sources = Sources(location=str(tmp_path), samples_dir="unused")
+    (file,) = sources.files(spec, "train")
+    assert records(sources.read_lines(file)) == list(enumerate(PAIRS))
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "says"),
+    [
+        (lambda data: data[: len(data) // 2], "cut short"),
+        (lambda data: data[:-8] + b"\0" * 8, "CRC check failed"),
+        (lambda data: data[:10] + b"\xff" * (len(data) - 10), "corrupt deflate data"),
+        (lambda data: LINES, "Not a gzipped file"),  # plain bytes under a .gz name
+    ],
+)
+def test_a_corrupt_gzip_file_is_one_unreadable_file_rejection(tmp_path, corrupt, says):
+    sources, file = local_file(tmp_path, "helpful-base/train.jsonl.gz", corrupt(gz(LINES)))
+    with pytest.raises(OSError, match=says):
+        sources.read_lines(file)
+    (parsed,) = read_file(HH, sources, file, batch_rows=100)
+    assert parsed.rows == []
+    (rejection,) = parsed.rejections
+    assert (rejection.source_row, rejection.reason) == (None, "unreadable_file")
+    assert "helpful-base/train.jsonl.gz" in rejection.detail and says in rejection.detail
+
+
+def test_a_gzipped_json_array_that_does_not_parse_is_one_unreadable_file_rejection(tmp_path):
+    cut = json.dumps(PAIRS).encode()[:-20]
+    sources, file = local_file(tmp_path, "helpful-base/train.jsonl.gz", gz(cut))
+    (parsed,) = read_file(HH, sources, file, batch_rows=100)
+    (rejection,) = parsed.rejections
+    assert (rejection.source_row, rejection.reason) == (None, "unreadable_file")
+    assert rejection.detail.startswith("MalformedJsonArray: JSON array, element 1")
+
+
+def test_hub_mode_gunzips_the_bytes_read_at_the_pinned_revision():
+    array = json.dumps(PAIRS).encode()
+    files = {
+        "helpful-base/train.jsonl.gz": gz(LINES),
+        "harmless-base/train.jsonl.gz": gz(LINES[: LINES.index(b"\n") + 1]),
+        "red-team-attempts/red_team_attempts.jsonl.gz": gz(array),
+        "broken/train.jsonl.gz": gz(LINES)[:30],
+    }
+    repo = FakeRepo(commit=HH.revision, files=files, lfs=set(files))
+    with FakeHub({HH.hub_repo: repo}) as hub:
+        sources = Sources(location="hub", samples_dir="unused", hub_endpoint=hub.url)
+        for path, expected in [
+            ("helpful-base/train.jsonl.gz", PAIRS),
+            ("red-team-attempts/red_team_attempts.jsonl.gz", PAIRS),
+            # a glob: its files in path order, records numbered on
+            ("*-base/train.jsonl.gz", [PAIRS[0], *PAIRS]),
+        ]:
+            file = hub_file(HH, path)
+            assert records(sources.read_lines(file)) == list(enumerate(expected)), path
+        (parsed,) = read_file(HH, sources, hub_file(HH, "broken/train.jsonl.gz"), 100)
+        assert [r.reason for r in parsed.rejections] == ["unreadable_file"]

@@ -1,12 +1,14 @@
 """Raw records become bronze rows or rejections with a reason: never both, never neither."""
 
 import json
+import re
 
 import polars as pl
 import pytest
 
 from transforms.catalogue import parse_type
 from transforms.records import (
+    MalformedJsonArray,
     SchemaMismatch,
     conform,
     content_hash,
@@ -82,3 +84,47 @@ def test_content_hash_ignores_normalisation_differences_only():
     assert normalise_text(nfd) == nfc
     assert content_hash({"data": [nfd]}) == content_hash({"data": [nfc]})
     assert content_hash({"data": [nfc]}) != content_hash({"data": ["Café au lait!"]})
+
+
+def test_a_file_holding_one_json_array_yields_its_elements_as_records():
+    text = (
+        b'\xef\xbb\xbf\n[\n  {"id": "0", "data": ["a", "b"]},\n'
+        b'  {"id": "1", "data": "not a list"},\n'
+        b'  {"id": "2", "data": ["caf\xe9"]},\n'
+        b'  {"id": "3", "data": ["[x, y]", "}, {"]}\n]\n'
+    )
+    records = list(split_jsonl(text))
+    assert [index for index, _ in records] == [0, 1, 2, 3]
+    assert records[1][1] == b'{"id": "1", "data": "not a list"}'  # the element as written
+    parsed = parse(text)
+    assert [r["id"] for r in parsed.rows] == ["0", "3"]
+    assert parsed.rows[1]["data"] == ["[x, y]", "}, {"]
+    assert parsed.row_positions == [0, 3]
+    assert {r.source_row: r.reason for r in parsed.rejections} == {
+        1: "schema_mismatch",
+        2: "invalid_utf8",  # only that element: the array around it still parses
+    }
+    assert list(split_jsonl(b"[]")) == [] and list(split_jsonl(b" [ ]\n")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (b'[{"id": "0", "data": ["a"]}, {"id": "1", "da', "element 1: Unterminated string"),
+        (b'[{"id": "0", "data": ["a"]}\n', "the file ends after element 0"),
+        (b'[{"id": "0", "data": ["a"]} {"id": "1"}]', "after element 0: expected ',' or ']'"),
+        (b'[{"id": "0", "data": ["a"]},]', "element 1: Expecting value"),
+        (b'[{"id": "0", "data": ["a"]}] [{"id": "1"}]', "text after its closing ']'"),
+    ],
+)
+def test_a_malformed_json_array_rejects_the_file_whole_before_any_record(text, says):
+    records = split_jsonl(text)
+    with pytest.raises(MalformedJsonArray, match=re.escape(says)):
+        next(records)
+    # An OSError: bronze quarantines the file as `unreadable_file`, as a corrupt Parquet file.
+    assert issubclass(MalformedJsonArray, OSError)
+
+
+def test_json_lines_whose_lines_are_arrays_are_still_json_lines_after_an_object_line():
+    parsed = parse(b'{"id": "0", "data": ["a"]}\n["an", "array"]\n')
+    assert {r.source_row: r.reason for r in parsed.rejections} == {1: "schema_mismatch"}
