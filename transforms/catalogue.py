@@ -140,6 +140,7 @@ def license_class(expression: str) -> str:
 
 _SCALARS: dict[str, pl.DataType] = {
     "string": pl.String(),
+    "int32": pl.Int32(),
     "int64": pl.Int64(),
     "float64": pl.Float64(),
     "bool": pl.Boolean(),
@@ -195,8 +196,11 @@ def _expect(text: str, token: str) -> str:
 SHAPES: dict[str, tuple[str, ...]] = {
     "alternating_turns": ("dialogues",),
     "chat_messages": ("dialogues",),
+    "transcripts": ("dialogues",),
     "rated_completions": ("comparisons",),
     "pairwise_votes": ("comparisons",),
+    "chosen_rejected_transcripts": ("comparisons",),
+    "message_trees": ("dialogues", "comparisons"),
 }
 """The shapes a dataset may declare, and the silver tables each one fills."""
 GOLD_USES = ("prefs", "sft", "prompts")

@@ -29,8 +29,11 @@ COMPLETION = pl.Struct(
         "overall_score": pl.Float64,
         "fine_grained_score": pl.Float64,
         "ratings": RATINGS,
+        "rank": pl.Int64,
     }
 )
+"""One judged completion. `rank` is a human ranking among siblings (0 = best: OASST's
+message trees); sources that rate instead of rank (UltraFeedback) leave it null."""
 COMPLETIONS = pl.List(COMPLETION)
 
 
@@ -92,6 +95,7 @@ def parse_completions(completions_json: str) -> list[dict[str, Any]]:
                     aspect: parse_rating(parse_aspect(annotations.get(aspect)).get("Rating"))
                     for aspect in ASPECTS
                 },
+                "rank": None,
             }
         )
     if len(parsed) < 2:

@@ -230,9 +230,10 @@ def dataset_card(
         "",
         "Every preference pair names its binarization policy in the `policy` column "
         f"(in this release: {', '.join(policies) or 'none'}); the tie rules are documented in "
-        "`transforms/binarize.py`. Examples whose user turns match an MT-bench question "
-        "(normalised exact match or a 13-word overlap) are removed from every table; MT-bench "
-        "pairs themselves are evaluation data and are not included unless a release says so.",
+        "`transforms/binarize.py` and `transforms/policies.py`. Examples whose user turns "
+        "match an MT-bench question (normalised exact match or a 13-word overlap) are removed "
+        "from every table; MT-bench pairs themselves are evaluation data and are not included "
+        "unless a release says so.",
         "",
         "Personal data was replaced by typed placeholders, numbered per conversation "
         "(`<PERSON_1>`, `<EMAIL_ADDRESS_1>`, …), before any of these tables were built.",

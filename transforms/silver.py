@@ -29,6 +29,7 @@ from transforms.comparisons import (
     split_last_reply,
     user_turns,
 )
+from transforms.message_trees import tree_comparisons, tree_dialogues
 from transforms.records import normalise_text
 from transforms.silver_rows import (
     LINEAGE,
@@ -39,6 +40,7 @@ from transforms.silver_rows import (
     lineage_of,
     rejected_rows,
 )
+from transforms.transcripts import chosen_rejected_comparisons, transcript_dialogues
 
 # --- conversations ---------------------------------------------------------------------
 
@@ -273,15 +275,19 @@ def language_agreement(frame: pl.DataFrame) -> tuple[float | None, int]:
 DIALOGUE_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
     "alternating_turns": ultrachat_dialogues,
     "chat_messages": ultrachat_200k_dialogues,
+    "transcripts": transcript_dialogues,
+    "message_trees": tree_dialogues,
 }
 """Shape name (the catalogue's `shape`) -> the function that makes silver/dialogues rows
 (before cleaning: `clean_conversations`), rejecting or merging rows as its rule says."""
 COMPARISON_SHAPES: dict[str, Callable[[pl.DataFrame, DatasetSpec], Stage]] = {
     "rated_completions": ultrafeedback_comparisons,
     "pairwise_votes": pairwise_comparisons,
+    "chosen_rejected_transcripts": chosen_rejected_comparisons,
+    "message_trees": tree_comparisons,
 }
 """Shape name -> the function that makes silver/comparisons rows."""
-WHOLE_SPLIT_SHAPES: frozenset[str] = frozenset()
+WHOLE_SPLIT_SHAPES: frozenset[str] = frozenset({"message_trees"})
 """Shapes that must see a whole split at once, because rows of one group (all messages of
 one message tree) must arrive in the same frame: silver reads such a dataset's bronze one
 split at a time, not in bounded batches."""

@@ -64,8 +64,13 @@ def test_preference_pairs_are_in_the_dpo_trainer_format(built_lake: Lake):
     assert row["prompt"][-1]["role"] == "user"
     assert [m["role"] for m in row["chosen"]] == ["assistant"]
     assert [m["role"] for m in row["rejected"]] == ["assistant"]
-    # The configured policy, and the one the declared view prefs_uf_arena_3to1 reads.
-    assert set(pairs["policy"]) == {"max_overall_random_other", "max_mean_rating_drop_ties"}
+    # UltraFeedback's: the configured policy, and the one the declared view
+    # prefs_uf_arena_3to1 reads; each other dataset's: its only or first declared one.
+    assert dict(pairs.group_by("dataset").agg(pl.col("policy").unique().sort()).iter_rows()) == {
+        "ultrafeedback": ["max_mean_rating_drop_ties", "max_overall_random_other"],
+        "hh_rlhf": ["hh_rlhf_chosen_drop_ties"],
+        "oasst1": ["oasst_rank_pairs_drop_ties"],
+    }
     assert pairs["pair_id"].is_unique().all()
     assert pairs.select((pl.col("score_chosen") >= pl.col("score_rejected")).all()).item()
 

@@ -18,10 +18,13 @@ DATASET_KEYS = [
     "ultrafeedback",
     "chatbot_arena_conversations",
     "mt_bench_human_judgments",
+    "hh_rlhf",
+    "hh_rlhf_red_team",
+    "oasst1",
 ]
 
 
-def test_the_bundled_catalogue_declares_the_five_datasets_with_their_splits():
+def test_the_bundled_catalogue_declares_its_datasets_with_their_splits():
     catalogue = load_catalogue()
     assert list(catalogue) == DATASET_KEYS
     assert list(catalogue["ultrachat_200k"].splits) == [
