@@ -27,8 +27,13 @@ def rows_of(lake: Lake, key: tuple[str, str], dataset: str) -> pl.DataFrame:
     return lake.scan(key).filter(pl.col("dataset") == dataset).collect()
 
 
+def in_repo(source_file: str) -> str:
+    """A row's source file as the fixtures name it: the subset folder and the file."""
+    return "/".join(Path(source_file).parts[-2:])
+
+
 def positions(frame: pl.DataFrame) -> set[tuple[str, int]]:
-    return {(Path(f).name, r) for f, r in frame.select("source_file", "source_row").iter_rows()}
+    return {(in_repo(f), r) for f, r in frame.select("source_file", "source_row").iter_rows()}
 
 
 def test_every_sample_row_reaches_bronze(built_lake, planted):
@@ -48,7 +53,7 @@ def test_malformed_transcripts_and_broken_trees_are_quarantined_with_their_reaso
     for plant in planted["hh"]["planted"]["quarantine"]:
         found = quarantine.filter(
             (pl.col("dataset") == plant["dataset"])
-            & (pl.col("source_file") == plant["source_file"])
+            & pl.col("source_file").str.ends_with(f"/{plant['source_file']}")
             & (pl.col("source_row") == plant["source_row"])
         )
         assert found["reason"].to_list() == [plant["reason"]], plant
@@ -91,7 +96,7 @@ def test_the_pairs_follow_the_declared_policies_and_licences(built_lake, planted
     # The pair whose transcripts differ before the last turn has no single prompt.
     (differs,) = planted["hh"]["planted"]["differs_before_last_turn"]
     hh = pairs.filter(pl.col("dataset") == "hh_rlhf")
-    assert (Path(differs["source_file"]).name, differs["source_row"]) not in positions(hh)
+    assert (differs["source_file"], differs["source_row"]) not in positions(hh)
 
 
 def test_sft_takes_the_best_ranked_threads_and_never_reward_or_red_team_data(built_lake):
@@ -132,7 +137,7 @@ def test_a_benchmark_question_asked_in_them_is_decontaminated(built_lake, plante
     (tree,) = planted["oasst"]["planted"]["mt_bench"]
     for name in GOLD:
         table = built_lake.scan(("gold", name)).collect()
-        assert (Path(hh["source_file"]).name, hh["source_row"]) not in positions(
+        assert (hh["source_file"], hh["source_row"]) not in positions(
             table.filter(pl.col("dataset") == "hh_rlhf")
         ), name
         assert tree["message_id"] not in set(
