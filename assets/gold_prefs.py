@@ -9,22 +9,12 @@ import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
 
-from assets.automation import FOLLOW_UPSTREAM
-from assets.gold_tables import (
-    LICENCE_CLASSES,
-    GoldConfig,
-    GoldPlan,
-    decontamination_index,
-    gold_plan,
-    unchanged_result,
-    write_gold_table,
-)
+from assets import gold_tables as tables
 from assets.markdown import preview_markdown
 from storage.keys import ARENA_FILTERED, COMPARISONS
 from storage.lake import Lake
@@ -49,50 +39,40 @@ PREFS_LICENCE_NOTE = {
 FILTERED_SCHEMA_COLUMNS = ("source_id", "filter_reason")
 
 PREFS_SPECS = [
-    AssetSpec(
+    tables.gold_spec(
         ["gold", f"prefs_{cls}"],
-        group_name="gold",
-        deps=[AssetKey(list(COMPARISONS))],
-        automation_condition=FOLLOW_UPSTREAM,
-        kinds={"delta", "polars"},
-        description=(
-            "Preference pairs in TRL's DPO format: prompt (messages), chosen and rejected "
-            "(assistant messages), score_chosen, score_rejected, policy. Grain: one row per "
-            "(comparison, policy) pair, from every dataset the catalogue declares `gold: "
-            f"[prefs]` for. Licence: only rows whose every field is {PREFS_LICENCE_NOTE[cls]}"
-            "; a row's class is the most restrictive of its fields'. Decontaminated against "
-            "the pinned benchmark lists (MT-bench, Arena-Hard, TruthfulQA); evaluation data "
-            "(MT-bench) only when include_mt_bench is set."
-        ),
+        [COMPARISONS],
+        "Preference pairs in TRL's DPO format: prompt (messages), chosen and rejected "
+        "(assistant messages), score_chosen, score_rejected, policy. Grain: one row per "
+        "(comparison, policy) pair, from every dataset the catalogue declares `gold: "
+        f"[prefs]` for. Licence: only rows whose every field is {PREFS_LICENCE_NOTE[cls]}"
+        "; a row's class is the most restrictive of its fields'. Decontaminated against "
+        "the pinned benchmark lists (MT-bench, Arena-Hard, TruthfulQA); evaluation data "
+        "(MT-bench) only when include_mt_bench is set.",
     )
-    for cls in LICENCE_CLASSES
+    for cls in tables.LICENCE_CLASSES
 ] + [
-    AssetSpec(
-        list(ARENA_FILTERED),
-        group_name="gold",
-        deps=[AssetKey(list(COMPARISONS))],
-        automation_condition=FOLLOW_UPSTREAM,
-        kinds={"delta", "polars"},
-        description=(
-            "Votes the enabled vote filters (arena_filters) leave out of every training view "
-            "(prefs, SFT, prompts), with filter_reason, for the datasets the catalogue marks "
-            "`vote_filters: true` (Arena). Grain: one row per filtered vote, "
-            "silver/comparisons' columns. Licence: as silver (Arena prompts CC-BY-4.0, model "
-            "outputs CC-BY-NC-4.0); an audit table, not training data."
-        ),
+    tables.gold_spec(
+        ARENA_FILTERED,
+        [COMPARISONS],
+        "Votes the enabled vote filters (arena_filters) leave out of every training view "
+        "(prefs, SFT, prompts), with filter_reason, for the datasets the catalogue marks "
+        "`vote_filters: true` (Arena). Grain: one row per filtered vote, "
+        "silver/comparisons' columns. Licence: as silver (Arena prompts CC-BY-4.0, model "
+        "outputs CC-BY-NC-4.0); an audit table, not training data.",
     )
 ]
 
 
 def prefs_assets(catalogue: Mapping[str, DatasetSpec], views: Mapping[str, ViewSpec]) -> list:
     @multi_asset(specs=PREFS_SPECS)
-    def prefs(context: AssetExecutionContext, config: GoldConfig, lake: Lake) -> Iterator:
+    def prefs(context: AssetExecutionContext, config: tables.GoldConfig, lake: Lake) -> Iterator:
         yield from build_prefs(config, lake, catalogue, views)
 
     return [prefs]
 
 
-def checked_config(config: GoldConfig, views: Mapping[str, ViewSpec]) -> GoldConfig:
+def checked_config(config: tables.GoldConfig, views: Mapping[str, ViewSpec]) -> tables.GoldConfig:
     """The config with every policy asked for (the views' too), each one known."""
     for asked, known in (
         (config.ultrafeedback_policies, UF_POLICIES),
@@ -106,7 +86,7 @@ def checked_config(config: GoldConfig, views: Mapping[str, ViewSpec]) -> GoldCon
 
 
 def build_prefs(
-    config: GoldConfig,
+    config: tables.GoldConfig,
     lake: Lake,
     catalogue: Mapping[str, DatasetSpec],
     views: Mapping[str, ViewSpec],
@@ -114,12 +94,12 @@ def build_prefs(
     """Both prefs tables and gold/arena_filtered from one pass over the comparisons of
     every dataset that gives pairs (all rebuilt together when anything changed)."""
     config = checked_config(config, views)
-    names = [f"prefs_{cls}" for cls in LICENCE_CLASSES]
-    plans = {name: gold_plan(lake, name, config, False, catalogue) for name in names}
+    names = [f"prefs_{cls}" for cls in tables.LICENCE_CLASSES]
+    plans = {name: tables.gold_plan(lake, name, config, False, catalogue) for name in names}
     if all(plan.unchanged for plan in plans.values()):
         for name, plan in plans.items():
-            yield unchanged_result(lake, name, plan)
-        yield unchanged_result(lake, ARENA_FILTERED[1], plans["prefs_by"])
+            yield tables.unchanged_result(lake, name, plan)
+        yield tables.unchanged_result(lake, ARENA_FILTERED[1], plans["prefs_by"])
         return
     pairs, filtered, counts, extra = all_pairs(config, lake, catalogue)
     evaluation = pl.col("dataset").is_in(evaluation_datasets(catalogue))
@@ -127,11 +107,11 @@ def build_prefs(
         name = f"prefs_{cls}"
         plan = plans[name].displaced("both tables come from one pass over the pairs")
         removed: Counter[tuple[str, str]] = Counter()
-        index = decontamination_index(lake, config, name, catalogue)
+        index = tables.decontamination_index(lake, config, name, catalogue)
         if index is not None:  # evaluation data's own pairs are there only when asked for
             checked, removed = decontaminate(frame.filter(~evaluation), ("prompt",), index)
             frame = pl.concat([checked, frame.filter(evaluation)])
-        yield write_gold_table(
+        yield tables.write_gold_table(
             lake,
             catalogue,
             name,
@@ -145,7 +125,7 @@ def build_prefs(
 
 
 def all_pairs(
-    config: GoldConfig, lake: Lake, catalogue: Mapping[str, DatasetSpec]
+    config: tables.GoldConfig, lake: Lake, catalogue: Mapping[str, DatasetSpec]
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counter[str], dict]:
     """Every dataset's pairs under its selected policies, the votes filtered out, what
     each step dropped, and the judge agreement of each evaluation dataset."""
@@ -177,7 +157,7 @@ def all_pairs(
     return pairs, left_out, counts, extra
 
 
-def filtered_result(lake: Lake, filtered: pl.DataFrame, plan: GoldPlan) -> MaterializeResult:
+def filtered_result(lake: Lake, filtered: pl.DataFrame, plan: tables.GoldPlan) -> MaterializeResult:
     """Write gold/arena_filtered (the votes the filters left out) and describe it."""
     written = lake.write(ARENA_FILTERED, filtered, commit_metadata=plan.commit())
     return MaterializeResult(

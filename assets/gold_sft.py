@@ -12,13 +12,11 @@ import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
 
-from assets.automation import FOLLOW_UPSTREAM
 from assets.gold_tables import (
     LICENCE_CLASSES,
     GoldConfig,
@@ -27,6 +25,7 @@ from assets.gold_tables import (
     attributions,
     decontamination_index,
     gold_plan,
+    gold_spec,
     unchanged_result,
     write_gold_table,
 )
@@ -64,49 +63,34 @@ SFT_LICENCE_NOTE = {
     "by_nc": "rows holding non-commercial text (Arena model outputs)",
 }
 PREVIEW = ["example_id", "dataset", "lang", "license"]
-INPUTS = [AssetKey(list(CONVERSATIONS)), AssetKey(list(COMPARISONS))]
+INPUTS = [CONVERSATIONS, COMPARISONS]
 
 SFT_SPECS = [
-    AssetSpec(
+    gold_spec(
         ["gold", f"sft_{cls}"],
-        group_name="gold",
-        deps=INPUTS,
-        automation_condition=FOLLOW_UPSTREAM,
-        kinds={"delta", "polars"},
-        description=(
-            "SFT dialogues: messages list<struct<role, content>>, scrubbed and deduplicated. "
-            "Grain: one row per distinct dialogue of the datasets the catalogue declares "
-            "`gold: [sft]` for (silver/conversations, and each side of a vote). Licence: "
-            f"{SFT_LICENCE_NOTE[cls]}; decontaminated against the pinned benchmark lists."
-        ),
+        INPUTS,
+        "SFT dialogues: messages list<struct<role, content>>, scrubbed and deduplicated. "
+        "Grain: one row per distinct dialogue of the datasets the catalogue declares "
+        "`gold: [sft]` for (silver/conversations, and each side of a vote). Licence: "
+        f"{SFT_LICENCE_NOTE[cls]}; decontaminated against the pinned benchmark lists.",
     )
     for cls in LICENCE_CLASSES
 ] + [
-    AssetSpec(
-        list(NEAR_DUPLICATES),
-        group_name="gold",
-        deps=INPUTS,
-        automation_condition=FOLLOW_UPSTREAM,
-        kinds={"delta", "polars"},
-        description=(
-            "What near-duplicate removal merged in the SFT tables. Grain: one row per member "
-            "of a cluster of two or more (table, cluster = the survivor's example_id, "
-            "survivor, lineage, closest similarities); the dialogues themselves stay in the "
-            "SFT tables and silver. Licence: lineage only, no text. Signatures of every row "
-            "judged are kept in gold/minhash_signatures for increments."
-        ),
+    gold_spec(
+        NEAR_DUPLICATES,
+        INPUTS,
+        "What near-duplicate removal merged in the SFT tables. Grain: one row per member "
+        "of a cluster of two or more (table, cluster = the survivor's example_id, "
+        "survivor, lineage, closest similarities); the dialogues themselves stay in the "
+        "SFT tables and silver. Licence: lineage only, no text. Signatures of every row "
+        "judged are kept in gold/minhash_signatures for increments.",
     ),
-    AssetSpec(
-        list(SIGNATURES),
-        group_name="gold",
-        deps=INPUTS,
-        automation_condition=FOLLOW_UPSTREAM,
-        kinds={"delta", "polars"},
-        description=(
-            "MinHash signatures of every SFT row judged for near-duplicates (kept or "
-            "dropped), so that rows appended later are checked against all of them. Grain: "
-            "one row per (table, example_id). Licence: signatures only, no text."
-        ),
+    gold_spec(
+        SIGNATURES,
+        INPUTS,
+        "MinHash signatures of every SFT row judged for near-duplicates (kept or "
+        "dropped), so that rows appended later are checked against all of them. Grain: "
+        "one row per (table, example_id). Licence: signatures only, no text.",
     ),
 ]
 

@@ -5,14 +5,15 @@ dataset, languages, licences and attribution). Defines no assets."""
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
-from dagster import AssetKey, Config, MaterializeResult, MetadataValue
+from dagster import AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue
 
 import storage.minhash
+from assets.automation import FOLLOW_UPSTREAM
 from assets.markdown import bar_chart, preview_markdown
 from storage.build_plan import BuildPlan, plan_build
 from storage.code_digest import asset_code_digest
@@ -36,6 +37,18 @@ GOLD_MODULES = tuple(
     )
 )
 """The code of every gold table: these modules and the transforms they use."""
+
+
+def gold_spec(key: Sequence[str], inputs: Sequence[tuple[str, str]], description: str) -> AssetSpec:
+    """A gold table's spec: built from `inputs` (silver tables) when they change."""
+    return AssetSpec(
+        list(key),
+        group_name="gold",
+        deps=[AssetKey(list(table)) for table in inputs],
+        automation_condition=FOLLOW_UPSTREAM,
+        kinds={"delta", "polars"},
+        description=description,
+    )
 
 
 class GoldConfig(Config):

@@ -9,21 +9,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from dagster import (
-    AssetDep,
-    AssetExecutionContext,
-    AssetKey,
-    AssetMaterialization,
-    AssetObservation,
-    AssetsDefinition,
-    AssetSpec,
-    AutomationCondition,
-    MaterializeResult,
-    MetadataValue,
-    StaticPartitionMapping,
-    StaticPartitionsDefinition,
-    asset,
-)
+import dagster as dg
 
 from assets.markdown import bar_chart, preview_markdown
 from storage import silver_slice, silver_spool, silver_union
@@ -59,56 +45,53 @@ SILVER_CODE = (__file__, *(m.__file__ or "" for m in (silver_slice, silver_spool
 """The modules that build silver: the transforms they reach are silver's code version
 (storage/code_digest.py), recorded by every silver table."""
 
+
+def ledger_spec(
+    key: Sequence[str], writers: Sequence[Sequence[str]], description: str
+) -> dg.AssetSpec:
+    """A side table silver writes beside its tables: downstream of its writers in lineage."""
+    return dg.AssetSpec(
+        key=list(key),
+        group_name="silver",
+        deps=[dg.AssetKey(list(writer)) for writer in writers],
+        kinds={"delta"},
+        description=description,
+    )
+
+
 ledger_specs = [
-    AssetSpec(
-        key=list(PII_AUDIT),
-        group_name="silver",
-        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(COMPARISONS))],
-        kinds={"delta"},
-        description=(
-            "Where PII was found. Grain: one row per detected entity: table, row_key, "
-            "dataset, field, turn_index, entity_type, start, end (offsets in the cleaned, "
-            "unredacted text), score, recognizer. Never the matched value, so it holds no "
-            "licensed text. Written by each silver table, replacing its own slice."
-        ),
+    ledger_spec(
+        PII_AUDIT,
+        [DIALOGUES, COMPARISONS],
+        "Where PII was found. Grain: one row per detected entity: table, row_key, "
+        "dataset, field, turn_index, entity_type, start, end (offsets in the cleaned, "
+        "unredacted text), score, recognizer. Never the matched value, so it holds no "
+        "licensed text. Written by each silver table, replacing its own slice.",
     ),
-    AssetSpec(
-        key=list(QUARANTINE),
-        group_name="silver",
-        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(COMPARISONS))],
-        kinds={"delta"},
-        description=(
-            "Bronze rows silver rejected. Grain: one row per rejected row: table, dataset, "
-            "split, source_file, source_row, reason (the rule), detail and the raw payload. "
-            "Payloads are unscrubbed source text under the source's licence: read access "
-            "as for bronze."
-        ),
+    ledger_spec(
+        QUARANTINE,
+        [DIALOGUES, COMPARISONS],
+        "Bronze rows silver rejected. Grain: one row per rejected row: table, dataset, "
+        "split, source_file, source_row, reason (the rule), detail and the raw payload. "
+        "Payloads are unscrubbed source text under the source's licence: read access "
+        "as for bronze.",
     ),
-    AssetSpec(
-        key=list(TEXT_CACHE),
-        group_name="silver",
-        deps=[AssetKey(list(DIALOGUES)), AssetKey(list(COMPARISONS))],
-        kinds={"delta"},
-        description=(
-            "Text-engine results by content. Grain: one row per (engine configuration, "
-            "distinct text), keyed by sha256. Holds findings offsets and language labels, "
-            "never text. A rerun on unchanged input analyses nothing. Licence: holds no "
-            "source text."
-        ),
+    ledger_spec(
+        TEXT_CACHE,
+        [DIALOGUES, COMPARISONS],
+        "Text-engine results by content. Grain: one row per (engine configuration, "
+        "distinct text), keyed by sha256. Holds findings offsets and language labels, "
+        "never text. A rerun on unchanged input analyses nothing. Licence: holds no "
+        "source text.",
     ),
-    AssetSpec(
-        key=["silver", "pii_review"],
-        group_name="silver",
-        deps=[AssetKey(list(k)) for k in (DIALOGUES, CONVERSATIONS, COMPARISONS)]
-        + [AssetKey(list(gold_key(table))) for table in GOLD_TABLES],
-        kinds={"delta"},
-        description=(
-            "What the blocking no_pii check's independent detector found in the tables it "
-            "checks. Grain: one row per hit above its confidence threshold: table, row_key, "
-            "dataset, field, turn_index, start, end, entity_type, confidence, rule, "
-            "checked_version. Never the value, so it holds no licensed text (licence: none). "
-            "Written by the no_pii checks."
-        ),
+    ledger_spec(
+        ("silver", "pii_review"),
+        [DIALOGUES, CONVERSATIONS, COMPARISONS, *(gold_key(table) for table in GOLD_TABLES)],
+        "What the blocking no_pii check's independent detector found in the tables it "
+        "checks. Grain: one row per hit above its confidence threshold: table, row_key, "
+        "dataset, field, turn_index, start, end, entity_type, confidence, rule, "
+        "checked_version. Never the value, so it holds no licensed text (licence: none). "
+        "Written by the no_pii checks.",
     ),
 ]
 
@@ -119,12 +102,12 @@ def datasets_shaped_into(catalogue: dict[str, DatasetSpec], table: str) -> list[
     return [key for key, spec in catalogue.items() if table in SHAPES[spec.shape]]
 
 
-def bronze_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> list[AssetDep]:
+def bronze_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> list[dg.AssetDep]:
     """Each silver partition (a dataset) depends on every split of that dataset's bronze only."""
     return [
-        AssetDep(
-            AssetKey(["bronze", dataset]),
-            partition_mapping=StaticPartitionMapping(
+        dg.AssetDep(
+            dg.AssetKey(["bronze", dataset]),
+            partition_mapping=dg.StaticPartitionMapping(
                 {s: dataset for s in catalogue[dataset].splits}
             ),
         )
@@ -143,24 +126,24 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
 
 
 def sliced(catalogue: dict[str, DatasetSpec], table: str) -> dict:
-    """The @asset arguments of a silver table built one dataset (partition) at a time."""
+    """The @dg.asset arguments of a silver table built one dataset (partition) at a time."""
     datasets = datasets_shaped_into(catalogue, table)
     return {
         "key": ["silver", table],
         "group_name": "silver",
-        "partitions_def": StaticPartitionsDefinition(datasets),
+        "partitions_def": dg.StaticPartitionsDefinition(datasets),
         "deps": bronze_deps(catalogue, datasets),
         "kinds": {"delta", "polars"},
         "output_required": False,
-        "automation_condition": AutomationCondition.eager(),
+        "automation_condition": dg.AutomationCondition.eager(),
     }
 
 
-def dialogues_asset(catalogue: dict[str, DatasetSpec]) -> AssetsDefinition:
-    @asset(**sliced(catalogue, "dialogues"))
+def dialogues_asset(catalogue: dict[str, DatasetSpec]) -> dg.AssetsDefinition:
+    @dg.asset(**sliced(catalogue, "dialogues"))
     def dialogues(
-        context: AssetExecutionContext, config: SilverConfig, lake: Lake
-    ) -> Iterator[MaterializeResult]:
+        context: dg.AssetExecutionContext, config: SilverConfig, lake: Lake
+    ) -> Iterator[dg.MaterializeResult]:
         """SFT dialogues of one dataset (the partition), cleaned, tagged and scrubbed.
 
         Grain: one row per distinct dialogue within its dataset (conversation_id = hash of
@@ -185,11 +168,11 @@ def dialogues_asset(catalogue: dict[str, DatasetSpec]) -> AssetsDefinition:
     return dialogues
 
 
-def comparisons_asset(catalogue: dict[str, DatasetSpec]) -> AssetsDefinition:
-    @asset(**sliced(catalogue, "comparisons"))
+def comparisons_asset(catalogue: dict[str, DatasetSpec]) -> dg.AssetsDefinition:
+    @dg.asset(**sliced(catalogue, "comparisons"))
     def comparisons(
-        context: AssetExecutionContext, config: SilverConfig, lake: Lake
-    ) -> Iterator[MaterializeResult]:
+        context: dg.AssetExecutionContext, config: SilverConfig, lake: Lake
+    ) -> Iterator[dg.MaterializeResult]:
         """Judged responses: UltraFeedback prompts with their rated completions, and Arena
         and MT-bench pairwise votes; one dataset per partition.
 
@@ -210,19 +193,19 @@ def comparisons_asset(catalogue: dict[str, DatasetSpec]) -> AssetsDefinition:
     return comparisons
 
 
-def conversations_asset(catalogue: dict[str, DatasetSpec]) -> AssetsDefinition:
+def conversations_asset(catalogue: dict[str, DatasetSpec]) -> dg.AssetsDefinition:
     rank = {key: i for i, key in enumerate(catalogue)}
 
-    @asset(
+    @dg.asset(
         key=list(CONVERSATIONS),
         group_name="silver",
-        deps=[AssetKey(list(DIALOGUES))],
+        deps=[dg.AssetKey(list(DIALOGUES))],
         kinds={"delta", "polars"},
-        automation_condition=AutomationCondition.eager(),
+        automation_condition=dg.AutomationCondition.eager(),
     )
     def conversations(
-        context: AssetExecutionContext, config: BatchConfig, lake: Lake
-    ) -> Iterator[MaterializeResult]:
+        context: dg.AssetExecutionContext, config: BatchConfig, lake: Lake
+    ) -> Iterator[dg.MaterializeResult]:
         """Every SFT dialogue in one table, each exactly once across datasets.
 
         Grain: one row per distinct dialogue (conversation_id); a dialogue present in
@@ -240,8 +223,8 @@ def conversations_asset(catalogue: dict[str, DatasetSpec]) -> AssetsDefinition:
 
 
 def union_result(
-    context: AssetExecutionContext, config: BatchConfig, lake: Lake, rank: dict[str, int]
-) -> MaterializeResult:
+    context: dg.AssetExecutionContext, config: BatchConfig, lake: Lake, rank: dict[str, int]
+) -> dg.MaterializeResult:
     """Build silver/conversations (storage/silver_union.py) and report it."""
     plan, previous = silver_union.plan_union(lake, rank, silver_code())
     version = plan.versions[DIALOGUES]
@@ -249,37 +232,37 @@ def union_result(
         # A materialization, not a skip: what follows in the same run (gold) must run
         # to judge its own inputs, which may have changed (silver/comparisons).
         context.log.info(f"silver/dialogues unchanged since version {version}")
-        return MaterializeResult(
+        return dg.MaterializeResult(
             metadata={
                 "status": "unchanged",
                 "dialogues_version": version,
                 "delta_version": lake.version(CONVERSATIONS),  # unchanged: it exists
                 "new_version": False,
-                "path": MetadataValue.path(lake.uri(CONVERSATIONS)),
+                "path": dg.MetadataValue.path(lake.uri(CONVERSATIONS)),
             }
         )
     built = silver_union.build_union(lake, plan, previous, rank, config.batch_rows, context.log)
     summary = lake.scan(CONVERSATIONS).select("dataset", "lang").collect()
-    return MaterializeResult(
+    return dg.MaterializeResult(
         metadata={
             "status": "appended" if built.appended else "rebuilt",
             **built.totals,
             "rows_out": summary.height,
-            "by_dataset": MetadataValue.json(dict(Counter(summary["dataset"].to_list()))),
-            "languages": MetadataValue.md(bar_chart(Counter(summary["lang"].to_list()))),
+            "by_dataset": dg.MetadataValue.json(dict(Counter(summary["dataset"].to_list()))),
+            "languages": dg.MetadataValue.md(bar_chart(Counter(summary["lang"].to_list()))),
             **write_metadata(built.written),
         }
     )
 
 
 def slice_results(
-    context: AssetExecutionContext,
+    context: dg.AssetExecutionContext,
     config: SilverConfig,
     lake: Lake,
     table: SilverTable,
     spec: DatasetSpec,
     shape: silver_slice.Shape,
-) -> Iterator[MaterializeResult]:
+) -> Iterator[dg.MaterializeResult]:
     """Build one dataset's slice of a silver table (storage/silver_slice.py) and report it:
     a slice whose inputs are unchanged is an observation, not a materialization."""
     settings = silver_slice.engine_inputs(config, silver_code())
@@ -289,7 +272,7 @@ def slice_results(
             f"{'/'.join(table.key)}/{spec.key}: bronze, settings and transforms unchanged"
         )
         context.log_event(
-            AssetObservation(
+            dg.AssetObservation(
                 asset_key=list(table.key),
                 partition=spec.key,
                 metadata={
@@ -300,18 +283,17 @@ def slice_results(
             )
         )
         return
-    built = silver_slice.build_slice(
+    job = silver_slice.SliceJob(
         lake,
         config,
         table,
         spec,
         shape,
-        plan,
-        previous,
         ContextLog(context),
         whole_splits=spec.shape in WHOLE_SPLIT_SHAPES,
     )
-    yield MaterializeResult(metadata=slice_metadata(table, built))
+    built = job.build(plan, previous)
+    yield dg.MaterializeResult(metadata=slice_metadata(table, built))
 
 
 def slice_metadata(table: SilverTable, built: silver_slice.SliceBuild) -> dict:
@@ -338,10 +320,10 @@ def slice_metadata(table: SilverTable, built: silver_slice.SliceBuild) -> dict:
         },
         "pii_found": tally.audit_rows,
         **{f"pii_{t.lower()}": n for t, n in sorted(tally.entities.items())},
-        "languages": MetadataValue.md(bar_chart(tally.languages)),
+        "languages": dg.MetadataValue.md(bar_chart(tally.languages)),
         **tally.agreement(),
         **write_metadata(built.written),
-        "preview": MetadataValue.md(
+        "preview": dg.MetadataValue.md(
             preview_markdown(
                 tally.preview.select(
                     table.row_key, "dataset", "lang", "pii_count", table.language_column
@@ -356,14 +338,14 @@ class ContextLog:
     """A slice build's reports (storage/silver_slice.SliceLog) as the run's log lines and
     a materialization of each ledger slice written."""
 
-    context: AssetExecutionContext
+    context: dg.AssetExecutionContext
 
     def info(self, msg: str) -> None:
         self.context.log.info(msg)
 
     def ledger(self, key: Key, table: str, dataset: str, rows: int, written: TableWrite) -> None:
         self.context.log_event(
-            AssetMaterialization(
+            dg.AssetMaterialization(
                 asset_key=list(key),
                 description=f"slice written by {table} for {dataset}",
                 metadata={
@@ -384,5 +366,5 @@ def write_metadata(written: TableWrite) -> dict:
     return {
         "delta_version": written.version,
         "new_version": written.committed,
-        "path": MetadataValue.path(written.uri),
+        "path": dg.MetadataValue.path(written.uri),
     }

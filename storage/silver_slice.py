@@ -141,36 +141,38 @@ def plan_slice(
     return plan, previous
 
 
-def build_slice(
-    lake: Lake,
-    config: SilverConfig,
-    table: SilverTable,
-    spec: DatasetSpec,
-    shape: Shape,
-    plan: BuildPlan,
-    previous: dict | None,
-    log: SliceLog,
-    *,
-    whole_splits: bool = False,
-) -> SliceBuild:
-    """Build the slice as `plan` (not unchanged) says: append what bronze gained, or, when
-    that cannot be done (a new row displaces a kept one), or the plan says so, rebuild it
-    whole. `whole_splits`: the shape must see each split in one frame."""
-    name, dataset = "/".join(table.key), spec.key
-    if plan.action == "append":
-        increment = SliceIncrement(previous, plan.added[bronze_key(dataset)])  # type: ignore[arg-type]
-        log.info(
-            f"{name}/{dataset}: bronze gained {len(increment.files)} file(s): processing only "
-            "their rows"
-        )
-        try:
-            return write_slice(lake, config, table, spec, shape, plan, increment, log, whole_splits)
-        except KeptRowReplaced as reason:
-            log.info(f"{name}/{dataset}: {reason}; rebuilding the slice whole")
-            plan = plan.displaced(str(reason))
-    else:
-        log.info(f"{name}/{dataset}: {plan.reason}: building the slice whole")
-    return write_slice(lake, config, table, spec, shape, plan, None, log, whole_splits)
+@dataclass(frozen=True)
+class SliceJob:
+    """One dataset's slice of a silver table: what is built, from what, reporting where.
+    `whole_splits`: the shape must see each split in one frame."""
+
+    lake: Lake
+    config: SilverConfig
+    table: SilverTable
+    spec: DatasetSpec
+    shape: Shape
+    log: SliceLog
+    whole_splits: bool = False
+
+    def build(self, plan: BuildPlan, previous: dict | None) -> SliceBuild:
+        """Build the slice as `plan` (not unchanged) says: append what bronze gained, or,
+        when that cannot be done (a new row displaces a kept one), or the plan says so,
+        rebuild it whole."""
+        name, dataset, log = "/".join(self.table.key), self.spec.key, self.log
+        if plan.action == "append":
+            increment = SliceIncrement(previous, plan.added[bronze_key(dataset)])  # type: ignore[arg-type]
+            log.info(
+                f"{name}/{dataset}: bronze gained {len(increment.files)} file(s): processing "
+                "only their rows"
+            )
+            try:
+                return write_slice(self, plan, increment)
+            except KeptRowReplaced as reason:
+                log.info(f"{name}/{dataset}: {reason}; rebuilding the slice whole")
+                plan = plan.displaced(str(reason))
+        else:
+            log.info(f"{name}/{dataset}: {plan.reason}: building the slice whole")
+        return write_slice(self, plan, None)
 
 
 def bronze_frames(
@@ -201,25 +203,23 @@ def bronze_frames(
         yield pl.concat(list(read(batch_rows, where={"split": split})))
 
 
-def write_slice(
-    lake: Lake,
-    config: SilverConfig,
-    table: SilverTable,
-    spec: DatasetSpec,
-    shape: Shape,
-    plan: BuildPlan,
-    increment: SliceIncrement | None,
-    log: SliceLog,
-    whole_splits: bool = False,
-) -> SliceBuild:
+def write_slice(job: SliceJob, plan: BuildPlan, increment: SliceIncrement | None) -> SliceBuild:
     """Pass 1 and pass 2 over the whole bronze table, or over the rows `increment` adds
     (appended to the slice, counts carried on from its last commit)."""
+    lake, config, table, spec, shape, log = (
+        job.lake,
+        job.config,
+        job.table,
+        job.spec,
+        job.shape,
+        job.log,
+    )
     name, dataset = "/".join(table.key), spec.key
     workers = config.worker_count()
     with tempfile.TemporaryDirectory(prefix="silver-spool-") as spool_dir:
         cleaned = CleanedSpool(Path(spool_dir), table.row_key)
         for bronze in bronze_frames(
-            lake, dataset, plan, increment, config.batch_rows, whole_splits
+            lake, dataset, plan, increment, config.batch_rows, job.whole_splits
         ):
             cleaned.add(bronze.height, shape(bronze))
             log.info(f"{name}/{dataset}: {cleaned.rows_in:,} bronze rows cleaned")

@@ -3,6 +3,7 @@ per (engine settings, distinct text), so a rerun, an increment or a check analys
 text twice. It holds offsets and language labels, never text."""
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -54,7 +55,8 @@ def cached_engine_results(
     settings return (text, lang, lang_prob). New results are appended to the cache, keyed
     by settings and text.
     """
-    results, stats = cached_analysis(log, lake, texts, settings, workers)
+    engine = CachedEngine(log, lake, settings, workers)
+    results, stats = engine.analyse(texts)
     if isinstance(settings, LanguageSettings):
         return results.select("text", "lang", "lang_prob"), stats
     rescanned = 0
@@ -62,7 +64,7 @@ def cached_engine_results(
     def rescan(redacted: pl.Series) -> pl.DataFrame:
         nonlocal rescanned
         rescanned += redacted.len()
-        again, _ = cached_analysis(log, lake, redacted, settings, workers)
+        again, _ = engine.analyse(redacted)
         return again.select("text", "findings")
 
     settled, added = settle_redactions(
@@ -75,62 +77,65 @@ def cached_engine_results(
     }
 
 
-def cached_analysis(
-    log: Log,
-    lake: Lake,
-    texts: pl.Series,
-    settings: PiiSettings | LanguageSettings,
-    workers: int,
-) -> tuple[pl.DataFrame, dict[str, float]]:
-    """The cache's rows for `texts` (text, cache_key, findings, lang, lang_prob, ...),
-    running the engine on the texts it lacks and adding their results."""
-    engine = "pii" if isinstance(settings, PiiSettings) else "language"
-    keyed = pl.DataFrame({"text": texts}).with_columns(
-        cache_keys(texts, settings_fingerprint(settings))
-    )
-    cached = cached_rows(lake, engine, keyed["cache_key"])
-    keyed = keyed.join(cached, on="cache_key", how="left")
-    missing = keyed.filter(pl.col("cached_at").is_null())
-    log.info(f"{engine}: {missing.height} of {keyed.height} distinct texts to analyse")
-    started = time.monotonic()
+@dataclass(frozen=True)
+class CachedEngine:
+    """One text engine (its settings) behind the lake's text cache."""
 
-    def progress(done: int, total: int) -> None:
-        rate = done / max(time.monotonic() - started, 1e-9)
-        log.info(f"{engine}: {done:,}/{total:,} texts analysed ({rate:,.0f} texts/s)")
+    log: Log
+    lake: Lake
+    settings: PiiSettings | LanguageSettings
+    workers: int
 
-    texts_to_run = missing["text"].to_list()
-    engine_started = time.monotonic()
-    if engine == "pii":
-        found = find_pii(texts_to_run, settings, workers, progress)
-        new = missing.select("cache_key").with_columns(
-            engine=pl.lit("pii"),
-            findings=findings_series(found),
-            lang=pl.lit(None, pl.String),
-            lang_prob=pl.lit(None, pl.Float64),
+    def analyse(self, texts: pl.Series) -> tuple[pl.DataFrame, dict[str, float]]:
+        """The cache's rows for `texts` (text, cache_key, findings, lang, lang_prob, ...),
+        running the engine on the texts it lacks and adding their results."""
+        engine = "pii" if isinstance(self.settings, PiiSettings) else "language"
+        keyed = pl.DataFrame({"text": texts}).with_columns(
+            cache_keys(texts, settings_fingerprint(self.settings))
         )
-    else:
-        labels = detect(texts_to_run, settings, workers, progress)
-        new = missing.select("cache_key").with_columns(
-            engine=pl.lit("language"),
-            findings=pl.lit(None, FINDINGS),
-            lang=pl.Series([lang for lang, _ in labels], dtype=pl.String),
-            lang_prob=pl.Series([prob for _, prob in labels], dtype=pl.Float64),
+        cached = cached_rows(self.lake, engine, keyed["cache_key"])
+        keyed = keyed.join(cached, on="cache_key", how="left")
+        missing = keyed.filter(pl.col("cached_at").is_null())
+        self.log.info(f"{engine}: {missing.height} of {keyed.height} distinct texts to analyse")
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            self.log.info(f"{engine}: {done:,}/{total:,} texts analysed ({rate:,.0f} texts/s)")
+
+        texts_to_run = missing["text"].to_list()
+        engine_started = time.monotonic()
+        if engine == "pii":
+            found = find_pii(texts_to_run, self.settings, self.workers, progress)
+            new = missing.select("cache_key").with_columns(
+                engine=pl.lit("pii"),
+                findings=findings_series(found),
+                lang=pl.lit(None, pl.String),
+                lang_prob=pl.lit(None, pl.Float64),
+            )
+        else:
+            labels = detect(texts_to_run, self.settings, self.workers, progress)
+            new = missing.select("cache_key").with_columns(
+                engine=pl.lit("language"),
+                findings=pl.lit(None, FINDINGS),
+                lang=pl.Series([lang for lang, _ in labels], dtype=pl.String),
+                lang_prob=pl.Series([prob for _, prob in labels], dtype=pl.Float64),
+            )
+        engine_seconds = time.monotonic() - engine_started
+        new = new.with_columns(
+            cached_at=pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC"))
+        ).select(TEXT_CACHE_SCHEMA.names())
+        if new.height:
+            self.lake.append(TEXT_CACHE, new)
+        results = keyed.select("text", "cache_key").join(
+            pl.concat([cached.select(TEXT_CACHE_SCHEMA.names()), new]), on="cache_key", how="left"
         )
-    engine_seconds = time.monotonic() - engine_started
-    new = new.with_columns(cached_at=pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC"))).select(
-        TEXT_CACHE_SCHEMA.names()
-    )
-    if new.height:
-        lake.append(TEXT_CACHE, new)
-    results = keyed.select("text", "cache_key").join(
-        pl.concat([cached.select(TEXT_CACHE_SCHEMA.names()), new]), on="cache_key", how="left"
-    )
-    stats = {
-        f"{engine}_texts_analysed": missing.height,
-        f"{engine}_texts_reused": keyed.height - missing.height,
-        f"{engine}_engine_seconds": round(engine_seconds, 3),
-    }
-    return results, stats
+        stats = {
+            f"{engine}_texts_analysed": missing.height,
+            f"{engine}_texts_reused": keyed.height - missing.height,
+            f"{engine}_engine_seconds": round(engine_seconds, 3),
+        }
+        return results, stats
 
 
 def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -82,34 +83,40 @@ def _mt_bench(
     return binarize_mt_bench(rows, policy)
 
 
-def chosen_over_rejected(
-    rows: pl.DataFrame, policy: str, settings: BinarizeSettings
+def pairs_row_by_row(
+    rows: pl.DataFrame, policy: str, pairs_of: Callable[[dict[str, Any], str], list[dict] | str]
 ) -> tuple[pl.DataFrame, Counter[str]]:
-    """Pairs whose chosen side is conversation_a (hh-rlhf's annotator choice)."""
+    """Pairs made one comparison row at a time: `pairs_of` gives a row's pairs, or the
+    reason it makes none (counted `dropped_<reason>`)."""
     counts: Counter[str] = Counter()
-    pairs = []
+    pairs: list[dict] = []
     for row in rows.iter_rows(named=True):
-        if not row["same_user_turns"]:
-            counts["dropped_user_turns_differ"] += 1
-            continue
-        if normalise_text(row["response_a"] or "") == normalise_text(row["response_b"] or ""):
-            counts["dropped_tie"] += 1
-            continue
-        pairs.append(
-            {
-                **pair_lineage(row),
-                "pair_id": pair_id(row["comparison_id"], policy, 0, 1),
-                "policy": policy,
-                "prompt": row["prompt"],
-                "chosen": [reply(row["response_a"])],
-                "rejected": [reply(row["response_b"])],
-                "score_chosen": 1.0,
-                "score_rejected": 0.0,
-                "judge_count": 1,
-                "agreement": 1.0,
-            }
-        )
+        made = pairs_of(row, policy)
+        if isinstance(made, str):
+            counts[f"dropped_{made}"] += 1
+        else:
+            pairs.extend({**pair_lineage(row), "policy": policy, **pair} for pair in made)
     return pl.DataFrame(pairs, schema=PAIR_SCHEMA, orient="row"), counts
+
+
+def chosen_over_rejected(row: dict[str, Any], policy: str) -> list[dict] | str:
+    """The pair of a row whose chosen side is conversation_a (hh-rlhf's annotator choice)."""
+    if not row["same_user_turns"]:
+        return "user_turns_differ"
+    if normalise_text(row["response_a"] or "") == normalise_text(row["response_b"] or ""):
+        return "tie"
+    return [
+        {
+            "pair_id": pair_id(row["comparison_id"], policy, 0, 1),
+            "prompt": row["prompt"],
+            "chosen": [reply(row["response_a"])],
+            "rejected": [reply(row["response_b"])],
+            "score_chosen": 1.0,
+            "score_rejected": 0.0,
+            "judge_count": 1,
+            "agreement": 1.0,
+        }
+    ]
 
 
 def ranked_pairs(ranks: Sequence[int], policy: str) -> list[tuple[int, int]] | None:
@@ -124,46 +131,46 @@ def ranked_pairs(ranks: Sequence[int], policy: str) -> list[tuple[int, int]] | N
     return [(leaders[0], i) for i, r in enumerate(ranks) if r > best]
 
 
-def rank_pairs(
-    rows: pl.DataFrame, policy: str, settings: BinarizeSettings
-) -> tuple[pl.DataFrame, Counter[str]]:
-    """Pairs from replies ranked against each other (oasst1's sibling replies)."""
-    counts: Counter[str] = Counter()
-    pairs = []
-    for row in rows.iter_rows(named=True):
-        ranked = [c for c in row["completions"] or [] if c.get("rank") is not None]
-        if len(ranked) < 2:
-            counts["dropped_no_pair"] += 1
-            continue
-        picks = ranked_pairs([c["rank"] for c in ranked], policy)
-        if not picks:  # every ranked reply shares one rank, or the best rank is shared
-            counts["dropped_tie"] += 1
-            continue
-        for chosen, rejected in picks:
-            pairs.append(
-                {
-                    **pair_lineage(row),
-                    "pair_id": pair_id(row["comparison_id"], policy, chosen, rejected),
-                    "policy": policy,
-                    "prompt": row["prompt"],
-                    "chosen": [reply(ranked[chosen]["response"])],
-                    "rejected": [reply(ranked[rejected]["response"])],
-                    "score_chosen": float(len(ranked) - ranked[chosen]["rank"]),
-                    "score_rejected": float(len(ranked) - ranked[rejected]["rank"]),
-                    "model_chosen": ranked[chosen]["model"],
-                    "model_rejected": ranked[rejected]["model"],
-                }
-            )
-    return pl.DataFrame(pairs, schema=PAIR_SCHEMA, orient="row"), counts
+def rank_pairs(row: dict[str, Any], policy: str) -> list[dict] | str:
+    """The pairs of replies ranked against each other (oasst1's sibling replies)."""
+    ranked = [c for c in row["completions"] or [] if c.get("rank") is not None]
+    if len(ranked) < 2:
+        return "no_pair"
+    picks = ranked_pairs([c["rank"] for c in ranked], policy)
+    if not picks:  # every ranked reply shares one rank, or the best rank is shared
+        return "tie"
+
+    def score(i: int) -> float:
+        return float(len(ranked) - ranked[i]["rank"])
+
+    return [
+        {
+            "pair_id": pair_id(row["comparison_id"], policy, chosen, rejected),
+            "prompt": row["prompt"],
+            "chosen": [reply(ranked[chosen]["response"])],
+            "rejected": [reply(ranked[rejected]["response"])],
+            "score_chosen": score(chosen),
+            "score_rejected": score(rejected),
+            "model_chosen": ranked[chosen]["model"],
+            "model_rejected": ranked[rejected]["model"],
+        }
+        for chosen, rejected in picks
+    ]
+
+
+def _row_by_row(
+    pairs_of: Callable[[dict[str, Any], str], list[dict] | str],
+) -> Binarizer:
+    return lambda rows, policy, settings: pairs_row_by_row(rows, policy, pairs_of)
 
 
 POLICIES: dict[str, Binarizer] = {
     **{name: _ultrafeedback for name in UF_POLICIES},
     ARENA_POLICY: _arena,
     **{name: _mt_bench for name in MT_BENCH_POLICIES},
-    HH_POLICY: chosen_over_rejected,
-    RANK_PAIRS_POLICY: rank_pairs,
-    BEST_VS_REST_POLICY: rank_pairs,
+    HH_POLICY: _row_by_row(chosen_over_rejected),
+    RANK_PAIRS_POLICY: _row_by_row(rank_pairs),
+    BEST_VS_REST_POLICY: _row_by_row(rank_pairs),
 }
 """Policy name -> the function that makes its pairs from silver/comparisons rows."""
 

@@ -26,8 +26,6 @@ from transforms.comparisons import (
     judged_dialogue,
     parse_completions,
     prompt_id,
-    split_last_reply,
-    user_turns,
 )
 from transforms.message_trees import tree_comparisons, tree_dialogues
 from transforms.records import normalise_text
@@ -39,6 +37,8 @@ from transforms.silver_rows import (
     comparison_stage,
     lineage_of,
     rejected_rows,
+    two_sides,
+    vote_id,
 )
 from transforms.transcripts import chosen_rejected_comparisons, transcript_dialogues
 
@@ -173,18 +173,10 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         if failed is not None:
             rejected.append({**record, "reason": failed.rejection, "detail": failed.detail})
             continue
-        conversation_a, conversation_b = sides[0].messages, sides[1].messages
-        prompt, response_a = split_last_reply(conversation_a)
-        _, response_b = split_last_reply(conversation_b)
         row = {
             **lineage_of(record),
             "source_id": str(record["question_id"]),
-            "prompt": prompt,
-            "response_a": response_a,
-            "response_b": response_b,
-            "conversation_a": conversation_a,
-            "conversation_b": conversation_b,
-            "same_user_turns": user_turns(conversation_a) == user_turns(conversation_b),
+            **two_sides(sides[0].messages, sides[1].messages),
             "model_a": record["model_a"],
             "model_b": record["model_b"],
             "winner": record["winner"],
@@ -198,19 +190,7 @@ def pairwise_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         }
         if is_arena:
             row.update(_arena_flags(record))
-        row["comparison_id"] = comparison_id(
-            {
-                k: row[k]
-                for k in (
-                    "conversation_a",
-                    "conversation_b",
-                    "model_a",
-                    "model_b",
-                    "winner",
-                    "judge",
-                )
-            }
-        )
+        row["comparison_id"] = vote_id(row)
         rows.append(row)
     payload = ["question_id", "conversation_a", "conversation_b", "winner", "judge", "turn"]
     return comparison_stage(rows, rejected, bronze, payload)

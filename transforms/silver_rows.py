@@ -17,7 +17,7 @@ import polars as pl
 
 from transforms.catalogue import DatasetSpec, author_of, license_class
 from transforms.cleaning import MESSAGES
-from transforms.comparisons import COMPLETIONS
+from transforms.comparisons import COMPLETIONS, comparison_id, split_last_reply, user_turns
 
 LINEAGE = ["dataset", "split", "source_file", "source_row", "ingested_at"]
 SILVER_QUARANTINE_SCHEMA = pl.Schema(
@@ -140,3 +140,29 @@ def comparison_stage(
         rejected_rows(rejects, "silver/comparisons", payload),
         counts,
     )
+
+
+def two_sides(
+    conversation_a: list[dict[str, str]], conversation_b: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The columns of a pairwise row that come from its two dialogues: both dialogues, the
+    prompt (the messages before side a's final reply), both final replies, and whether the
+    two share their user turns."""
+    prompt, response_a = split_last_reply(conversation_a)
+    _, response_b = split_last_reply(conversation_b)
+    return {
+        "prompt": prompt,
+        "response_a": response_a,
+        "response_b": response_b,
+        "conversation_a": conversation_a,
+        "conversation_b": conversation_b,
+        "same_user_turns": user_turns(conversation_a) == user_turns(conversation_b),
+    }
+
+
+VOTE_IDENTITY = ("conversation_a", "conversation_b", "model_a", "model_b", "winner", "judge")
+
+
+def vote_id(row: Mapping[str, Any]) -> str:
+    """A pairwise row's comparison_id: its two dialogues, models, verdict and judge."""
+    return comparison_id({key: row[key] for key in VOTE_IDENTITY})

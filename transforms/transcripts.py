@@ -19,18 +19,11 @@ from typing import Any
 
 import polars as pl
 
+from transforms import silver_rows as base
 from transforms.catalogue import DatasetSpec, author_of
 from transforms.cleaning import MESSAGES
-from transforms.comparisons import MalformedComparison, comparison_id, split_last_reply, user_turns
+from transforms.comparisons import MalformedComparison, user_turns
 from transforms.records import content_hash, normalise_text
-from transforms.silver_rows import (
-    LINEAGE,
-    Stage,
-    author_column,
-    comparison_stage,
-    lineage_of,
-    rejected_rows,
-)
 
 ROLES = {"Human": "user", "Assistant": "assistant"}
 # A marker: `\n\nHuman: ` or `\n\nAssistant: `; at the very end of the text (an empty
@@ -105,7 +98,7 @@ def parse_pair(chosen: str, rejected: str) -> tuple[list[dict], list[dict]]:
     return sides[0], sides[1]
 
 
-def chosen_rejected_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
+def chosen_rejected_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> base.Stage:
     """One silver/comparisons row per HH-RLHF pair: conversation_a the chosen transcript,
     conversation_b the rejected one, the winner `model_a`, the judge the crowdworker.
     `prompt` is the chosen side's messages before its final reply. Pairs whose transcripts
@@ -121,17 +114,10 @@ def chosen_rejected_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stag
         except MalformedComparison as error:
             rejected.append({**record, "reason": error.reason, "detail": str(error)})
             continue
-        prompt, response_a = split_last_reply(conversation_a)
-        _, response_b = split_last_reply(conversation_b)
         row: dict[str, Any] = {
-            **lineage_of(record),
+            **base.lineage_of(record),
             "source_id": content_hash({"chosen": record["chosen"], "rejected": record["rejected"]}),
-            "prompt": prompt,
-            "response_a": response_a,
-            "response_b": response_b,
-            "conversation_a": conversation_a,
-            "conversation_b": conversation_b,
-            "same_user_turns": user_turns(conversation_a) == user_turns(conversation_b),
+            **base.two_sides(conversation_a, conversation_b),
             "model_a": None,
             "model_b": None,
             "winner": "model_a",
@@ -143,28 +129,16 @@ def chosen_rejected_comparisons(bronze: pl.DataFrame, spec: DatasetSpec) -> Stag
             "prompt_written_by": author_of(prompt_author, record),
             "reply_written_by": author_of(spec.field_author("chosen", "assistant"), record),
         }
-        row["comparison_id"] = comparison_id(
-            {
-                k: row[k]
-                for k in (
-                    "conversation_a",
-                    "conversation_b",
-                    "model_a",
-                    "model_b",
-                    "winner",
-                    "judge",
-                )
-            }
-        )
+        row["comparison_id"] = base.vote_id(row)
         rows.append(row)
-    return comparison_stage(rows, rejected, bronze, ["chosen", "rejected"])
+    return base.comparison_stage(rows, rejected, bronze, ["chosen", "rejected"])
 
 
-def transcript_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
+def transcript_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> base.Stage:
     """One silver/dialogues row per red-team transcript: its messages, the hash of the
     transcript as source_id, who wrote its user turns. A transcript that does not parse
     is quarantined with its reason; every source field is kept in the payload."""
-    authors = author_column(bronze, spec, "transcript", "user")
+    authors = base.author_column(bronze, spec, "transcript", "user")
     parsed_ok: list[bool] = []
     messages: list[list[dict[str, str]]] = []
     source_ids: list[str] = []
@@ -184,12 +158,12 @@ def transcript_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
     kept = pl.Series(parsed_ok, dtype=pl.Boolean)
     rows = (
         bronze.filter(kept)
-        .select(*LINEAGE, "license")
+        .select(*base.LINEAGE, "license")
         .with_columns(
             pl.Series("source_id", source_ids, dtype=pl.String),
             pl.Series("messages", messages, dtype=MESSAGES),
             authors.filter(kept).alias("user_written_by"),
-            author_column(bronze, spec, "transcript", "assistant")
+            base.author_column(bronze, spec, "transcript", "assistant")
             .filter(kept)
             .alias("reply_written_by"),
         )
@@ -199,8 +173,8 @@ def transcript_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
         pl.Series("detail", details, dtype=pl.String),
     )
     payload = [c for c in spec.schema if c in bronze.columns]
-    return Stage(
+    return base.Stage(
         rows,
-        rejected_rows(rejects, "silver/dialogues", payload),
+        base.rejected_rows(rejects, "silver/dialogues", payload),
         Counter(f"quarantined_{r}" for r in reasons),
     )
