@@ -219,6 +219,11 @@ def best_label(finding: Finding, labels: Iterable[Label]) -> Label | None:
 # --------------------------------------------------------------------------------------------
 
 
+def share(part: float, whole: float) -> float:
+    """``part / whole``, or NaN (reported as n/a) when ``whole`` is 0: nothing to measure."""
+    return part / whole if whole else float("nan")
+
+
 @dataclass(frozen=True)
 class EntityRecall:
     """Labelled values of one entity type and how many the engine found."""
@@ -230,7 +235,7 @@ class EntityRecall:
 
     @property
     def recall(self) -> float:
-        return self.found / self.gold if self.gold else float("nan")
+        return share(self.found, self.gold)
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,7 @@ class SyntheticScore:
 
     @property
     def precision(self) -> float:
-        return 1 - len(self.false_positives) / self.findings if self.findings else float("nan")
+        return 1 - share(len(self.false_positives), self.findings)
 
 
 def our_label(presidio_label: str) -> str:
@@ -364,8 +369,7 @@ class RealScore:
 
     @property
     def precision(self) -> float:
-        judged = self.personal + self.not_personal
-        return self.personal / judged if judged else float("nan")
+        return share(self.personal, self.personal + self.not_personal)
 
     @property
     def errors(self) -> tuple[ErrorKind, ...]:

@@ -47,6 +47,7 @@ from evaluation.pii import (
     load_samples,
     load_texts,
     our_label,
+    share,
 )
 
 DATASET = "chatbot_arena_conversations"
@@ -256,14 +257,12 @@ class RealScore:
     @property
     def removed_share(self) -> float:
         """Of the personal values, the share removed."""
-        total = self.count(True) - self.count(True, ABSENT)
-        return self.count(True, REMOVED) / total if total else float("nan")
+        return share(self.count(True, REMOVED), self.count(True) - self.count(True, ABSENT))
 
     @property
     def kept_share(self) -> float:
         """Of the values that are not personal, the share kept intact."""
-        total = self.count(False) - self.count(False, ABSENT)
-        return self.count(False, KEPT) / total if total else float("nan")
+        return share(self.count(False, KEPT), self.count(False) - self.count(False, ABSENT))
 
     @property
     def wrongly_removed(self) -> int:
@@ -274,8 +273,7 @@ class RealScore:
     def precision(self) -> float:
         """removed personal / (removed personal + removed not-personal)."""
         removed = self.count(True, REMOVED)
-        total = removed + self.wrongly_removed
-        return removed / total if total else float("nan")
+        return share(removed, removed + self.wrongly_removed)
 
 
 def score_cases(
@@ -456,28 +454,27 @@ def build_lake(mirror: Path, lake_root: Path, dagster_home: Path) -> Build:
         definitions = [*(defs.assets or []), *(defs.asset_checks or [])]
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         with DagsterInstance.get() as instance:
-            started = time.perf_counter()
-            bronze = materialize(
-                definitions,
-                selection=[AssetKey(list(BRONZE_KEY))],
-                partition_key=SPLIT,
-                resources=defs.resources,
-                instance=instance,
-                run_config=quiet,
-            )
-            bronze_seconds = time.perf_counter() - started
-            started = time.perf_counter()
+
+            def timed_run(
+                key: tuple[str, ...], partition: str, raise_on_error: bool = True
+            ) -> tuple[Any, float]:
+                """Materialize one partition of one asset (with its checks); the run and
+                its seconds."""
+                started = time.perf_counter()
+                result = materialize(
+                    definitions,
+                    selection=[AssetKey(list(key))],
+                    partition_key=partition,
+                    resources=defs.resources,
+                    instance=instance,
+                    run_config=quiet,
+                    raise_on_error=raise_on_error,
+                )
+                return result, time.perf_counter() - started
+
+            bronze, bronze_seconds = timed_run(BRONZE_KEY, SPLIT)
             # A failed blocking check is a finding, not a crash: the run is not raised.
-            silver = materialize(
-                definitions,
-                selection=[AssetKey(list(SILVER_KEY))],
-                partition_key=DATASET,
-                resources=defs.resources,
-                instance=instance,
-                run_config=quiet,
-                raise_on_error=False,
-            )
-            silver_seconds = time.perf_counter() - started
+            silver, silver_seconds = timed_run(SILVER_KEY, DATASET, raise_on_error=False)
     failures = tuple(
         f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
         for event in silver.get_step_failure_events()

@@ -410,9 +410,16 @@ def short_text_scores(cleaned: str, settings: LanguageSettings) -> dict[str, flo
     return combine_scores(lingua_confidences(cleaned), langdetect, settings.short_lingua_weight)
 
 
-def _best(scores: Mapping[str, float]) -> tuple[str, float]:
-    """Highest-scoring code; ties are broken by code so dict ordering never matters."""
-    return max(scores.items(), key=lambda item: (item[1], item[0]))
+def _best_at_least(scores: Mapping[str, float], floor: float) -> tuple[str, float]:
+    """Highest-scoring code and its score (at most 1.0), or ``("und", 0.0)`` when there are
+    no scores or the highest is below ``floor``. Ties are broken by code so dict ordering
+    never matters."""
+    if not scores:
+        return _UNDETERMINED_RESULT
+    code, score = max(scores.items(), key=lambda item: (item[1], item[0]))
+    if score < floor:
+        return _UNDETERMINED_RESULT
+    return code, min(score, 1.0)
 
 
 def repeats_one_unit(cleaned: str) -> bool:
@@ -430,13 +437,7 @@ def _detect_short(cleaned: str, settings: LanguageSettings) -> tuple[str, float]
     """The short-text path: combined scores, or ``"und"`` for repetitions and when unsure."""
     if repeats_one_unit(cleaned):
         return _UNDETERMINED_RESULT
-    scores = short_text_scores(cleaned, settings)
-    if not scores:
-        return _UNDETERMINED_RESULT
-    code, share = _best(scores)
-    if share < settings.short_min_share:
-        return _UNDETERMINED_RESULT
-    return code, min(share, 1.0)
+    return _best_at_least(short_text_scores(cleaned, settings), settings.short_min_share)
 
 
 def detect_language(
@@ -467,12 +468,7 @@ def detect_language(
         merged = _merged_probabilities(cleaned, settings.seed)
     except LangDetectException:  # e.g. letters of a script no profile knows: no features
         return _UNDETERMINED_RESULT
-    if not merged:
-        return _UNDETERMINED_RESULT
-    code, prob = _best(merged)
-    if prob < settings.min_prob:
-        return _UNDETERMINED_RESULT
-    return code, min(prob, 1.0)
+    return _best_at_least(merged, settings.min_prob)
 
 
 def detect_languages(

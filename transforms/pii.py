@@ -446,7 +446,27 @@ _VERSION_BEFORE = regex.compile(r"(?i)(?:\bversion|\bver\.?|\brelease|\bbuild|\b
 _LONGER_DOTTED = regex.compile(r"[0-9]\.[0-9]+(?:\.[0-9]+){3}|[0-9]+(?:\.[0-9]+){3}\.[0-9]")
 
 
-class BoundaryFreeIpRecognizer(IpRecognizer):
+class _RescoresEachResult:
+    """Presidio's per-recognizer context hook (``enhance_using_context``) as one rule per
+    result: :meth:`rescore` sets its score in place, and a score of 0 drops it."""
+
+    def rescore(self, text: str, result: RecognizerResult) -> None:
+        raise NotImplementedError
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_recognizer_results: list[RecognizerResult],
+        other_raw_recognizer_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts | None,
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        for result in raw_recognizer_results:
+            self.rescore(text, result)
+        return raw_recognizer_results
+
+
+class BoundaryFreeIpRecognizer(_RescoresEachResult, IpRecognizer):
     """Presidio's IPv4/IPv6 patterns with ASCII-only boundaries, minus labelled versions and
     addresses that belong to no one (loopback, private, documentation... and network
     prefixes: :func:`transforms.not_personal.personal_ip`).
@@ -458,38 +478,28 @@ class BoundaryFreeIpRecognizer(IpRecognizer):
     def __init__(self) -> None:
         super().__init__(patterns=_asciified(IpRecognizer.PATTERNS))
 
-    def enhance_using_context(
-        self,
-        text: str,
-        raw_recognizer_results: list[RecognizerResult],
-        other_raw_recognizer_results: list[RecognizerResult],
-        nlp_artifacts: NlpArtifacts | None,
-        context: list[str] | None = None,
-    ) -> list[RecognizerResult]:
-        # Presidio's per-recognizer context hook; a score of 0 drops the result.
-        for result in raw_recognizer_results:
-            value = text[result.start : result.end]
-            is_ipv4 = ":" not in value
-            if (
-                is_ipv4
-                and (
-                    _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start)
-                    or _LONGER_DOTTED.search(text, max(0, result.start - 2), result.end + 2)
-                )
-            ) or not personal_ip(
-                value,
-                text[result.end : result.end + 4],
-                text[max(0, result.start - 12) : result.start],
-            ):
-                result.score = 0.0
-        return raw_recognizer_results
+    def rescore(self, text: str, result: RecognizerResult) -> None:
+        value = text[result.start : result.end]
+        is_ipv4 = ":" not in value
+        if (
+            is_ipv4
+            and (
+                _VERSION_BEFORE.search(text, max(0, result.start - 16), result.start)
+                or _LONGER_DOTTED.search(text, max(0, result.start - 2), result.end + 2)
+            )
+        ) or not personal_ip(
+            value,
+            text[result.end : result.end + 4],
+            text[max(0, result.start - 12) : result.start],
+        ):
+            result.score = 0.0
 
 
 _SSN_CUE = regex.compile(r"(?i)\b(?:ssn|ss#|ssid|social[ -]security|soc\.? sec)")
 SSN_SCORE_CUE = 0.85
 
 
-class BoundaryFreeUsSsnRecognizer(UsSsnRecognizer):
+class BoundaryFreeUsSsnRecognizer(_RescoresEachResult, UsSsnRecognizer):
     """Presidio's SSN patterns and invalidation rules with ASCII-only boundaries.
 
     Presidio scores an undashed nine-digit number 0.05 and its context words add 0.35, so
@@ -504,19 +514,10 @@ class BoundaryFreeUsSsnRecognizer(UsSsnRecognizer):
         super().__init__(patterns=_asciified(UsSsnRecognizer.PATTERNS))
         self.context = []  # replaced by the cue rule below
 
-    def enhance_using_context(
-        self,
-        text: str,
-        raw_recognizer_results: list[RecognizerResult],
-        other_raw_recognizer_results: list[RecognizerResult],
-        nlp_artifacts: NlpArtifacts | None,
-        context: list[str] | None = None,
-    ) -> list[RecognizerResult]:
-        for result in raw_recognizer_results:
-            window_start = max(0, result.start - self.CUE_BEFORE)
-            if result.score > 0 and _SSN_CUE.search(text, window_start, result.start):
-                result.score = max(result.score, SSN_SCORE_CUE)
-        return raw_recognizer_results
+    def rescore(self, text: str, result: RecognizerResult) -> None:
+        window_start = max(0, result.start - self.CUE_BEFORE)
+        if result.score > 0 and _SSN_CUE.search(text, window_start, result.start):
+            result.score = max(result.score, SSN_SCORE_CUE)
 
 
 _CARD_CUE = regex.compile(

@@ -119,6 +119,16 @@ def _cue_before(text: str, start: int, cues: re.Pattern[str], window: int = 40) 
     return cues.search(text[max(0, start - window) : start].lower()) is not None
 
 
+def _cue_or_shape(
+    text: str, match: re.Match[str], entity_type: str, cues: re.Pattern[str], rule: str
+) -> ReviewHit:
+    """A hit on ``match``: :data:`CUE` confidence (rule ``<rule>_cue``) when one of ``cues``
+    comes before it, else :data:`SHAPE` (``<rule>_shape``)."""
+    if _cue_before(text, match.start(), cues):
+        return ReviewHit(entity_type, match.start(), match.end(), CUE, f"{rule}_cue")
+    return ReviewHit(entity_type, match.start(), match.end(), SHAPE, f"{rule}_shape")
+
+
 def _cue_near(text: str, start: int, end: int, cues: re.Pattern[str]) -> bool:
     return _cue_before(text, start, cues) or cues.search(text[end : end + 25].lower()) is not None
 
@@ -362,10 +372,7 @@ def find_ssns(text: str) -> Iterator[ReviewHit]:
         area, _, group, serial = match.groups()
         if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
             continue
-        if _cue_before(text, match.start(), _SSN_CUES):
-            yield ReviewHit(US_SSN, match.start(), match.end(), CUE, "ssn_cue")
-        else:
-            yield ReviewHit(US_SSN, match.start(), match.end(), SHAPE, "ssn_shape")
+        yield _cue_or_shape(text, match, US_SSN, _SSN_CUES, "ssn")
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,10 +416,7 @@ def find_ipv4(text: str) -> Iterator[ReviewHit]:
             continue
         if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
             continue
-        if _cue_before(text, match.start(), _IP_CUES):
-            yield ReviewHit(IP_ADDRESS, match.start(), match.end(), CUE, "ipv4_cue")
-        else:
-            yield ReviewHit(IP_ADDRESS, match.start(), match.end(), SHAPE, "ipv4_shape")
+        yield _cue_or_shape(text, match, IP_ADDRESS, _IP_CUES, "ipv4")
 
 
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Za-z:])")
@@ -436,10 +440,7 @@ def find_ipv6(text: str) -> Iterator[ReviewHit]:
     for match in _IPV6.finditer(text):
         if match.group().count(":") < 3 or not public_ipv6(match.group()):
             continue  # "12:30:00" is a time
-        if _cue_before(text, match.start(), _IP_CUES):
-            yield ReviewHit(IP_ADDRESS, match.start(), match.end(), CUE, "ipv6_cue")
-        else:
-            yield ReviewHit(IP_ADDRESS, match.start(), match.end(), SHAPE, "ipv6_shape")
+        yield _cue_or_shape(text, match, IP_ADDRESS, _IP_CUES, "ipv6")
 
 
 # --------------------------------------------------------------------------------------------

@@ -257,6 +257,14 @@ def parse_jsonl(
 ) -> ParsedFile:
     """Parse JSON Lines: each non-blank line is a row or a rejection with its reason."""
     parsed = ParsedFile()
+    return _conform_all(parsed, _json_lines(lines, parsed), schema, polars_schema, required)
+
+
+def _json_lines(
+    lines: Iterable[tuple[int, bytes]], parsed: ParsedFile
+) -> Iterator[tuple[int, Any, str]]:
+    """(position, record, its text) of each line that decodes; a blank line is counted in
+    ``parsed``, a line that is not UTF-8 or not JSON is rejected into it."""
     for index, raw in lines:
         if not raw.strip():
             parsed.blank_lines += 1
@@ -272,8 +280,7 @@ def parse_jsonl(
         except json.JSONDecodeError as error:
             parsed.rejections.append(Rejection(index, "invalid_json", str(error), text))
             continue
-        _conform_into(parsed, index, record, text, schema, polars_schema, required)
-    return parsed
+        yield index, record, text
 
 
 def parse_records(
@@ -283,33 +290,36 @@ def parse_records(
     required: Sequence[str],
 ) -> ParsedFile:
     """Conform already-decoded records (rows of a Parquet file whose types differ)."""
-    parsed = ParsedFile()
-    for index, record in records:
-        payload = json.dumps(record, ensure_ascii=False, default=str)
-        _conform_into(parsed, index, record, payload, schema, polars_schema, required)
-    return parsed
+    with_payloads = (
+        (index, record, json.dumps(record, ensure_ascii=False, default=str))
+        for index, record in records
+    )
+    return _conform_all(ParsedFile(), with_payloads, schema, polars_schema, required)
 
 
-def _conform_into(
+def _conform_all(
     parsed: ParsedFile,
-    index: int,
-    record: Any,
-    payload: str,
+    records: Iterable[tuple[int, Any, str]],
     schema: Mapping[str, str],
     polars_schema: pl.Schema,
     required: Sequence[str],
-) -> None:
-    try:
-        row = conform_record(record, schema, polars_schema, required)
-    except SchemaMismatch as error:
-        reason = "missing_required" if "required field" in str(error) else "schema_mismatch"
-        parsed.rejections.append(Rejection(index, reason, str(error), payload))
-        return
-    except RecursionError:
-        parsed.rejections.append(Rejection(index, "schema_mismatch", "nesting too deep", payload))
-        return
-    parsed.rows.append(row)
-    parsed.row_positions.append(index)
+) -> ParsedFile:
+    """Conform each (position, record, payload) into ``parsed``: a row, or a rejection that
+    keeps the payload."""
+    for index, record, payload in records:
+        try:
+            row = conform_record(record, schema, polars_schema, required)
+        except SchemaMismatch as error:
+            reason = "missing_required" if "required field" in str(error) else "schema_mismatch"
+            parsed.rejections.append(Rejection(index, reason, str(error), payload))
+            continue
+        except RecursionError:
+            rejection = Rejection(index, "schema_mismatch", "nesting too deep", payload)
+            parsed.rejections.append(rejection)
+            continue
+        parsed.rows.append(row)
+        parsed.row_positions.append(index)
+    return parsed
 
 
 def hash_rows(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Series:
