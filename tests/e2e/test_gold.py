@@ -109,7 +109,7 @@ def test_a_release_pins_versions_and_its_card_matches_the_tables(built_lake: Lak
             read_table(f"gold/{name}", release=folder.name, root=built_lake.root).collect().height
         )
         assert manifest["tables"][name]["rows"] == rows == sizes[name]
-    assert {"mit", "cc-by-4.0", "cc-by-nc-4.0"} == set(header["license"])
+    assert {"mit", "apache-2.0", "cc-by-4.0", "cc-by-nc-4.0"} == set(header["license"])
     assert "en" in header["language"]
 
 
