@@ -49,7 +49,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -156,6 +156,12 @@ def binarize_ultrafeedback(
             continue
         completions = row["completions"]
         rng = seeded_rng(seed, row["source_id"])
+
+        def score(i: int, completions: Sequence[Mapping] = completions) -> float | None:
+            if policy == "max_mean_rating_drop_ties":
+                return mean_rating(completions[i]["ratings"])
+            return completions[i]["overall_score"]
+
         if policy == "all_pairs_margin":
             picks = pairs_with_margin(completions, margin)
         else:
@@ -168,23 +174,27 @@ def binarize_ultrafeedback(
         if not picks:
             counts["dropped_no_pair"] += 1
         for chosen, rejected in picks:
-            pairs.append(_uf_pair(row, policy, completions, chosen, rejected))
+            pairs.append(
+                {
+                    **pair_lineage(row),
+                    "policy": policy,
+                    **completion_pair(row, policy, completions, chosen, rejected, score),
+                }
+            )
     return pl.DataFrame(pairs, schema=PAIR_SCHEMA, orient="row"), counts
 
 
-def _uf_pair(
-    row: Mapping[str, Any], policy: str, completions: Sequence[Mapping], chosen: int, rejected: int
+def completion_pair(
+    row: Mapping[str, Any],
+    policy: str,
+    completions: Sequence[Mapping],
+    chosen: int,
+    rejected: int,
+    score: Callable[[int], float | None],
 ) -> dict[str, Any]:
-    def score(i: int) -> float | None:
-        completion = completions[i]
-        if policy == "max_mean_rating_drop_ties":
-            return mean_rating(completion["ratings"])
-        return completion["overall_score"]
-
+    """The pair of two of a row's completions (`chosen` over `rejected`), scored by `score`."""
     return {
-        **pair_lineage(row),
         "pair_id": pair_id(row["comparison_id"], policy, chosen, rejected),
-        "policy": policy,
         "prompt": row["prompt"],
         "chosen": [reply(completions[chosen]["response"])],
         "rejected": [reply(completions[rejected]["response"])],

@@ -35,6 +35,7 @@ from transforms.binarize import (
     binarize_arena,
     binarize_mt_bench,
     binarize_ultrafeedback,
+    completion_pair,
     pair_id,
     pair_lineage,
     reply,
@@ -144,17 +145,7 @@ def rank_pairs(row: dict[str, Any], policy: str) -> list[dict] | str:
         return float(len(ranked) - ranked[i]["rank"])
 
     return [
-        {
-            "pair_id": pair_id(row["comparison_id"], policy, chosen, rejected),
-            "prompt": row["prompt"],
-            "chosen": [reply(ranked[chosen]["response"])],
-            "rejected": [reply(ranked[rejected]["response"])],
-            "score_chosen": score(chosen),
-            "score_rejected": score(rejected),
-            "model_chosen": ranked[chosen]["model"],
-            "model_rejected": ranked[rejected]["model"],
-        }
-        for chosen, rejected in picks
+        completion_pair(row, policy, ranked, chosen, rejected, score) for chosen, rejected in picks
     ]
 
 
