@@ -6,6 +6,7 @@ its own prompts."""
 import json
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -159,11 +160,11 @@ def test_what_was_merged_is_in_the_clusters_table_and_counted(curated):
     )
 
 
-def unclustered_train_sft(lake: Lake) -> str:
-    """The source id of a train_sft dialogue that is its own survivor (no sample sibling
-    precedes it)."""
+def unclustered_train_sft_row(lake: Lake) -> dict:
+    """The sample row (of SHARD) of a train_sft dialogue that is its own survivor in the
+    built lake (no sample sibling precedes it)."""
     clustered = lake.scan(NEAR).select("example_id").collect()["example_id"].implode()
-    return (
+    source_id = (
         lake.scan(("gold", "sft_by"))
         .filter((pl.col("split") == "train_sft") & ~pl.col("example_id").is_in(clustered))
         .select("source_id")
@@ -171,6 +172,22 @@ def unclustered_train_sft(lake: Lake) -> str:
         .collect()
         .item()
     )
+    original = pl.read_parquet(SAMPLES_DIR / SHARD)
+    return original.filter(pl.col("prompt_id") == source_id).row(0, named=True)
+
+
+def copied_row(row: dict, prompt_id: str, messages: list[dict]) -> pl.DataFrame:
+    """A one-row shard: `row` under another prompt id, holding `messages`."""
+    schema = pl.read_parquet_schema(SAMPLES_DIR / SHARD)
+    return pl.DataFrame([{**row, "prompt_id": prompt_id, "messages": messages}], schema=schema)
+
+
+def with_longest_edited(messages: list[dict], edit: Callable[[str], str]) -> list[dict]:
+    """A copy of `messages` with the content of the longest one passed through `edit`."""
+    edited = [dict(m) for m in messages]
+    longest = max(range(len(edited)), key=lambda i: len(edited[i]["content"]))
+    edited[longest]["content"] = edit(edited[longest]["content"])
+    return edited
 
 
 def assert_built_as_from_scratch(lake: Lake, mirror: Path, root: Path) -> None:
@@ -192,19 +209,13 @@ def assert_built_as_from_scratch(lake: Lake, mirror: Path, root: Path) -> None:
 )
 def test_a_near_copy_arriving_later_ends_as_a_build_from_scratch(tmp_path, shard, status):
     mirror, lake, defs = lake_on_copied_samples(tmp_path)
-    original = pl.read_parquet(SAMPLES_DIR / SHARD)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
-        singleton = unclustered_train_sft(lake)
-        row = original.filter(pl.col("prompt_id") == singleton).row(0, named=True)
-        messages = [dict(m) for m in row["messages"]]
-        longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
-        edited = changed_words(messages[longest]["content"], random.Random(3), 3)
-        messages[longest]["content"] = edited
-        copy = pl.DataFrame(
-            [{**row, "prompt_id": "near-copy", "messages": messages}], schema=original.schema
-        )
-        new_shard(mirror, shard, copy)
+        row = unclustered_train_sft_row(lake)
+        singleton = row["prompt_id"]
+        rng = random.Random(3)
+        messages = with_longest_edited(row["messages"], lambda text: changed_words(text, rng, 3))
+        new_shard(mirror, shard, copied_row(row, "near-copy", messages))
         materialize_everything(defs, instance)
         assert latest_metadata(instance, ("gold", "sft_by"))["status"] == status
     assert_built_as_from_scratch(lake, mirror, tmp_path / "reference")
@@ -216,15 +227,16 @@ def edited_halves(messages: list[dict], half: int, share: float) -> list[dict]:
     """`messages` with `share` of the words of one half (0: first, 1: second) of the
     longest message replaced: two copies edited in different halves are each near the
     original and not near each other."""
-    edited = [dict(m) for m in messages]
-    longest = max(range(len(edited)), key=lambda i: len(edited[i]["content"]))
-    words = edited[longest]["content"].split()
-    middle = len(words) // 2
-    span = range(0, middle) if half == 0 else range(middle, len(words))
-    for i in list(span)[:: max(1, round(1 / share))]:
-        words[i] = f"edited{half}x{i}"
-    edited[longest]["content"] = " ".join(words)
-    return edited
+
+    def edit(text: str) -> str:
+        words = text.split()
+        middle = len(words) // 2
+        span = range(0, middle) if half == 0 else range(middle, len(words))
+        for i in list(span)[:: max(1, round(1 / share))]:
+            words[i] = f"edited{half}x{i}"
+        return " ".join(words)
+
+    return with_longest_edited(messages, edit)
 
 
 def test_a_copy_whose_survivor_is_displaced_comes_back_as_a_build_from_scratch(tmp_path):
@@ -233,18 +245,13 @@ def test_a_copy_whose_survivor_is_displaced_comes_back_as_a_build_from_scratch(t
     Keep-first now keeps the new copy, drops the original, and the first copy, whose
     survivor left, returns to the table: the lake equals a build from scratch."""
     mirror, lake, defs = lake_on_copied_samples(tmp_path)
-    original = pl.read_parquet(SAMPLES_DIR / SHARD)
     with DagsterInstance.ephemeral() as instance:
         materialize_everything(defs, instance)
-        singleton = unclustered_train_sft(lake)
-        row = original.filter(pl.col("prompt_id") == singleton).row(0, named=True)
-        messages = [dict(m) for m in row["messages"]]
+        row = unclustered_train_sft_row(lake)
+        singleton = row["prompt_id"]
 
         def copy(prompt_id: str, half: int) -> pl.DataFrame:
-            edited = edited_halves(messages, half, 0.25)
-            return pl.DataFrame(
-                [{**row, "prompt_id": prompt_id, "messages": edited}], schema=original.schema
-            )
+            return copied_row(row, prompt_id, edited_halves(row["messages"], half, 0.25))
 
         new_shard(mirror, "train_sft-00001-of-00002-eeeeeeeeeeeeeeee.parquet", copy("late", 0))
         materialize_everything(defs, instance)

@@ -13,13 +13,13 @@ from dagster import (
     build_schedule_context,
     build_sensor_context,
     evaluate_automation_conditions,
-    materialize,
 )
 
 from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
 from storage.lake import Lake, Sources
+from tests.orchestration.runs import materialize_tables
 
 MT_BENCH = "lmsys/mt_bench_human_judgments/data"
 
@@ -148,12 +148,8 @@ def test_a_backfill_of_one_dataset_touches_only_that_dataset(lake_on_mirror):
         assert job.execute_in_process(
             partition_key=split, instance=instance, run_config=force
         ).success
-    rebuilt = materialize(
-        list(defs.assets) + list(defs.asset_checks),
-        selection=[AssetKey(["silver", "comparisons"])],
-        partition_key="mt_bench_human_judgments",
-        resources=defs.resources,
-        instance=instance,
+    rebuilt = materialize_tables(
+        defs, instance, ("silver", "comparisons"), partition="mt_bench_human_judgments"
     )
     assert rebuilt.success
     assert lake.table(("bronze", "chatbot_arena_conversations")).version() == arena_bronze

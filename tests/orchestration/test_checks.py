@@ -4,7 +4,7 @@ import json
 
 import polars as pl
 import pytest
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, materialize
+from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from orchestration.checks import (
     CONTRACTS,
@@ -19,6 +19,7 @@ from orchestration.config import SAMPLES_DIR
 from orchestration.definitions import build_definitions
 from orchestration.runner import materialize_everything
 from storage.lake import Lake, Sources
+from tests.orchestration.runs import materialize_tables
 from transforms.pii import PiiSettings
 from transforms.pii_review import located_texts
 from transforms.scrub import TextField
@@ -98,12 +99,11 @@ def test_pii_left_in_silver_fails_its_blocking_check_and_gold_is_not_built_on_it
         t: lake.table(("gold", t)).version() for t in ("sft_by", "sft_by_nc", "prompts_by")
     }
     # An operator narrows the PII entities to e-mail only: phones, cards, IBANs... stay in.
-    narrowed = materialize(
-        list(defs.assets) + list(defs.asset_checks),
-        selection=[AssetKey(["silver", "dialogues"])],
-        partition_key="ultrachat_200k",
-        resources=defs.resources,
-        instance=instance,
+    narrowed = materialize_tables(
+        defs,
+        instance,
+        ("silver", "dialogues"),
+        partition="ultrachat_200k",
         run_config={"ops": {"silver__dialogues": {"config": {"pii_entities": ["EMAIL_ADDRESS"]}}}},
         raise_on_error=False,
     )
@@ -132,17 +132,11 @@ def test_pii_left_in_silver_fails_its_blocking_check_and_gold_is_not_built_on_it
         "row_key", "field", "turn_index", "start", "end", "entity_type", "confidence"
     }  # fmt: skip
 
-    downstream = materialize(
-        list(defs.assets) + list(defs.asset_checks),
-        selection=[
-            AssetKey(["silver", "conversations"]),
-            *(
-                AssetKey(["gold", t])
-                for t in (*gold_versions, "near_duplicates", "minhash_signatures")
-            ),
-        ],
-        resources=defs.resources,
-        instance=instance,
+    downstream = materialize_tables(
+        defs,
+        instance,
+        ("silver", "conversations"),
+        *(("gold", t) for t in (*gold_versions, "near_duplicates", "minhash_signatures")),
         raise_on_error=False,
     )
     assert check_results(downstream)[("silver/conversations", "no_pii")] is False
@@ -170,12 +164,11 @@ def test_the_canaries_fail_the_check_when_the_scrubber_is_not_looking_for_cards(
     without_cards = [e for e in PiiSettings().entities if e != "CREDIT_CARD"]
 
     def run(config: dict):
-        return materialize(
-            list(defs.assets) + list(defs.asset_checks),
-            selection=[AssetKey(["silver", "comparisons"])],
-            partition_key="mt_bench_human_judgments",
-            resources=defs.resources,
-            instance=instance,
+        return materialize_tables(
+            defs,
+            instance,
+            ("silver", "comparisons"),
+            partition="mt_bench_human_judgments",
             run_config={"ops": {"silver__comparisons": {"config": config}}},
             raise_on_error=False,
         )
@@ -229,16 +222,10 @@ def test_pii_the_default_scrubber_cannot_see_fails_the_review(tmp_path, instance
     lake = Lake(root=str(tmp_path / "lake"))
     sources = Sources(location=str(tmp_path / "mirror"), samples_dir=str(SAMPLES_DIR))
     defs = build_definitions(lake, sources)
-    everything = list(defs.assets) + list(defs.asset_checks)
-    for key, partition in ((["bronze", "ultrachat_200k"], "train_sft"),
-                           (["silver", "dialogues"], "ultrachat_200k")):  # fmt: skip
-        result = materialize(
-            everything,
-            selection=[AssetKey(key)],
-            partition_key=partition,
-            resources=defs.resources,
-            instance=instance,
-            raise_on_error=False,
+    for table, partition in ((("bronze", "ultrachat_200k"), "train_sft"),
+                             (("silver", "dialogues"), "ultrachat_200k")):  # fmt: skip
+        result = materialize_tables(
+            defs, instance, table, partition=partition, raise_on_error=False
         )
     meta = no_pii_evaluations(result)["silver/dialogues"]
     assert meta["passed"] is False

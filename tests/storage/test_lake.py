@@ -11,9 +11,17 @@ import pyarrow.dataset as pds
 import pytest
 
 from assets.bronze import read_file
-from storage.lake import Lake, SourceFile, Sources, file_sha256, file_stats, hub_file
+from storage.lake import (
+    Lake,
+    SourceFile,
+    Sources,
+    TableWrite,
+    file_sha256,
+    file_stats,
+    hub_file,
+)
 from tests.orchestration.fake_hub import FakeHub, FakeRepo
-from transforms.catalogue import DatasetSpec
+from tests.specs import train_file_spec
 
 KEY = ("bronze", "example")
 
@@ -28,18 +36,29 @@ def frame(split: str, texts: list[str]) -> pl.DataFrame:
     )
 
 
-def test_partitioned_write_read_replace_and_time_travel(lake: Lake):
-    v0 = lake.write(
-        KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"}
+def write_split(
+    lake: Lake, split: str, texts: list[str], commit_metadata: dict | None = None
+) -> TableWrite:
+    """`texts` as the rows of the partition `split`, replacing what it held."""
+    return lake.write(
+        KEY,
+        frame(split, texts),
+        partition_by=["split"],
+        replace={"split": split},
+        commit_metadata=commit_metadata,
     )
-    v1 = lake.write(KEY, frame("test", ["c"]), partition_by=["split"], replace={"split": "test"})
+
+
+def test_partitioned_write_read_replace_and_time_travel(lake: Lake):
+    v0 = write_split(lake, "train", ["a", "b"])
+    v1 = write_split(lake, "test", ["c"])
     # Version 0 is the empty table, created first so racing writers never erase each other.
     assert (v0.version, v1.version) == (1, 2)
     assert lake.scan(KEY, version=0).collect().height == 0
     assert sorted(lake.scan(KEY).collect()["text"]) == ["a", "b", "c"]
 
     # Replacing one partition leaves the other alone and never duplicates rows.
-    v2 = lake.write(KEY, frame("train", ["a2"]), partition_by=["split"], replace={"split": "train"})
+    v2 = write_split(lake, "train", ["a2"])
     assert sorted(lake.scan(KEY).collect()["text"]) == ["a2", "c"]
 
     # Time travel: each earlier version reads back exactly as it was.
@@ -49,7 +68,7 @@ def test_partitioned_write_read_replace_and_time_travel(lake: Lake):
 
 
 def test_tables_are_readable_through_pyarrow_dataset_filters_and_duckdb(lake: Lake):
-    lake.write(KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"})
+    write_split(lake, "train", ["a", "b"])
     dataset = lake.table(KEY).to_pyarrow_dataset()
     assert dataset.to_table(filter=pds.field("text") == "b").num_rows == 1
     arrow = dataset.to_table()
@@ -59,20 +78,10 @@ def test_tables_are_readable_through_pyarrow_dataset_filters_and_duckdb(lake: La
 
 
 def test_commit_metadata_records_what_a_partition_was_built_from(lake: Lake):
-    lake.write(
-        KEY,
-        frame("train", ["a"]),
-        partition_by=["split"],
-        replace={"split": "train"},
-        commit_metadata={"partition": "split=train", "sources": "fp1"},
+    write_split(
+        lake, "train", ["a"], commit_metadata={"partition": "split=train", "sources": "fp1"}
     )
-    lake.write(
-        KEY,
-        frame("test", ["b"]),
-        partition_by=["split"],
-        replace={"split": "test"},
-        commit_metadata={"partition": "split=test", "sources": "fp2"},
-    )
+    write_split(lake, "test", ["b"], commit_metadata={"partition": "split=test", "sources": "fp2"})
     assert lake.last_commit_metadata(KEY, {"partition": "split=train"})["sources"] == "fp1"
     assert lake.last_commit_metadata(KEY, {"partition": "split=none"}) is None
 
@@ -86,7 +95,7 @@ def test_a_write_of_many_batches_is_one_commit(lake: Lake):
 
 
 def test_a_failure_while_producing_batches_leaves_the_table_as_it_was(lake: Lake):
-    lake.write(KEY, frame("train", ["kept"]), partition_by=["split"], replace={"split": "train"})
+    write_split(lake, "train", ["kept"])
     version = lake.table(KEY).version()
 
     def failing():
@@ -122,7 +131,7 @@ def test_the_same_rows_in_other_batches_are_the_same_content(lake: Lake):
 
 def test_batches_read_a_slice_in_bounded_frames(lake: Lake):
     lake.write(KEY, frame("train", [f"a{i}" for i in range(25)]), partition_by=["split"])
-    lake.write(KEY, frame("test", ["b0", "b1"]), partition_by=["split"], replace={"split": "test"})
+    write_split(lake, "test", ["b0", "b1"])
     frames = list(lake.batches(KEY, 10, where={"split": "train"}))
     assert all(f.height <= 20 for f in frames) and len(frames) >= 2
     assert sorted(pl.concat(frames)["text"]) == sorted(f"a{i}" for i in range(25))
@@ -132,7 +141,7 @@ def test_batches_read_a_slice_in_bounded_frames(lake: Lake):
 
 
 def test_a_table_that_only_gained_rows_gives_exactly_those_rows(lake: Lake):
-    lake.write(KEY, frame("train", ["a", "b"]), partition_by=["split"], replace={"split": "train"})
+    write_split(lake, "train", ["a", "b"])
     start = lake.version(KEY)
     for split, texts in (("train", ["c"]), ("test", ["d", "e"])):
         lake.write_batches(
@@ -153,11 +162,11 @@ def test_a_table_that_only_gained_rows_gives_exactly_those_rows(lake: Lake):
 
 
 def test_an_empty_append_adds_no_file_and_a_rewrite_is_not_growth(lake: Lake):
-    lake.write(KEY, frame("train", ["a"]), partition_by=["split"], replace={"split": "train"})
+    write_split(lake, "train", ["a"])
     start = lake.version(KEY)
     empty = lake.write_batches(KEY, [frame("train", [])], partition_by=["split"], append=True)
     assert empty.version == start + 1 and lake.added_files(KEY, start) == []
-    lake.write(KEY, frame("train", ["b"]), partition_by=["split"], replace={"split": "train"})
+    write_split(lake, "train", ["b"])
     assert lake.added_files(KEY, start) is None  # a file of `start` was removed
     assert lake.added_files(KEY, 999) is None  # a version that cannot be loaded
 
@@ -216,12 +225,9 @@ def test_a_source_file_with_the_same_size_and_mtime_is_not_read_again(tmp_path):
 
 # --- gzipped JSON sources (Anthropic/hh-rlhf) -----------------------------------------
 
-HH = DatasetSpec(
-    key="hh_rlhf",
-    hub_repo="Anthropic/hh-rlhf",
-    revision="a" * 40,
-    format="jsonl",
-    splits={"train": ("helpful-base/train.jsonl.gz",)},
+HH = train_file_spec(
+    "hh_rlhf",
+    f"Anthropic/hh-rlhf@{'a' * 40}/helpful-base/train.jsonl.gz",
     license={"*": "MIT"},
     schema={"chosen": "string", "rejected": "string"},
     required=("chosen", "rejected"),

@@ -12,17 +12,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from transforms.catalogue import DatasetSpec
+from tests.specs import train_file_spec
 from transforms.comparisons import comparison_id
 from transforms.message_trees import tree_comparisons, tree_dialogues
 from transforms.silver_rows import COMPARISON_SCHEMA, LINEAGE, SILVER_QUARANTINE_SCHEMA, Stage
 
-SPEC = DatasetSpec(
-    key="oasst1",
-    hub_repo="OpenAssistant/oasst1",
-    revision="fdf72ae0827c1cda404aff25b6603abec9e3399b",
-    format="parquet",
-    splits={"train": ("data/train-*.parquet",)},
+SPEC = train_file_spec(
+    "oasst1",
+    "OpenAssistant/oasst1@fdf72ae0827c1cda404aff25b6603abec9e3399b/data/train-*.parquet",
     license={"*": "Apache-2.0"},
     schema={"message_id": "string", "text": "string"},
     required=("message_id", "message_tree_id", "text", "role"),
@@ -367,11 +364,10 @@ def test_each_prompter_message_with_ranked_replies_is_a_comparison():
 
 
 def test_completions_are_ordered_by_rank_whatever_the_row_order():
+    replies = [("r1.c", "Green.", 2), ("r1.a", "Blue.", 0), ("r1.b", "Red.", 1)]
     frame = bronze(
         msg("r1", None, "prompter", "Pick a colour."),
-        msg("r1.c", "r1", "assistant", "Green.", 2),
-        msg("r1.a", "r1", "assistant", "Blue.", 0),
-        msg("r1.b", "r1", "assistant", "Red.", 1),
+        *(msg(key, "r1", "assistant", text, rank) for key, text, rank in replies),
     )
     _, comparisons = shapes(frame)
     completions = comparisons.rows["completions"][0].to_list()

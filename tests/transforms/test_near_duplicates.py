@@ -90,10 +90,8 @@ def exact_jaccard(a: str, b: str, k: int = 2) -> float:
 def test_the_prompt_side_is_every_turn_not_by_the_assistant():
     conversation = [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Hello"},
-        {"role": "user", "content": "And?"},
-        {"role": "assistant", "content": "Bye"},
+        *dialogue("Hi", "Hello"),
+        *dialogue("And?", "Bye"),
     ]
     sides = dialogue_sides([conversation, dialogue("Only a question")])
     assert sides.rows() == [("Be brief.\nHi\nAnd?", "Hello\nBye"), ("Only a question", "")]

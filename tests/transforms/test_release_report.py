@@ -8,24 +8,7 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
-from transforms.release_report import (
-    LENGTH_BINS,
-    added_removed,
-    changes_markdown,
-    counts_png,
-    decontaminated_totals,
-    dense,
-    histogram_quantiles,
-    length_histogram,
-    lengths_png,
-    mix_png,
-    release_changes,
-    report_markdown,
-    shares,
-    sparse,
-    text_chars,
-    unmatched,
-)
+from transforms import release_report as report
 
 MESSAGES = pl.List(pl.Struct({"content": pl.String, "role": pl.String}))
 
@@ -46,49 +29,49 @@ def test_a_pair_is_measured_by_its_chosen_side_a_dialogue_by_all_its_turns():
         {"messages": [dialogue("abc", "de"), []]}, schema={"messages": MESSAGES}
     )
     prompts = pl.DataFrame({"prompt": ["four", None]})
-    assert text_chars(pairs).to_list() == [8]
-    assert text_chars(dialogues).to_list() == [5, 0]
-    assert text_chars(prompts).to_list() == [4, 0]
+    assert report.text_chars(pairs).to_list() == [8]
+    assert report.text_chars(dialogues).to_list() == [5, 0]
+    assert report.text_chars(prompts).to_list() == [4, 0]
 
 
 def test_added_and_removed_rows_are_counted_as_multisets():
     before = pl.Series([1, 1, 2, 3], dtype=pl.UInt64)
     after = pl.Series([1, 2, 2, 4, 5], dtype=pl.UInt64)
     # one of the two 1s left, 3 left; a second 2, 4 and 5 came
-    assert added_removed(before, after) == (3, 2)
-    assert added_removed(after, after) == (0, 0)
-    assert added_removed(pl.Series([], dtype=pl.UInt64), after) == (5, 0)
+    assert report.added_removed(before, after) == (3, 2)
+    assert report.added_removed(after, after) == (0, 0)
+    assert report.added_removed(pl.Series([], dtype=pl.UInt64), after) == (5, 0)
 
 
 def test_a_row_whose_text_changed_counts_as_removed_and_added():
     before = pl.DataFrame({"id": ["a", "b"], "prompt": ["x", "y"]})
     after = before.with_columns(prompt=pl.lit("x"))
-    assert added_removed(before.hash_rows(), after.hash_rows()) == (1, 1)
+    assert report.added_removed(before.hash_rows(), after.hash_rows()) == (1, 1)
 
 
 def test_files_both_releases_hold_are_not_read_again():
     before, after = ["f1", "f2", "f2", "f3"], ["f2", "f3", "f4"]
-    assert unmatched(before, after) == (["f1", "f2"], ["f4"])
-    assert unmatched(after, after) == ([], [])
+    assert report.unmatched(before, after) == (["f1", "f2"], ["f4"])
+    assert report.unmatched(after, after) == ([], [])
 
 
 def test_quantiles_from_the_histogram_are_within_one_bin_above_the_exact_value():
     lengths = pl.Series(np.random.default_rng(0).integers(1, 50_000, 5_000))
-    histogram = length_histogram(lengths)
+    histogram = report.length_histogram(lengths)
     assert histogram.sum() == 5_000
-    approximate = histogram_quantiles(histogram)
+    approximate = report.histogram_quantiles(histogram)
     for q, name in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
         exact = lengths.quantile(q, "nearest")
         assert exact <= approximate[name] <= exact * 1.13, name
     assert lengths.max() <= approximate["max"] <= lengths.max() * 1.13
-    assert histogram_quantiles(np.zeros(len(LENGTH_BINS) - 1)) == {}
+    assert report.histogram_quantiles(np.zeros(len(report.LENGTH_BINS) - 1)) == {}
 
 
 def test_lengths_beyond_the_last_bin_are_counted_in_it_and_survive_the_manifest():
-    histogram = length_histogram(pl.Series([2_000_000, 0]))
+    histogram = report.length_histogram(pl.Series([2_000_000, 0]))
     assert histogram[-1] == 1 and histogram[0] == 1
-    assert len(histogram) == len(LENGTH_BINS) - 1
-    assert (dense(json.loads(json.dumps(sparse(histogram)))) == histogram).all()
+    assert len(histogram) == len(report.LENGTH_BINS) - 1
+    assert (report.dense(json.loads(json.dumps(report.sparse(histogram)))) == histogram).all()
 
 
 def manifest(tag: str, **changes) -> dict:
@@ -106,9 +89,9 @@ def manifest(tag: str, **changes) -> dict:
 
 
 def test_a_first_release_has_nothing_to_compare_with():
-    changes = release_changes(None, manifest("r1"), {})
+    changes = report.release_changes(None, manifest("r1"), {})
     assert changes == {"previous": None}
-    assert "First release" in changes_markdown(changes)
+    assert "First release" in report.changes_markdown(changes)
 
 
 def test_changes_name_each_declaration_field_policy_revision_and_config_that_changed():
@@ -125,7 +108,7 @@ def test_changes_name_each_declaration_field_policy_revision_and_config_that_cha
         },
     )
     rows = {"sft_by": {"train": (5, 2)}}
-    changes = release_changes(before, after, rows)
+    changes = report.release_changes(before, after, rows)
     assert changes["previous"] == "r1"
     assert changes["declarations"] == {"sft_ja": {"languages": [["ja"], ["ja", "zh"]]}}
     assert changes["policies_added"] == ["max_mean_rating_drop_ties"]
@@ -136,25 +119,25 @@ def test_changes_name_each_declaration_field_policy_revision_and_config_that_cha
         "ultrachat": ["main", "f220fe796ce3ed62fbe1681b45ce6cbc9c6cabe0"]
     }
     assert changes["code"] == ["aaa", "bbb"]
-    page = changes_markdown(changes)
+    page = report.changes_markdown(changes)
     assert "| sft_by | train | 5 | 2 |" in page
     assert "View `sft_ja` declaration changed: `languages` ['ja'] → ['ja', 'zh']" in page
     assert "New configs: sft_zh." in page and "no longer released: prefs_by" in page
 
 
 def test_an_identical_release_reports_no_declaration_changes():
-    changes = release_changes(manifest("r1"), manifest("r2"), {"sft_by": {"train": (0, 0)}})
+    changes = report.release_changes(manifest("r1"), manifest("r2"), {"sft_by": {"train": (0, 0)}})
     assert not changes["declarations"] and not changes["source_revisions"]
     assert changes["code"] is None
     assert "Declarations, policies, source revisions and code are unchanged." in (
-        changes_markdown(changes)
+        report.changes_markdown(changes)
     )
 
 
 def test_shares_keep_the_largest_categories_and_sum_the_rest_as_other():
     counts = {"en": 60, "ja": 20, "zh": 10, "de": 6, "fr": 4}
-    assert shares(counts, top=2) == {"en": 0.6, "ja": 0.2, "other": 0.2}
-    assert shares({}) == {}
+    assert report.shares(counts, top=2) == {"en": 0.6, "ja": 0.2, "other": 0.2}
+    assert report.shares({}) == {}
 
 
 def image(png: bytes) -> Image.Image:
@@ -163,10 +146,10 @@ def image(png: bytes) -> Image.Image:
 
 
 def test_the_plots_are_png_images_and_draw_their_numbers():
-    mix = mix_png({"sft_by": {"en": 9, "ja": 1}, "empty": {}}, "Language mix")
-    lengths = lengths_png({"sft_by": np.arange(len(LENGTH_BINS) - 1)})
-    counts = counts_png({"PERSON": 3, "EMAIL_ADDRESS": 5}, {})
-    blank = counts_png({}, {})
+    mix = report.mix_png({"sft_by": {"en": 9, "ja": 1}, "empty": {}}, "Language mix")
+    lengths = report.lengths_png({"sft_by": np.arange(len(report.LENGTH_BINS) - 1)})
+    counts = report.counts_png({"PERSON": 3, "EMAIL_ADDRESS": 5}, {})
+    blank = report.counts_png({}, {})
     for png in (mix, lengths, counts, blank):
         assert min(image(png).size) > 100
     # drawn bars are not the blank panels: the images differ
@@ -179,11 +162,14 @@ def test_decontamination_totals_are_named_by_table_and_benchmark():
         "prefs_by": {"ultrafeedback/mt_bench": 4},
         "prompts_by": {},
     }
-    assert decontaminated_totals(recorded) == {"sft_by / mt_bench": 3, "prefs_by / mt_bench": 4}
+    assert report.decontaminated_totals(recorded) == {
+        "sft_by / mt_bench": 3,
+        "prefs_by / mt_bench": 4,
+    }
 
 
 def test_the_report_page_links_every_plot_and_lists_the_numbers():
-    page = report_markdown(
+    page = report.report_markdown(
         "r2",
         {"sft_by": {"en": 3}},
         {"sft_by": {"MIT": 3}},

@@ -51,6 +51,23 @@ RESULTS = pl.DataFrame(
 FIELDS = [TextField("title"), TextField("messages", "content")]
 
 
+def dialogues(dataset: str, *texts: list[str]) -> pl.DataFrame:
+    """One row a dialogue (ids c1, c2, ...), each given as the texts of its turns,
+    alternately the user's and the assistant's."""
+    roles = ("user", "assistant")
+    return pl.DataFrame(
+        {
+            "id": [f"c{number}" for number in range(1, len(texts) + 1)],
+            "dataset": [dataset] * len(texts),
+            "messages": [
+                [{"role": roles[i % 2], "content": turn} for i, turn in enumerate(turns)]
+                for turns in texts
+            ],
+        },
+        schema_overrides={"messages": MESSAGES},
+    )
+
+
 def test_each_distinct_text_is_listed_once_per_author():
     # The title is a plain field (person-written by default); a dialogue's assistant turns
     # are a model's, its user turns the person's.
@@ -103,17 +120,7 @@ def test_a_text_missing_from_the_results_is_an_error_not_a_leak():
 def test_a_name_found_once_in_a_row_is_redacted_wherever_it_recurs_there():
     intro = "My name is Ada Lovelace."
     letter = "Kind regards,\nAda Lovelace"
-    frame = pl.DataFrame(
-        {
-            "id": ["c1", "c2"],
-            "dataset": ["ultrachat", "ultrachat"],
-            "messages": [
-                [{"role": "user", "content": intro}, {"role": "assistant", "content": letter}],
-                [{"role": "user", "content": letter}, {"role": "assistant", "content": "ok"}],
-            ],
-        },
-        schema_overrides={"messages": MESSAGES},
-    )
+    frame = dialogues("ultrachat", [intro, letter], [letter, "ok"])
     person = {"entity_type": "PERSON", "start": 11, "end": 23, "score": 0.85, "recognizer": "Intro"}
     results = pl.DataFrame(
         {
@@ -147,17 +154,7 @@ def finding_at(text: str, value: str, kind: str) -> dict:
 def test_each_value_gets_a_stable_number_per_conversation_and_echoes_are_removed():
     user = "I'm Anna Berg, write to anna@fastmail.com or ask Piotr Nowak. Anna Berg"
     answer = "Sure, Anna! I will mail anna@fastmail.com and Piotr Nowak, and Berg."
-    frame = pl.DataFrame(
-        {
-            "id": ["c1", "c2"],
-            "dataset": ["d", "d"],
-            "messages": [
-                [{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
-                [{"role": "user", "content": answer}],
-            ],
-        },
-        schema_overrides={"messages": MESSAGES},
-    )
+    frame = dialogues("d", [user, answer], [answer])
     results = pl.DataFrame(
         {
             "text": [user, answer],

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from tests.specs import train_file_spec
 from transforms.bronze import add_lineage, parsed_to_frame
 from transforms.catalogue import DatasetSpec
 from transforms.cleaning import MESSAGES
@@ -20,24 +21,18 @@ from transforms.transcripts import (
     transcript_dialogues,
 )
 
-HH = DatasetSpec(
-    key="hh_rlhf",
-    hub_repo="Anthropic/hh-rlhf",
-    revision="09be8c5bbc57cb3887f3a9732ad6aa7ec602a1fa",
-    format="jsonl",
-    splits={"train": ("helpful-base/train.jsonl.gz",)},
+HH = train_file_spec(
+    "hh_rlhf",
+    "Anthropic/hh-rlhf@09be8c5bbc57cb3887f3a9732ad6aa7ec602a1fa/helpful-base/train.jsonl.gz",
     license={"*": "MIT"},
     schema={"chosen": "string", "rejected": "string"},
     required=("chosen", "rejected"),
     shape="chosen_rejected_transcripts",
     authors={"*": "model", "chosen.user": "person", "rejected.user": "person"},
 )
-RED_TEAM = DatasetSpec(
-    key="hh_rlhf_red_team",
-    hub_repo="Anthropic/hh-rlhf",
-    revision=HH.revision,
-    format="jsonl",
-    splits={"train": ("red-team-attempts/red_team_attempts.jsonl.gz",)},
+RED_TEAM = train_file_spec(
+    "hh_rlhf_red_team",
+    f"{HH.hub_repo}@{HH.revision}/red-team-attempts/red_team_attempts.jsonl.gz",
     license={"*": "MIT"},
     schema={"transcript": "string", "rating": "float64", "red_team_member_id": "int64"},
     required=("transcript",),
