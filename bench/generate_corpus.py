@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bench.real_text import RealTextFactory
 from bench.text_pools import TextFactory, TurnShape
 from sources import fixtures
 
@@ -63,6 +64,7 @@ ARENA_ROWS = 33_000
 MT_ROWS = {"human": 3_355, "gpt4_pair": 2_400}
 MT_QUESTION_IDS = range(81, 161)
 
+TEXT_KINDS = ("templates", "real")
 DUPLICATE_RATE = 0.02
 MT_REUSE_RATE = {"arena": 0.01, "default": 0.001}
 SFT_LANGUAGES = {"en": 0.965, "ja": 0.005, "zh": 0.008, "es": 0.006, "de": 0.005, "ru": 0.004,
@@ -94,6 +96,15 @@ class CorpusSpec:
     ultrachat_scale: float
     seed: int = SEED
     version: int = GENERATOR_VERSION
+    text: str = "templates"
+    """Where turns come from: "templates" (bench/text_pools.py, with planted PII) or
+    "real" (bench/real_text.py: real chat text, each draw made unique)."""
+
+    @property
+    def label(self) -> str:
+        """The corpus's name in file names: scale, UltraChat scale, and the text kind."""
+        kind = "" if self.text == "templates" else f"-{self.text}"
+        return f"{self.scale:g}-uc{self.ultrachat_scale:g}{kind}"
 
     def rows(self, full: int, scale: float | None = None) -> int:
         return max(1, round(full * (self.scale if scale is None else scale)))
@@ -515,9 +526,13 @@ WRITERS: dict[str, Callable[[TextFactory, FileTask, Path], dict[str, int]]] = {
 # ----------------------------------------------------------------------------- driver
 
 
+def text_factory(spec: CorpusSpec, seed: int) -> TextFactory | RealTextFactory:
+    return RealTextFactory(seed) if spec.text == "real" else TextFactory(seed)
+
+
 def write_file(spec: CorpusSpec, task: FileTask, root: Path) -> FileReport:
     started = time.perf_counter()
-    factory = TextFactory(task_seed(spec, task))
+    factory = text_factory(spec, task_seed(spec, task))
     path = root / task.path
     path.parent.mkdir(parents=True, exist_ok=True)
     counts = WRITERS[task.dataset](factory, task, path)
@@ -582,20 +597,22 @@ def corpus_is_current(root: Path, spec: CorpusSpec) -> bool:
     manifest = root / "manifest.json"
     if not manifest.is_file():
         return False
-    return json.loads(manifest.read_text(encoding="utf-8")).get("spec") == asdict(spec)
+    written = json.loads(manifest.read_text(encoding="utf-8")).get("spec") or {}
+    return {"text": "templates", **written} == asdict(spec)  # older corpora: templates
 
 
-def corpus_spec(scale: float, ultrachat_scale: float | None) -> CorpusSpec:
+def corpus_spec(scale: float, ultrachat_scale: float | None, text: str = "templates") -> CorpusSpec:
     """The corpus at `scale`; the original UltraChat at a tenth of it unless told otherwise."""
     if ultrachat_scale is None:
         ultrachat_scale = round(scale / 10, 6)
-    return CorpusSpec(scale=scale, ultrachat_scale=ultrachat_scale)
+    return CorpusSpec(scale=scale, ultrachat_scale=ultrachat_scale, text=text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--ultrachat-scale", type=float, default=None)
+    parser.add_argument("--text", choices=TEXT_KINDS, default="templates")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
@@ -606,7 +623,7 @@ def main() -> None:
     )
     parser.add_argument("--increment-dataset", choices=INCREMENT_TARGETS, default="ultrachat_200k")
     args = parser.parse_args()
-    spec = corpus_spec(args.scale, args.ultrachat_scale)
+    spec = corpus_spec(args.scale, args.ultrachat_scale, args.text)
     if args.increment_rows:
         report = write_increment(spec, args.out, args.increment_rows, args.increment_dataset)
         print(f"increment {report.path}: {report.rows:,} rows, {report.bytes / 1e6:.1f} MB")

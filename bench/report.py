@@ -425,6 +425,21 @@ def fan_out_section(fan_out: dict[str, dict[str, dict]]) -> str:
     return "### Fan-out over worker processes (same texts)\n\n" + table(rows, header)
 
 
+def text_character_section(kind: str, character: dict) -> str:
+    """The corpus's text beside the vendored real chat text: how many texts trip the PII
+    pre-filter (the only ones Presidio analyses) and which languages they are in."""
+    rows = []
+    for name, label in (("corpus", f"this corpus ({kind})"), ("real", "real chat text (vendored)")):
+        c = character[name]
+        mix = ", ".join(
+            f"{lang} {n / c['texts']:.1%}" for lang, n in list(c["languages"].items())[:6]
+        )
+        rows.append([label, f"{c['texts']:,}", f"{c['prefilter_trip_rate']:.1%}", mix])
+    return "### Text\n\n" + table(
+        rows, ["texts", "sampled", "trip the PII pre-filter", "languages"]
+    )
+
+
 def render(results: dict) -> str:
     """The whole report as Markdown (what `make bench` prints and saves)."""
     m = results["machine"]
@@ -444,6 +459,8 @@ def render(results: dict) -> str:
             ["target", "measured", "goal", "status"],
         ),
     ]
+    if results.get("text_character"):
+        parts.append(text_character_section(p.get("text", "templates"), results["text_character"]))
     if results.get("cold"):
         parts.append(run_section("Cold run", results["cold"], corpus))
     if results.get("incremental"):

@@ -25,9 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines
-from bench.generate_corpus import INCREMENT_TARGETS, CorpusSpec, corpus_is_current, corpus_spec
+from bench.generate_corpus import (
+    INCREMENT_TARGETS,
+    TEXT_KINDS,
+    CorpusSpec,
+    corpus_is_current,
+    corpus_spec,
+)
 from bench.memory import MemorySampler, kill_descendants
 from bench.pipeline import PipelineRun, hardlink_tree, lake_definitions, run_pipeline, stderr_to
+from bench.real_text import character_of_corpus_and_real
 from bench.report import GB, load_average, machine, render
 from bench.text_pools import TextFactory
 
@@ -44,10 +51,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="original UltraChat's own factor (default: a tenth of --scale)",
     )
+    parser.add_argument(
+        "--text",
+        choices=TEXT_KINDS,
+        default="templates",
+        help="the corpus's turns: generated from templates, or real chat text made unique "
+        "(bench/real_text.py)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--pii-sample", type=int, default=10_000)
     parser.add_argument("--language-sample", type=int, default=15_000)
     parser.add_argument("--labelled", type=int, default=2_000, help="labelled texts per set")
+    parser.add_argument(
+        "--character-sample",
+        type=int,
+        default=3_000,
+        help="corpus texts the PII pre-filter trip rate and language mix are measured on",
+    )
     parser.add_argument("--rss-cap-gb", type=float, default=16.0, help="abort above this")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--pipeline-only", action="store_true", help="cold run only")
@@ -64,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def corpus_dir(out: Path, spec: CorpusSpec) -> Path:
-    return out / f"corpus-{spec.scale:g}-uc{spec.ultrachat_scale:g}"
+    return out / f"corpus-{spec.label}"
 
 
 def ensure_corpus(spec: CorpusSpec, root: Path, workers: int) -> dict[str, Any]:
@@ -75,6 +95,7 @@ def ensure_corpus(spec: CorpusSpec, root: Path, workers: int) -> dict[str, Any]:
         command = [
             *_python("bench.generate_corpus"),
             *("--scale", str(spec.scale), "--ultrachat-scale", str(spec.ultrachat_scale)),
+            *("--text", spec.text),
             *("--out", str(root), "--workers", str(workers)),
         ]
         subprocess.run(command, check=True)
@@ -109,12 +130,12 @@ def pipeline_phases(
     """Cold run, then (unless --pipeline-only) +1 % rows and an incremental run."""
     from dagster import DagsterInstance
 
-    work = args.out / f"work-{spec.scale:g}"
+    work = args.out / f"work-{spec.label}"
     mirror, lake = work / "mirror", work / "lake"
     hardlink_tree(corpus, mirror)
     shutil.rmtree(lake, ignore_errors=True)
     defs = lake_definitions(lake, mirror)
-    log = args.out / f"dagster-{spec.scale:g}.log"
+    log = args.out / f"dagster-{spec.label}.log"
     print(f"Dagster's event logs: {log}", flush=True)
     with DagsterInstance.ephemeral() as instance, stderr_to(log):
         print("cold run ...", flush=True)
@@ -130,6 +151,7 @@ def pipeline_phases(
         command = [
             *_python("bench.generate_corpus"),
             *("--scale", str(spec.scale), "--ultrachat-scale", str(spec.ultrachat_scale)),
+            *("--text", spec.text),
             *("--out", str(mirror), "--increment-rows", str(new_rows)),
             *("--increment-dataset", args.increment_dataset),
         ]
@@ -188,14 +210,14 @@ def _timings(timings: dict[str, baselines.Timing]) -> dict[str, dict[str, float]
 
 def memory_reference(args: argparse.Namespace, spec: CorpusSpec) -> dict[str, Any] | None:
     """Peak RSS of the cold run at a tenth of the scale: from an earlier result, or run now."""
-    reference = CorpusSpec(spec.scale / 10, spec.ultrachat_scale / 10)
+    reference = CorpusSpec(spec.scale / 10, spec.ultrachat_scale / 10, text=spec.text)
     path = results_path(args.out, reference)
     if not path.is_file() and not args.no_reference:
         print(f"memory reference: cold run at scale {reference.scale:g} ...", flush=True)
         command = [
             *_python("bench.run"),
             *("--scale", str(reference.scale), "--ultrachat-scale", str(reference.ultrachat_scale)),
-            *("--out", str(args.out), "--pipeline-only", "--no-reference"),
+            *("--text", spec.text, "--out", str(args.out), "--pipeline-only", "--no-reference"),
         ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     if not path.is_file():
@@ -207,7 +229,7 @@ def memory_reference(args: argparse.Namespace, spec: CorpusSpec) -> dict[str, An
 
 
 def results_path(out: Path, spec: CorpusSpec) -> Path:
-    return out / f"results-{spec.scale:g}-uc{spec.ultrachat_scale:g}.json"
+    return out / f"results-{spec.label}.json"
 
 
 def save(results: dict, out: Path, spec: CorpusSpec) -> None:
@@ -229,7 +251,7 @@ def abort_on_cap(results: dict, out: Path, spec: CorpusSpec) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    spec = corpus_spec(args.scale, args.ultrachat_scale)
+    spec = corpus_spec(args.scale, args.ultrachat_scale, args.text)
     corpus = corpus_dir(args.out, spec)
     manifest = ensure_corpus(spec, corpus, args.workers)
     results: dict[str, Any] = {
@@ -245,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         "corpus": manifest["totals"]["all"],
         "corpus_datasets": manifest["totals"]["datasets"],
         "corpus_seconds": manifest["seconds"],
+        "text_character": character_of_corpus_and_real(
+            baselines.draw_samples(corpus, args.character_sample, 0).pii, args.character_sample
+        ),
         "memory": {},
     }
     cap = int(args.rss_cap_gb * GB)
@@ -258,9 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"]["reference"] = memory_reference(args, spec)
     save(results, args.out, spec)
     report = render(results)
-    (args.out / f"report-{spec.scale:g}-uc{spec.ultrachat_scale:g}.md").write_text(
-        report, encoding="utf-8"
-    )
+    (args.out / f"report-{spec.label}.md").write_text(report, encoding="utf-8")
     print(report)
     return 0
 

@@ -1,0 +1,36 @@
+"""The benchmark's real-text corpus: turns are real texts of the right author, each made
+unique, and the corpus's character is measured beside the vendored set's."""
+
+import numpy as np
+
+from bench.real_text import RealTextFactory, real_texts, text_character
+from bench.text_pools import TurnShape
+
+USER = TurnShape(median_chars=100, sigma=0.5, max_chars=400)
+ASSISTANT = TurnShape(median_chars=100, sigma=0.5, max_chars=400, assistant=True)
+
+
+def test_turns_are_real_texts_of_their_author_each_unique():
+    texts = real_texts()
+    assert len(texts["person"]) > 1_500 and len(texts["model"]) > 1_500
+    factory = RealTextFactory(7, texts)
+    langs = np.array(["en"] * 400)
+    users, answers = factory.turns(langs, USER), factory.turns(langs, ASSISTANT)
+    person, model = set(texts["person"].tolist()), set(texts["model"].tolist())
+    assert all(turn.rsplit("\n\n", 1)[0] in person for turn in users)
+    assert all(turn.rsplit("\n\n", 1)[0] in model for turn in answers)
+    assert len(set(users)) == len(users)  # resampled, yet no two turns are equal
+    assert len({turn.rsplit("\n\n", 1)[0] for turn in users}) < len(users)
+    assert factory.turns(langs, USER) != users  # the stream moves on
+
+
+def test_the_character_counts_pre_filter_trips_and_languages():
+    character = text_character(
+        [
+            "Please write to me at anna.berg@example.org about the meeting tomorrow.",
+            "Bonjour, comment allez-vous aujourd'hui ?",
+        ]
+    )
+    assert character["texts"] == 2
+    assert character["prefilter_trip_rate"] == 0.5
+    assert character["languages"] == {"en": 1, "fr": 1}
