@@ -1,12 +1,13 @@
 """Real chat text for the benchmark corpus: what people typed and what models answered.
 
-The texts are the evaluation's vendored real set (evaluation/data/real_text/, its
-provenance in SOURCE.md): Chatbot Arena prompts and GPT-4 answers from Arena-Hard-Auto, and
-ShareGPT turns, code, logs, maths, letters and many languages included, as published. A
-user turn is drawn from the texts people wrote, an assistant turn from those models wrote;
-each draw gets a unique marker word, so that neither deduplication nor the text cache can
-shortcut the work the engines do. Lengths and languages are the real texts' own: the
-`langs` and turn shapes a template corpus asks for are ignored.
+The texts are the evaluation's vendored real set (evaluation/data/real_text/, provenance in
+its SOURCE.md): ShareGPT turns people typed and ChatGPT answered, and GPT-4's answers from
+Arena-Hard-Auto, with code, logs, maths, letters and many languages, as published.
+Arena-Hard's questions are left out: they are a benchmark. A user turn is drawn from the
+texts people wrote, an assistant turn from those models wrote; each draw gets a unique
+marker word, so that neither deduplication nor the text cache can shortcut the work the
+engines do. Lengths and languages are the real texts' own: the `langs` and turn shapes a
+template corpus asks for are ignored.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from transforms.pii import PiiSettings, candidate_entities
 REAL_TEXTS = (
     Path(__file__).resolve().parents[1] / "evaluation" / "data" / "real_text" / "texts.jsonl"
 )
+BENCHMARK_QUESTIONS = "ah-q-"
+"""Arena-Hard's questions: a benchmark the lake decontaminates against, so not corpus text
+(drawn at their share of the set, a fifth of all prompts would be removed as leaks)."""
 MARKER_LETTERS = np.array(list(string.ascii_lowercase))
 MARKER_LENGTH = 12
 
@@ -36,6 +40,8 @@ def real_texts(path: Path = REAL_TEXTS) -> dict[str, np.ndarray]:
     with path.open(encoding="utf-8") as lines:  # by "\n" only: texts hold U+2028 and the like
         records = [json.loads(line) for line in lines if line.strip()]
     for record in records:
+        if record["id"].startswith(BENCHMARK_QUESTIONS):
+            continue
         by_author[record["written_by"]].append(record["text"])
     return {author: np.array(texts, dtype=object) for author, texts in by_author.items()}
 

@@ -429,7 +429,10 @@ def text_character_section(kind: str, character: dict) -> str:
     """The corpus's text beside the vendored real chat text: how many texts trip the PII
     pre-filter (the only ones Presidio analyses) and which languages they are in."""
     rows = []
-    for name, label in (("corpus", f"this corpus ({kind})"), ("real", "real chat text (vendored)")):
+    for name, label in (
+        ("corpus", f"this corpus ({kind})"),
+        ("real", "the real texts it draws from"),
+    ):
         c = character[name]
         mix = ", ".join(
             f"{lang} {n / c['texts']:.1%}" for lang, n in list(c["languages"].items())[:6]
