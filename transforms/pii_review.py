@@ -156,8 +156,17 @@ ROLE_MAILBOXES = _words(
 )
 # The SSH remotes of source hosting: the same for everyone.
 HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")
-# "icon@2x.png" has the shape of an address; these are file extensions, not domains.
+# Stand-ins for "some user" in commands and templates ("rsync user@remote.host:", "ssh
+# user1@server", "your_email@..."), numbered or not: nobody's address.
+PLACEHOLDER_MAILBOXES = _words(
+    "user username user_name user.name you your yourname your_name your.name youremail "
+    "your_email your.email your-email email e-mail myemail my_email name someone somebody"
+)
+_NUMBERED = re.compile(r"\d+$")
+# "icon@2x.png" has the shape of an address; these are file extensions (and systemd unit
+# types: "openvpn@server.service" is a template unit), not domains.
 _FILE_SUFFIXES = _words(
+    "service socket timer target mount automount path slice scope device swap "
     "png jpg jpeg gif svg webp bmp ico js ts css html htm json yaml yml txt md csv xml"
 )
 
@@ -181,6 +190,8 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
             continue
         local = text[match.start() : match.start("at")].lower()
         if local in ROLE_MAILBOXES or match.group().lower() in HOSTING_ADDRESSES:
+            continue
+        if _NUMBERED.sub("", local) in PLACEHOLDER_MAILBOXES:
             continue
         if match.group("at") == "@" and "." in match.group("domain"):
             yield ReviewHit(EMAIL_ADDRESS, match.start(), match.end(), EMAIL, "email")
@@ -388,8 +399,11 @@ _IP_CUES = re.compile(
 _VERSION_BEFORE = re.compile(r"(?:version|release|build|\bv)[ .:]*$", re.IGNORECASE)
 # Public resolvers, named in countless how-tos: public, but nobody's personal address.
 WELL_KNOWN_PUBLIC = _words(
-    "8.8.8.8 8.8.4.4 1.1.1.1 1.0.0.1 9.9.9.9 149.112.112.112 208.67.222.222 208.67.220.220"
+    "8.8.8.8 8.8.4.4 1.1.1.1 1.0.0.1 9.9.9.9 149.112.112.112 208.67.222.222 208.67.220.220 "
+    "1.2.3.4 4.3.2.1"  # the stand-ins of every firewall and DNS example
 )
+# The host part of a URL ("http://203.0.113.9/api"): a server's address, not a person's.
+_URL_HOST_BEFORE = re.compile(r"://$")
 
 
 def public_ipv4(candidate: str) -> bool:
@@ -415,6 +429,8 @@ def find_ipv4(text: str) -> Iterator[ReviewHit]:
         if not public_ipv4(candidate) or candidate in WELL_KNOWN_PUBLIC:
             continue
         if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
+            continue
+        if _URL_HOST_BEFORE.search(text, max(0, match.start() - 3), match.start()):
             continue
         yield _cue_or_shape(text, match, IP_ADDRESS, _IP_CUES, "ipv4")
 

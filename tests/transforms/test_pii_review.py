@@ -44,6 +44,9 @@ FOUND = [
     ("メールはtaro@fernwood.jpです", "EMAIL_ADDRESS", "taro@fernwood.jp", EMAIL),
     ("write to laura@pérez-mail.com", "EMAIL_ADDRESS", "laura@pérez-mail.com", EMAIL),
     ("to ak (at) fernwood (dot) net", "EMAIL_ADDRESS", "ak (at) fernwood (dot) net", CUE),
+    # a person whose address starts like a stand-in is still a person
+    ("mail username.jones@fernwood.net", "EMAIL_ADDRESS", "username.jones@fernwood.net", EMAIL),
+    ("my home IP is 159.89.98.186", "IP_ADDRESS", "159.89.98.186", CUE),
     # phone numbers: a phone word nearby, +country code, national grouping alone (shape)
     ("Call me on (415) 555-0132 tonight", "PHONE_NUMBER", "(415) 555-0132", CUE),
     ("My phone number is 312-748-2261.", "PHONE_NUMBER", "312-748-2261", CUE),
@@ -120,6 +123,13 @@ NOT_FOUND = [
     "git remote add upstream git@github.com:TheOdinProject/theodinproject.git",
     "The ISBN of the second edition is 978-5-15-931561-1.\n\nFor cell biology, ...",
     "study for an exam in cell biology?\n\nOur VPN gateway is 203.0.113.112, can you check",
+    # real answers (ShareGPT) that silver rightly kept, labelled not personal in
+    # evaluation/data/real_text: stand-in users, a systemd unit, example and server IPs
+    "rsync -avz /local/directory user@remote.host:/remote/directory",
+    "rsync -avz user1@remote1.host:/remote/directory user2@remote2.host:/remote/directory",
+    "● openvpn@server.service - OpenVPN connection to server",
+    'to mark packets with a destination IP address of 1.2.3.4 with the mark "123"',
+    "type the following command `ping http://159.89.98.186/root/environments` this comma",
     # cue words followed by no name
     "Dear Hiring Manager, Dear Sir or Madam, Dear Valued Customer",
     "File name: Report Final",
