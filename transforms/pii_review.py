@@ -535,32 +535,46 @@ def find_names(text: str) -> Iterator[ReviewHit]:
 # --------------------------------------------------------------------------------------------
 
 Rule = Callable[[str], Iterator[ReviewHit]]
-RULES: tuple[Rule, ...] = (
-    find_emails,
-    find_cards,
-    find_ibans,
-    find_ssns,
-    find_ipv4,
-    find_ipv6,
-    find_phones,
-    find_names,
+# What a text must contain for a rule to match: an "@" (or a spelled-out "(at)"), a run of
+# digits and separators, an IBAN head, an IPv6 group, or a name cue. A rule reads only the
+# texts its gate finds something in; the gates together are the prefilter Polars searches
+# (in Rust), so most texts never reach the Python rules at all.
+_EMAIL_GATE = r"@|＠|(?i:[(\[{] ?at ?[)\]}])"
+_DIGITS_GATE = r"[0-9０-９][0-9０-９ .()/\-－]{5,}[0-9０-９]"
+_IBAN_GATE = r"[A-Z]{2}[0-9]{2}"
+_IPV6_GATE = r":[0-9A-Fa-f]{0,4}:"
+_NAME_GATE = (  # the cues of _NAME_CUE and _NAME_CUES_OTHER_SCRIPTS, not "name" in code
+    r"(?i:name[ ]*:|name is|name's|dear[ ]|llamo|nombre es|appelle|nom est|hei(?:ß|ss)e"
+    r"|chiamo|nome é|naam is|heet|зовут|имя)|我叫|名字|名叫|名前|이름|اسمي"
 )
-# What a text must contain for any rule to match (searched by Polars, in Rust, so most texts
-# never reach the Python rules): an "@", a run of digits and separators, an IBAN head, or a
-# name cue.
-PREFILTER = (
-    r"@|＠|(?i:[(\[{] ?at ?[)\]}])|[0-9０-９][0-9０-９ .()/\-－]{5,}[0-9０-９]|[A-Z]{2}[0-9]{2}"
-    r"|:[0-9A-Fa-f]{0,4}:"
-    r"|(?i:name|dear|llamo|nombre|appelle|nom est|hei(?:ß|ss)e|chiamo|nome|naam|heet|зовут|имя)"
-    r"|我叫|名字|名叫|名前|이름|اسمي"
+GATES = {
+    "email": _EMAIL_GATE,
+    "digits": _DIGITS_GATE,
+    "iban": _IBAN_GATE,
+    "ipv6": _IPV6_GATE,
+    "name": _NAME_GATE,
+}
+_COMPILED_GATES = {name: re.compile(gate) for name, gate in GATES.items()}
+GATED_RULES: tuple[tuple[str, Rule], ...] = (
+    ("email", find_emails),
+    ("digits", find_cards),
+    ("iban", find_ibans),
+    ("digits", find_ssns),
+    ("digits", find_ipv4),
+    ("ipv6", find_ipv6),
+    ("digits", find_phones),
+    ("name", find_names),
 )
 
 
-def review_text(text: str) -> list[ReviewHit]:
+def review_text(text: str, open_gates: Collection[str] | None = None) -> list[ReviewHit]:
     """Every hit in `text`, no two overlapping: where rules disagree about a span, the hit
-    with the higher confidence (then the longer one) is kept."""
+    with the higher confidence (then the longer one) is kept. `open_gates`: the GATES the
+    text passes, when the caller has searched them already (`review_texts`, in Polars)."""
+    if open_gates is None:
+        open_gates = {name for name, gate in _COMPILED_GATES.items() if gate.search(text)}
     prepared = prepare(text)
-    hits = [hit for rule in RULES for hit in rule(prepared)]
+    hits = [hit for gate, rule in GATED_RULES if gate in open_gates for hit in rule(prepared)]
     kept: list[ReviewHit] = []
     for hit in sorted(hits, key=lambda h: (-h.confidence, -(h.end - h.start), h.start)):
         if all(hit.end <= other.start or other.end <= hit.start for other in kept):
@@ -573,9 +587,15 @@ def review_texts(texts: pl.Series) -> pl.DataFrame:
     offsets, confidence, rule); texts the prefilter rules out are not read by the rules.
     Built column by column: a column of nested Python objects costs ten times the rules."""
     distinct = texts.cast(pl.String).drop_nulls().unique(maintain_order=True)
+    gates = (
+        distinct.to_frame("text")
+        .with_columns(**{name: pl.col("text").str.contains(gate) for name, gate in GATES.items()})
+        .filter(pl.any_horizontal(*GATES))
+    )
     columns: dict[str, list] = {name: [] for name in TEXT_HIT_SCHEMA}
-    for text in distinct.filter(distinct.str.contains(PREFILTER)).to_list():
-        for hit in review_text(text):
+    for text, *passed in gates.iter_rows():
+        open_gates = {name for name, ok in zip(GATES, passed, strict=True) if ok}
+        for hit in review_text(text, open_gates):
             columns["text"].append(text)
             for name in ("entity_type", "start", "end", "confidence", "rule"):
                 columns[name].append(getattr(hit, name))
