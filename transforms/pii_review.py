@@ -25,9 +25,12 @@ numbered ones such as `<PERSON_1>`) are masked before scanning. Reserved and exa
 are never hits: example.com/.net/.org and the .example/.test/.invalid/.localhost (and
 private .local/.internal) names; loopback, private, link-local, shared, documentation,
 multicast and other non-global IP addresses, 0.0.0.0, and a few public resolvers such as
-8.8.8.8; "John Doe"; digits that count (1234567890) or repeat (5555555); a number passed to
-a function ("seed(1096837719)"). Offsets are those of the given text; the matched value is
-never returned, only where it is.
+8.8.8.8, and 1.2.3.4; an IP written as a URL's host; stand-in users ("user@remote.host",
+"user1@...", "your_email@...") and systemd units ("openvpn@server.service"); "John Doe";
+digits that count (1234567890) or repeat (5555555); a number passed to a function
+("seed(1096837719)"). Each rule reads only the texts its gate passes (GATES: an "@", a digit
+run, an IBAN head, an IPv6 group, a name cue). Offsets are those of the given text; the
+matched value is never returned, only where it is.
 
 Pure: str / Polars in, plain data out; no Dagster, no Delta, no files.
 """
