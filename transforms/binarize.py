@@ -86,7 +86,6 @@ ARENA_POLICY = "arena_winner_drop_ties"
 MT_BENCH_POLICY = "mt_bench_majority_drop_ties"
 MT_BENCH_POSITION_POLICY = "mt_bench_position_consistent"
 MT_BENCH_POLICIES = (MT_BENCH_POLICY, MT_BENCH_POSITION_POLICY)
-ALL_POLICIES = (*UF_POLICIES, ARENA_POLICY, *MT_BENCH_POLICIES)
 
 
 def seeded_rng(seed: int, key: str) -> random.Random:

@@ -9,8 +9,8 @@ from dagster import materialize
 from assets.views import view_asset
 from storage.keys import view_key
 from storage.lake import Lake
-from transforms.binarize import ALL_POLICIES
 from transforms.gold import SFT_SCHEMA
+from transforms.policies import POLICIES
 from transforms.views import SPLIT_COLUMN, parse_views
 
 DECLARED = {
@@ -30,7 +30,7 @@ DECLARED = {
         },
     }
 }
-VIEWS = parse_views(DECLARED, ["ultrachat"], ALL_POLICIES)
+VIEWS = parse_views(DECLARED, ["ultrachat"], tuple(POLICIES))
 
 
 def gold_rows(ids: range, lang: str = "ja") -> pl.DataFrame:

@@ -6,8 +6,9 @@ import hashlib
 import polars as pl
 import pytest
 
-from transforms.binarize import ALL_POLICIES, PAIR_SCHEMA
+from transforms.binarize import PAIR_SCHEMA
 from transforms.gold import SFT_SCHEMA
+from transforms.policies import POLICIES
 from transforms.views import (
     H4_PREFS_SCHEMA,
     H4_SFT_SCHEMA,
@@ -25,7 +26,7 @@ def view(**fields) -> dict:
 
 
 def spec(**fields):
-    return parse_views(view(**fields), DATASETS, ALL_POLICIES)["v"]
+    return parse_views(view(**fields), DATASETS, tuple(POLICIES))["v"]
 
 
 def dialogue(user: str, answer: str, turns: int = 1) -> list[dict]:
@@ -247,7 +248,7 @@ def test_h4_prefs_rows_carry_the_prompt_inside_chosen_and_rejected():
             }
         },
         DATASETS,
-        ALL_POLICIES,
+        tuple(POLICIES),
     )["p"]
     built = build_view(frame, declared)
     assert built.drop(SPLIT_COLUMN).schema == H4_PREFS_SCHEMA
