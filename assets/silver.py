@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from assets.markdown import bar_chart, preview_markdown
-from storage import silver_slice, silver_spool, silver_union
-from storage.code_digest import asset_code_digest
+from assets.silver_plan import bronze_input_mapping, fanned_out, silver_code
+from storage import silver_slice, silver_union
 from storage.keys import (
     COMPARISONS,
     CONVERSATIONS,
@@ -34,16 +34,7 @@ from storage.silver_tables import (
     SilverTable,
 )
 from transforms.catalogue import SHAPES, DatasetSpec
-from transforms.silver import (
-    COMPARISON_SHAPES,
-    DIALOGUE_SHAPES,
-    WHOLE_SPLIT_SHAPES,
-    clean_conversations,
-)
-
-SILVER_CODE = (__file__, *(m.__file__ or "" for m in (silver_slice, silver_spool, silver_union)))
-"""The modules that build silver: the transforms they reach are silver's code version
-(storage/code_digest.py), recorded by every silver table."""
+from transforms.silver import WHOLE_SPLIT_SHAPES, slice_shape
 
 
 def ledger_spec(
@@ -77,14 +68,6 @@ ledger_specs = [
         "as for bronze.",
     ),
     ledger_spec(
-        TEXT_CACHE,
-        [DIALOGUES, COMPARISONS],
-        "Text-engine results by content. Grain: one row per (engine configuration, "
-        "distinct text), keyed by sha256. Holds findings offsets and language labels, "
-        "never text. A rerun on unchanged input analyses nothing. Licence: holds no "
-        "source text.",
-    ),
-    ledger_spec(
         ("silver", "pii_review"),
         [DIALOGUES, CONVERSATIONS, COMPARISONS, *(gold_key(table) for table in GOLD_TABLES)],
         "What the blocking no_pii check's independent detector found in the tables it "
@@ -94,6 +77,18 @@ ledger_specs = [
         "Written by the no_pii checks.",
     ),
 ]
+
+
+TEXT_CACHE_LEDGER = ledger_spec(
+    TEXT_CACHE,
+    [DIALOGUES, COMPARISONS],
+    "Text-engine results by content. Grain: one row per (engine configuration, "
+    "distinct text), keyed by sha256. Holds findings offsets and language labels, "
+    "never text. A rerun on unchanged input analyses nothing. Licence: holds no "
+    "source text.",
+)
+"""silver/text_cache as a side table, when no dataset fans its text work out
+(assets/silver_fan_out.py makes it an asset otherwise)."""
 
 
 def datasets_shaped_into(catalogue: dict[str, DatasetSpec], table: str) -> list[str]:
@@ -107,11 +102,23 @@ def bronze_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> l
     return [
         dg.AssetDep(
             dg.AssetKey(["bronze", dataset]),
-            partition_mapping=dg.StaticPartitionMapping(
-                {s: dataset for s in catalogue[dataset].splits}
-            ),
+            partition_mapping=bronze_input_mapping(catalogue, dataset),
         )
         for dataset in datasets
+    ]
+
+
+def text_cache_deps(catalogue: dict[str, DatasetSpec], datasets: Sequence[str]) -> list:
+    """A silver slice of a fanned-out dataset follows that dataset's text-cache partition
+    (its texts are analysed there first)."""
+    fanned = [key for key in fanned_out(catalogue) if key in datasets]
+    if not fanned:
+        return []
+    return [
+        dg.AssetDep(
+            dg.AssetKey(list(TEXT_CACHE)),
+            partition_mapping=dg.StaticPartitionMapping({key: key for key in fanned}),
+        )
     ]
 
 
@@ -122,6 +129,7 @@ def silver_assets(catalogue: dict[str, DatasetSpec]) -> list:
         conversations_asset(catalogue),
         comparisons_asset(catalogue),
         *ledger_specs,
+        *([] if fanned_out(catalogue) else [TEXT_CACHE_LEDGER]),
     ]
 
 
@@ -132,7 +140,7 @@ def sliced(catalogue: dict[str, DatasetSpec], table: str) -> dict:
         "key": ["silver", table],
         "group_name": "silver",
         "partitions_def": dg.StaticPartitionsDefinition(datasets),
-        "deps": bronze_deps(catalogue, datasets),
+        "deps": [*bronze_deps(catalogue, datasets), *text_cache_deps(catalogue, datasets)],
         "kinds": {"delta", "polars"},
         "output_required": False,
         "automation_condition": dg.AutomationCondition.eager(),
@@ -155,14 +163,8 @@ def dialogues_asset(catalogue: dict[str, DatasetSpec]) -> dg.AssetsDefinition:
         (both sources), in `license` / `license_class` on every row.
         """
         spec = catalogue[context.partition_key]
-        shape = DIALOGUE_SHAPES[spec.shape]
         yield from slice_results(
-            context,
-            config,
-            lake,
-            DIALOGUES_TABLE,
-            spec,
-            lambda bronze: clean_conversations(shape(bronze, spec)),
+            context, config, lake, DIALOGUES_TABLE, spec, slice_shape("dialogues", spec)
         )
 
     return dialogues
@@ -185,9 +187,8 @@ def comparisons_asset(catalogue: dict[str, DatasetSpec]) -> dg.AssetsDefinition:
         outputs CC-BY-NC-4.0; UltraFeedback MIT; MT-bench CC-BY-4.0.
         """
         spec = catalogue[context.partition_key]
-        shape = COMPARISON_SHAPES[spec.shape]
         yield from slice_results(
-            context, config, lake, COMPARISONS_TABLE, spec, lambda bronze: shape(bronze, spec)
+            context, config, lake, COMPARISONS_TABLE, spec, slice_shape("comparisons", spec)
         )
 
     return comparisons
@@ -356,10 +357,6 @@ class ContextLog:
                 },
             )
         )
-
-
-def silver_code() -> str:
-    return asset_code_digest(*SILVER_CODE)
 
 
 def write_metadata(written: TableWrite) -> dict:

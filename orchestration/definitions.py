@@ -10,6 +10,7 @@ from assets.gold_prompts import prompts_assets
 from assets.gold_sft import sft_assets
 from assets.releases import release_assets
 from assets.silver import silver_assets
+from assets.silver_fan_out import text_cache_assets
 from assets.views import view_assets
 from orchestration import config
 from orchestration.catalogue import load_catalogue, load_views
@@ -40,6 +41,7 @@ def build_definitions(lake: Lake | None = None, sources: Sources | None = None) 
             *(bronze_asset(spec) for spec in catalogue.values()),
             bronze_quarantine_spec(catalogue),
             *silver_assets(catalogue),
+            *text_cache_assets(catalogue),
             *prefs_assets(catalogue, views),
             *sft_assets(catalogue),
             *prompts_assets(catalogue),

@@ -57,6 +57,10 @@ class DatasetSpec:
     vote_filters: bool = False
     """Whether gold's vote filters (GoldConfig.arena_filters: short and frequent prompts,
     blocked words and models, moderation and toxicity flags) apply to its votes."""
+    buckets: int = 1
+    """How many hash buckets of rows the text-engine work of its silver slices is spread
+    over before the slices are built (silver/text_cache: one step per bucket, so run
+    workers or pods share one dataset); 1: each slice runs its own engines."""
 
     @property
     def polars_schema(self) -> pl.Schema:
@@ -252,7 +256,10 @@ def parse_catalogue(document: Mapping[str, Any]) -> dict[str, DatasetSpec]:
             policies=tuple(entry.get("policies", ())),
             evaluation=bool(entry.get("evaluation", False)),
             vote_filters=bool(entry.get("vote_filters", False)),
+            buckets=entry.get("buckets", 1),
         )
+        if not isinstance(spec.buckets, int) or isinstance(spec.buckets, bool) or spec.buckets < 1:
+            raise CatalogueError(f"dataset {key!r}: buckets must be a whole number >= 1")
         _check_gold_uses(key, spec)
         _check_authors(key, spec.authors, spec.schema)
         spec.polars_schema  # noqa: B018 - fail at load time on a bad type

@@ -271,3 +271,13 @@ WHOLE_SPLIT_SHAPES: frozenset[str] = frozenset({"message_trees"})
 """Shapes that must see a whole split at once, because rows of one group (all messages of
 one message tree) must arrive in the same frame: silver reads such a dataset's bronze one
 split at a time, not in bounded batches."""
+
+
+def slice_shape(table: str, spec: DatasetSpec) -> Callable[[pl.DataFrame], Stage]:
+    """The function that turns a batch of `spec`'s bronze rows into rows of silver table
+    `table` ("dialogues": shaped and cleaned, with content ids; "comparisons": shaped)."""
+    if table == "dialogues":
+        shape = DIALOGUE_SHAPES[spec.shape]
+        return lambda bronze: clean_conversations(shape(bronze, spec))
+    comparison_shape = COMPARISON_SHAPES[spec.shape]
+    return lambda bronze: comparison_shape(bronze, spec)

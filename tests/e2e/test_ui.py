@@ -198,8 +198,10 @@ def test_the_asset_graph_connects_each_side_table_to_the_assets_that_write_it(ui
         "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
         for n in nodes
     }
-    for side_table in ("silver/pii_audit", "silver/quarantine", "silver/text_cache"):
+    for side_table in ("silver/pii_audit", "silver/quarantine"):
         assert upstream[side_table] == {"silver/dialogues", "silver/comparisons"}, side_table
+    assert upstream["silver/text_cache"] == {"bronze/ultrachat"}  # fanned out, upstream
+    assert "silver/text_cache" in upstream["silver/dialogues"]
     assert {"bronze/ultrachat", "bronze/chatbot_arena_conversations"} <= upstream[
         "bronze/quarantine"
     ]

@@ -1,5 +1,7 @@
 """The code location loads, and every asset says what one row of it is."""
 
+from dagster import AssetKey
+
 from orchestration.definitions import defs
 
 
@@ -40,6 +42,19 @@ def test_side_tables_are_downstream_of_the_assets_that_write_them():
 
     bronze = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "bronze"}
     assert writers("bronze/quarantine") == bronze - {"bronze/quarantine"}
-    for side_table in ("silver/pii_audit", "silver/quarantine", "silver/text_cache"):
+    for side_table in ("silver/pii_audit", "silver/quarantine"):
         assert writers(side_table) == {"silver/dialogues", "silver/comparisons"}, side_table
     assert {"silver/conversations", "gold/sft_by", "gold/prefs_by"} <= writers("silver/pii_review")
+
+
+def test_the_text_cache_fans_out_the_datasets_declaring_buckets_before_their_slices():
+    """A dataset declaring `buckets` (UltraChat) has its text-engine work done by
+    silver/text_cache, one step per bucket, which its silver slice then follows."""
+    graph = defs.resolve_asset_graph()
+    cache = graph.get(AssetKey(["silver", "text_cache"]))
+    assert cache.partitions_def.get_partition_keys() == ["ultrachat"]
+    assert {k.to_user_string() for k in cache.parent_keys} == {"bronze/ultrachat"}
+    assert AssetKey(["silver", "dialogues"]) in cache.child_keys
+    fan_out = defs.resolve_assets_def(cache.key).node_def.node_dict
+    assert set(fan_out) == {"text_cache_buckets", "text_cache_bucket", "text_cache_filled"}
+    assert fan_out["text_cache_buckets"].definition.output_defs[0].is_dynamic

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import assets.gold_tables
-import assets.silver
+import assets.silver_plan
 from storage.code_digest import PROJECT_ROOT, code_digest, used_modules
 
 
@@ -45,9 +45,8 @@ def test_a_changed_rule_in_a_module_used_through_another_changes_the_digest(tmp_
 
 
 def test_silver_and_gold_depend_on_their_rules_and_not_on_the_release_code():
-    silver = {
-        p.name for p in used_modules([Path(f) for f in assets.silver.SILVER_CODE], PROJECT_ROOT)
-    }
+    silver_code = [Path(f) for f in assets.silver_plan.SILVER_CODE]
+    silver = {p.name for p in used_modules(silver_code, PROJECT_ROOT)}
     gold = {
         p.name
         for p in used_modules([Path(m) for m in assets.gold_tables.GOLD_MODULES], PROJECT_ROOT)

@@ -82,6 +82,11 @@ def test_a_broken_catalogue_is_a_clear_error_at_load_time():
         parse_catalogue({"datasets": {"x": {"hub_repo": "a/b"}}})
     with pytest.raises(CatalogueError, match="shape 'turns' is not one of"):
         parse_catalogue({"datasets": {"x": {**entry, "format": "jsonl", "shape": "turns"}}})
+    for buckets in (0, "4", True, 2.5):
+        with pytest.raises(CatalogueError, match="buckets must be a whole number"):
+            parse_catalogue({"datasets": {"x": {**entry, "format": "jsonl", "buckets": buckets}}})
+    assert load_catalogue()["ultrachat"].buckets == 4
+    assert load_catalogue()["oasst1"].buckets == 1  # the default: no fan-out
 
 
 def test_the_catalogue_says_who_wrote_each_field():
