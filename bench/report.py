@@ -425,6 +425,57 @@ def fan_out_section(fan_out: dict[str, dict[str, dict]]) -> str:
     return "### Fan-out over worker processes (same texts)\n\n" + table(rows, header)
 
 
+def dataset_fan_out_section(fan_out: dict) -> str:
+    """One dataset's slice alone (engine pool) and with its text work fanned out over
+    buckets (silver/text_cache) under the multiprocess executor, on the same rows."""
+    processes = fan_out["processes"]
+    rows = [
+        [
+            "alone",
+            "-",
+            "-",
+            f"{fan_out['alone_seconds']:,.1f}",
+            f"{fan_out['alone_seconds']:,.1f}",
+            "1.00x",
+            "-",
+            "-",
+        ]
+    ]
+    for run in fan_out["fanned"]:
+        buckets = run["bucket_seconds"]
+        rows.append(
+            [
+                f"{run['buckets']} buckets",
+                f"{run['fan_out_seconds']:,.1f}",
+                f"{min(buckets):,.1f}-{max(buckets):,.1f}",
+                f"{run['slice_seconds']:,.1f}",
+                f"{run['total_seconds']:,.1f}",
+                f"{run['speedup']:.2f}x",
+                f"{run['slice_texts_analysed']:,}",
+                "yes" if run["identical"] else "**NO**",
+            ]
+        )
+    header = [
+        "slice",
+        "fan-out s",
+        "per bucket s",
+        "slice s",
+        "total s",
+        "speed-up",
+        "texts the slice analysed",
+        "same rows",
+    ]
+    return (
+        f"### {fan_out['dataset']} fanned out over buckets ({fan_out['rows_in']:,} bronze "
+        f"rows, at most {processes} processes)\n\n"
+        "Alone: silver/dialogues builds the slice and runs the engines in its pool of "
+        f"{processes} processes. Fanned out: silver/text_cache's bucket steps (one process "
+        "each, multiprocess executor) fill the cache, then the slice is built and finds every "
+        "text analysed. Each side starts from a lake holding only the dataset's bronze.\n\n"
+        + table(rows, header)
+    )
+
+
 def text_character_section(kind: str, character: dict) -> str:
     """The corpus's text beside the vendored real chat text: how many texts trip the PII
     pre-filter (the only ones Presidio analyses) and which languages they are in."""
@@ -482,6 +533,8 @@ def render(results: dict) -> str:
         parts.append(language_quality_section(results["language"]["quality"]))
     if results.get("fan_out"):
         parts.append(fan_out_section(results["fan_out"]))
+    if results.get("dataset_fan_out"):
+        parts.append(dataset_fan_out_section(results["dataset_fan_out"]))
     phases = results.get("memory", {}).get("phases")
     if phases:
         peaks = ", ".join(f"{name} {peak / GB:.2f} GB" for name, peak in phases.items())

@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import baselines
+from bench import baselines, dataset_fan_out
 from bench.generate_corpus import (
     INCREMENT_TARGETS,
     TEXT_KINDS,
@@ -73,6 +73,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pipeline-only", action="store_true", help="cold run only")
     parser.add_argument("--no-reference", action="store_true", help="skip the 1/10 memory run")
     parser.add_argument("--no-baselines", action="store_true", help="pipeline runs only")
+    parser.add_argument(
+        "--fan-out-buckets",
+        type=int,
+        nargs="*",
+        default=[2, 4],
+        help="after the runs, build one dataset's silver slice alone and with its text work "
+        "fanned out over each of these bucket counts (bench/dataset_fan_out.py); none: skip",
+    )
+    parser.add_argument("--fan-out-dataset", default="ultrachat")
     parser.add_argument(
         "--increment-dataset",
         choices=INCREMENT_TARGETS,
@@ -161,6 +170,17 @@ def pipeline_phases(
         incremental = guarded(lambda: run_pipeline(phase, defs, instance, sampler), phase, results)
         if incremental is not None:
             results[phase] = run_dict(incremental, new_rows=new_rows, into=args.increment_dataset)
+        save(results, args.out, spec)
+    if args.fan_out_buckets:
+        print(f"{args.fan_out_dataset} fanned out over buckets ...", flush=True)
+        sampler.phase("dataset fan-out")
+        try:
+            with stderr_to(args.out / f"dagster-{spec.label}-fan-out.log"):
+                results["dataset_fan_out"] = dataset_fan_out.measure(
+                    lake, args.fan_out_dataset, args.fan_out_buckets, args.workers
+                )
+        except Exception as error:  # recorded in the report, as a failed pipeline phase is
+            results.setdefault("notes", []).append(f"the dataset fan-out failed: {error!r}")
         save(results, args.out, spec)
 
 

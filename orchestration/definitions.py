@@ -20,6 +20,7 @@ from orchestration.resources import lake_resource, sources_resource
 from orchestration.schedules import refresh_schedules
 from orchestration.sensors import mirror_sensor
 from storage.lake import Lake, Sources
+from transforms.catalogue import DatasetSpec
 
 
 def executor() -> ExecutorDefinition | None:
@@ -31,9 +32,14 @@ def executor() -> ExecutorDefinition | None:
     return None
 
 
-def build_definitions(lake: Lake | None = None, sources: Sources | None = None) -> Definitions:
-    """The lake's definitions; resources default to the environment's (LAKE_ROOT, LAKE_SOURCES)."""
-    catalogue = load_catalogue()
+def build_definitions(
+    lake: Lake | None = None,
+    sources: Sources | None = None,
+    catalogue: dict[str, DatasetSpec] | None = None,
+) -> Definitions:
+    """The lake's definitions; resources default to the environment's (LAKE_ROOT,
+    LAKE_SOURCES), the catalogue to sources/catalogue.yaml."""
+    catalogue = catalogue or load_catalogue()
     views = load_views(catalogue)
     jobs = bronze_jobs(catalogue)
     return Definitions(

