@@ -155,15 +155,18 @@ RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local", "internal",
 # Mailboxes of an organisation's desk, not of a person (RFC 2142 and the commonest kin).
 ROLE_MAILBOXES = _words(
     "info sales support marketing abuse noc security postmaster hostmaster webmaster service "
-    "contact help helpdesk office press careers jobs billing enquiries inquiries replies"
+    "contact help helpdesk office press careers jobs billing enquiries inquiries replies "
+    "noreply no-reply no_reply donotreply do-not-reply"
 )
 # The SSH remotes of source hosting: the same for everyone.
 HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")
 # Stand-ins for "some user" in commands and templates ("rsync user@remote.host:", "ssh
-# user1@server", "your_email@..."), numbered or not: nobody's address.
+# user1@server", "your_email@...", John Doe's "johndoe@abccompany.com" in a model's sample
+# table), numbered or not: nobody's address.
 PLACEHOLDER_MAILBOXES = _words(
     "user username user_name user.name you your yourname your_name your.name youremail "
-    "your_email your.email your-email email e-mail myemail my_email name someone somebody"
+    "your_email your.email your-email email e-mail myemail my_email name someone somebody "
+    "johndoe john.doe john_doe jdoe j.doe janedoe jane.doe jane_doe"
 )
 _NUMBERED = re.compile(r"\d+$")
 # "icon@2x.png" has the shape of an address; these are file extensions (and systemd unit
@@ -207,8 +210,9 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
 # --------------------------------------------------------------------------------------------
 
 _PHONE_CUES = re.compile(
-    r"phone|\btel\b|tel\.|telephone|\bcall(?! last)|\bmobile|\bcell|\bfax|whatsapp|\bsms\b|text me"
-    r"|reach me|contact|hotline|\bdial|\bring me|telefon|handy|téléphone|portable|teléfono"
+    r"phone|\btel\b|tel\.|telephone|\bcall(?! last|ed\b)|\bmobile|\bcell|\bfax|whatsapp"
+    r"|\bsms\b|text me|reach me|contact|hotline|\bdial|\bring me|telefon|handy|téléphone"
+    r"|portable|teléfono"
     r"|móvil|celular|llam|appel|chiama|телефон|звон|電話|携帯|手机|电话|手機|전화|휴대폰|핸드폰"
     r"|연락처|連絡先|联系|聯絡|contacto|kontakt|contatto"
 )
@@ -235,17 +239,19 @@ _CODE_ARGUMENT = re.compile(r"[A-Za-z0-9_\]]\($")
 _COUNTING = "01234567890123456789"
 
 
-def dummy_digits(candidate: str) -> bool:
+def dummy_digits(candidate: str, country_code: str = "") -> bool:
     """Digits no one has as a number: one digit repeated (5555555) or counting up or down
-    (1234567890)."""
-    digits = "".join(c for c in candidate if c.isdigit())
+    (1234567890), after the country code (`country_code`, as written: "+1-123456789")."""
+    digits = "".join(c for c in candidate[len(country_code) :] if c.isdigit())
     return len(set(digits)) == 1 or digits in _COUNTING or digits in _COUNTING[::-1]
 
 
-# A number a word names as a company's or a document's ("company No: 10382813").
+# A number a word names as a company's or a document's ("company No: 10382813"), business
+# and tax registers included ("ABN: 75632879924": Australia's business number).
 _REGISTRY_NUMBER = re.compile(
-    r"(?i)(?:company|registration|reg\.|vat|invoice|order|ticket|tracking|serial|isbn|issn)"
-    r"[ \t]*(?:no\.?|number|nr\.?|#)?[ \t]*[:#]?[ \t]*$"
+    r"(?i)(?:company|registration|reg\.|vat|invoice|order|ticket|tracking|serial|isbn|issn"
+    r"|\babn|\bacn|\bein|\bgst|\bduns|\bsiret|\bsiren)"
+    r"[ \t]*(?:no\.?|number|nr\.?|#)?[ \t]*[:#;]?[ \t]*$"
 )
 
 
@@ -257,7 +263,9 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
             shape.fullmatch(candidate) for shape in (_DATE, _DECIMAL, _ISBN, _DOTTED_QUAD)
         ):
             continue
-        if dummy_digits(candidate) or _CODE_ARGUMENT.search(text, 0, match.start()):
+        if dummy_digits(candidate, match.group("plus") or "") or _CODE_ARGUMENT.search(
+            text, 0, match.start()
+        ):
             continue
         if _REGISTRY_NUMBER.search(text, max(0, match.start() - 24), match.start()):
             continue

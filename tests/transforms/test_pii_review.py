@@ -54,6 +54,8 @@ FOUND = [
     ("電話は０９０－１２３４－５６７８です", "PHONE_NUMBER", "０９０－１２３４－５６７８", CUE),
     ("연락처: 010-1234-5678", "PHONE_NUMBER", "010-1234-5678", CUE),
     ("Office: +44 20 7946 0958", "PHONE_NUMBER", "+44 20 7946 0958", INTERNATIONAL),
+    ("| Alpha Inc. | Sarah | +1-415-829-3316 |", "PHONE_NUMBER", "+1-415-829-3316", INTERNATIONAL),
+    ("He called me from 0151 496 0123 twice", "PHONE_NUMBER", "0151 496 0123", SHAPE),
     ("the national form 020 7946 0958", "PHONE_NUMBER", "020 7946 0958", SHAPE),
     # cards: Luhn and a network prefix; Luhn alone is shape only
     ("card 4111 1111 1111 1111 exp 09/27", "CREDIT_CARD", "4111 1111 1111 1111", CHECKSUM),
@@ -122,6 +124,13 @@ NOT_FOUND = [
     "Reply-To: replies@ecruit.com, or write to sales@hypervolt.co.uk",
     "git remote add upstream git@github.com:TheOdinProject/theodinproject.git",
     "The ISBN of the second edition is 978-5-15-931561-1.\n\nFor cell biology, ...",
+    # real text of the bench's ShareGPT corpus that silver rightly kept: John Doe's sample
+    # addresses, sample numbers counting up after +1, a no-reply sender, a business number
+    "| ABC Company, John Doe, [johndoe@abccompany.com](mailto:johndoe@abccompany.com) |",
+    "| ABC Corporation | Mr. | John | Doe | CEO | +1-123456789 | [john.doe@abccorp.com](mailto:",
+    "| Acme Inc. | Dr. | Michael | Johnson | CTO | +1-345678901 | [<EMAIL_ADDRESS_2>](mailto:",
+    'DEFAULT_FROM_EMAIL = f"tdt4237-group{GROUP_ID} <noreply@idi.ntnu.no>"',
+    "My company contrating with them is called The Merrier Pty Ltd, ABN; 75632879924, address",
     "study for an exam in cell biology?\n\nOur VPN gateway is 203.0.113.112, can you check",
     # real answers (ShareGPT) that silver rightly kept, labelled not personal in
     # evaluation/data/real_text: stand-in users, a systemd unit, example and server IPs
