@@ -365,9 +365,13 @@ class OfflineEmailRecognizer(EmailRecognizer):
         super().__init__(patterns=list(self.PATTERNS))
 
     def validate_result(self, pattern_text: str) -> bool:
-        # Presidio's rule (a registrable domain must exist), without any download; reserved,
-        # placeholder and service addresses identify nobody (transforms/not_personal.py).
-        return self._tld_extract(pattern_text).fqdn != "" and personal_email(pattern_text)
+        # Presidio's rule (a registrable domain must exist), without any download, also
+        # taking a domain that is itself a public suffix of two or more labels: India's
+        # government mail is `name@nic.in` / `name@gov.in`. Reserved, placeholder and
+        # service addresses identify nobody (transforms/not_personal.py).
+        extracted = self._tld_extract(pattern_text)
+        registered = extracted.fqdn != "" or "." in extracted.suffix
+        return registered and personal_email(pattern_text)
 
 
 def luhn_valid(digits: str) -> bool:

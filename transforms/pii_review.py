@@ -156,7 +156,7 @@ RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local", "internal",
 ROLE_MAILBOXES = _words(
     "info sales support marketing abuse noc security postmaster hostmaster webmaster service "
     "contact help helpdesk office press careers jobs billing enquiries inquiries replies "
-    "noreply no-reply no_reply donotreply do-not-reply"
+    "noreply no-reply no_reply donotreply do-not-reply admin administrator"
 )
 # The SSH remotes of source hosting: the same for everyone.
 HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")

@@ -431,6 +431,18 @@ def test_a_number_passed_to_code_is_not_a_phone_even_with_a_phone_word_nearby(
     assert engine.analyze(text) == []
 
 
+def test_an_address_at_a_domain_that_is_itself_a_public_suffix_is_found(
+    engine: PiiEngine,
+) -> None:
+    """India's government mail (`@nic.in`, `@gov.in`): the domain is a public suffix, so no
+    registrable domain exists; the review caught one left in a real prompt (ShareGPT)."""
+    text = "The applications should be sent over an email to js.ari@nic.in. \nContd. Page 3/-"
+    assert covered(engine.analyze(text), text, "EMAIL_ADDRESS", "js.ari@nic.in")
+    assert covered(engine.analyze("mail anna@gov.in now"), "mail anna@gov.in now",
+                   "EMAIL_ADDRESS", "anna@gov.in")  # fmt: skip
+    assert engine.analyze("see icon@2x.png and a@b.c") == []
+
+
 def test_global_addresses_are_still_found(engine: PiiEngine) -> None:
     text = "my home server is 84.17.33.120, mail me at jane.roe@fastmail.com"
     assert [f.entity_type for f in engine.analyze(text)] == ["IP_ADDRESS", "EMAIL_ADDRESS"]

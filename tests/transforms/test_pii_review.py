@@ -131,6 +131,7 @@ NOT_FOUND = [
     "| Acme Inc. | Dr. | Michael | Johnson | CTO | +1-345678901 | [<EMAIL_ADDRESS_2>](mailto:",
     'DEFAULT_FROM_EMAIL = f"tdt4237-group{GROUP_ID} <noreply@idi.ntnu.no>"',
     "My company contrating with them is called The Merrier Pty Ltd, ABN; 75632879924, address",
+    "Privacy Policy | Terms & Conditions | Contact: admin@aicontentmastery.com",
     "study for an exam in cell biology?\n\nOur VPN gateway is 203.0.113.112, can you check",
     # real answers (ShareGPT) that silver rightly kept, labelled not personal in
     # evaluation/data/real_text: stand-in users, a systemd unit, example and server IPs
