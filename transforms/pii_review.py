@@ -156,7 +156,8 @@ RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local", "internal",
 ROLE_MAILBOXES = _words(
     "info sales support marketing abuse noc security postmaster hostmaster webmaster service "
     "contact help helpdesk office press careers jobs billing enquiries inquiries replies "
-    "noreply no-reply no_reply donotreply do-not-reply admin administrator"
+    "noreply no-reply no_reply donotreply do-not-reply admin administrator media team hello hr "
+    "accounts feedback orders bookings reservations privacy legal compliance newsletter news"
 )
 # The SSH remotes of source hosting: the same for everyone.
 HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")
@@ -166,8 +167,16 @@ HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")
 PLACEHOLDER_MAILBOXES = _words(
     "user username user_name user.name you your yourname your_name your.name youremail "
     "your_email your.email your-email email e-mail myemail my_email name someone somebody "
-    "johndoe john.doe john_doe jdoe j.doe janedoe jane.doe jane_doe"
+    "johndoe john.doe john_doe jdoe j.doe janedoe jane.doe jane_doe recipient sender test "
+    "testuser foo bar sample example"
 )
+# Domains that templates write for "the company's domain" ("sourcer@company.com").
+PLACEHOLDER_DOMAINS = _words(
+    "company.com yourcompany.com mycompany.com domain.com yourdomain.com mydomain.com "
+    "website.com yourwebsite.com email.com"
+)
+# "actions/cache@v3.When", "lodash@4.17.21": a package or action at a version, not a mailbox.
+_VERSION_LABEL = re.compile(r"v?\d+$", re.IGNORECASE)
 _NUMBERED = re.compile(r"\d+$")
 # "icon@2x.png" has the shape of an address; these are file extensions (and systemd unit
 # types: "openvpn@server.service" is a template unit), not domains.
@@ -197,6 +206,8 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
         local = text[match.start() : match.start("at")].lower()
         if local in ROLE_MAILBOXES or match.group().lower() in HOSTING_ADDRESSES:
             continue
+        if domain.lower() in PLACEHOLDER_DOMAINS or _VERSION_LABEL.match(domain.split(".")[0]):
+            continue
         if _NUMBERED.sub("", local) in PLACEHOLDER_MAILBOXES:
             continue
         if match.group("at") == "@" and "." in match.group("domain"):
@@ -210,7 +221,7 @@ def find_emails(text: str) -> Iterator[ReviewHit]:
 # --------------------------------------------------------------------------------------------
 
 _PHONE_CUES = re.compile(
-    r"phone|\btel\b|tel\.|telephone|\bcall(?! last|ed\b)|\bmobile|\bcell|\bfax|whatsapp"
+    r"phone|\btel\b|tel\.|telephone|\bcall(?! last|ed\b)|\bmobile|\bcell(?!s\b)|\bfax|whatsapp"
     r"|\bsms\b|text me|reach me|contact|hotline|\bdial|\bring me|telefon|handy|téléphone"
     r"|portable|teléfono"
     r"|móvil|celular|llam|appel|chiama|телефон|звон|電話|携帯|手机|电话|手機|전화|휴대폰|핸드폰"
@@ -239,10 +250,26 @@ _CODE_ARGUMENT = re.compile(r"[A-Za-z0-9_\]]\($")
 _COUNTING = "01234567890123456789"
 
 
+# A street and house number before a postcode ("Hamburger Straße 131 22083 Hamburg").
+_STREET_BEFORE = re.compile(
+    r"(?i)(?:stra(?:ß|ss)e|str\.|street|st\.|road|rd\.|avenue|ave\.|weg|platz|allee|gasse"
+    r"|rue|via|calle)[ \t]*$"
+)
+
+
+def counted_range(candidate: str) -> bool:
+    """Two numbers of one length joined by a dash, the second larger: a range of pages
+    ("pp. 1229-1238") or of ids, not a phone number."""
+    parts = re.fullmatch(r"(\d{3,6}) ?[-–] ?(\d{3,6})", candidate)
+    return bool(parts) and len(parts[1]) == len(parts[2]) and int(parts[1]) < int(parts[2])
+
+
 def dummy_digits(candidate: str, country_code: str = "") -> bool:
     """Digits no one has as a number: one digit repeated (5555555) or counting up or down
     (1234567890), after the country code (`country_code`, as written: "+1-123456789")."""
     digits = "".join(c for c in candidate[len(country_code) :] if c.isdigit())
+    if not country_code and digits.startswith("000"):
+        return True  # an offset in a listing ("00000073  call eax"): no number starts so
     return len(set(digits)) == 1 or digits in _COUNTING or digits in _COUNTING[::-1]
 
 
@@ -268,6 +295,10 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
         ):
             continue
         if _REGISTRY_NUMBER.search(text, max(0, match.start() - 24), match.start()):
+            continue
+        if counted_range(candidate) or _STREET_BEFORE.search(
+            text, max(0, match.start() - 12), match.start()
+        ):
             continue
         cue = _cue_near(text, match.start(), match.end(), _PHONE_CUES)
         if cue:
@@ -321,6 +352,16 @@ def group_ends(text: str, start: int, end: int) -> Iterator[int]:
             yield index
 
 
+def card_layout(written: str) -> bool:
+    """Digits written as a card is printed: unbroken, in groups of four (the last may be
+    shorter), or Amex's 4-6-5 / Diners' 4-6-4; not "423-32442-21332" (an order number)."""
+    groups = [len(g) for g in re.split(r"[ -]", written) if g]
+    if len(groups) == 1:
+        return True
+    fours = all(n == 4 for n in groups[:-1]) and 1 <= groups[-1] <= 4
+    return fours or groups in ([4, 6, 5], [4, 6, 4])
+
+
 def find_cards(text: str) -> Iterator[ReviewHit]:
     for match in _CARD.finditer(text):
         for end in group_ends(text, match.start(), match.end()):
@@ -329,6 +370,8 @@ def find_cards(text: str) -> Iterator[ReviewHit]:
                 break
             if not luhn_valid(digits) or len(set(digits)) == 1:
                 continue
+            if not card_layout(text[match.start() : end]):
+                break
             if card_network(digits):
                 yield ReviewHit(CREDIT_CARD, match.start(), end, CHECKSUM, "card_luhn")
             elif _cue_before(text, match.start(), _CARD_CUES):
@@ -415,6 +458,8 @@ WELL_KNOWN_PUBLIC = _words(
 )
 # The host part of a URL ("http://203.0.113.9/api"): a server's address, not a person's.
 _URL_HOST_BEFORE = re.compile(r"://$")
+# A prefix shorter than /32 makes the address a network ("200.128.1.0/24"); a /32 is a host.
+_CIDR_AFTER = re.compile(r"/(?:[0-9]|[12][0-9]|3[01])(?![0-9])")
 
 
 def public_ipv4(candidate: str) -> bool:
@@ -442,6 +487,8 @@ def find_ipv4(text: str) -> Iterator[ReviewHit]:
         if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
             continue
         if _URL_HOST_BEFORE.search(text, max(0, match.start() - 3), match.start()):
+            continue
+        if _CIDR_AFTER.match(text, match.end()):
             continue
         yield _cue_or_shape(text, match, IP_ADDRESS, _IP_CUES, "ipv4")
 

@@ -56,6 +56,9 @@ FOUND = [
     ("Office: +44 20 7946 0958", "PHONE_NUMBER", "+44 20 7946 0958", INTERNATIONAL),
     ("| Alpha Inc. | Sarah | +1-415-829-3316 |", "PHONE_NUMBER", "+1-415-829-3316", INTERNATIONAL),
     ("He called me from 0151 496 0123 twice", "PHONE_NUMBER", "0151 496 0123", SHAPE),
+    ("my cell: 0151 496 0123", "PHONE_NUMBER", "0151 496 0123", CUE),
+    ("write to s.kapoor@brightidea.com today", "EMAIL_ADDRESS", "s.kapoor@brightidea.com", EMAIL),
+    ("ssh from 81.2.69.142/32 only", "IP_ADDRESS", "81.2.69.142", CUE),
     ("the national form 020 7946 0958", "PHONE_NUMBER", "020 7946 0958", SHAPE),
     # cards: Luhn and a network prefix; Luhn alone is shape only
     ("card 4111 1111 1111 1111 exp 09/27", "CREDIT_CARD", "4111 1111 1111 1111", CHECKSUM),
@@ -132,6 +135,16 @@ NOT_FOUND = [
     'DEFAULT_FROM_EMAIL = f"tdt4237-group{GROUP_ID} <noreply@idi.ntnu.no>"',
     "My company contrating with them is called The Merrier Pty Ltd, ABN; 75632879924, address",
     "Privacy Policy | Terms & Conditions | Contact: admin@aicontentmastery.com",
+    'SEND_EMAIL("sourcer@company.com", "Hire Alert"), and {"email": "john smith@company.com"}',
+    "Director of Communications, Brightidea\nEmail: [media@brightidea.com](mailto:media@bri",
+    'var recipients = ["recipient1@gmail.com", "recipient2@gmail.com"];',
+    "this cache is used for node_modules cache on github for actions/cache@v3.When there are",
+    "Solar Energy Materials and Solar Cells, vol. 91, no. 14, pp. 1229-1238, 2007.",
+    "Hamburger Institut für Berufliche Bildung (HIBB) Hamburger Straße 131 22083 Hamburg. Kontakt",
+    "00000071  51   push ecx\n00000073  FFD0   call eax",
+    "the oder number was 423-32442-21332",
+    "Is this IP address correct?\n\n22.1.11.128/27",
+    "three blocks of IP addresses: 200.128.1.0/24, 200.128.2.0/24 and 200.128.3.0/24",
     "study for an exam in cell biology?\n\nOur VPN gateway is 203.0.113.112, can you check",
     # real answers (ShareGPT) that silver rightly kept, labelled not personal in
     # evaluation/data/real_text: stand-in users, a systemd unit, example and server IPs
