@@ -8,7 +8,8 @@ here names a class of value that cannot belong to a private person, with its ref
 * IP addresses outside the global unicast space (RFC 6890 special-purpose registries:
   loopback, private, link-local, shared, documentation, benchmarking, multicast, reserved,
   unspecified), netmasks, network prefixes written in CIDR form (``10.0.0.0/8``,
-  ``203.0.113.0/24``), and the anycast addresses of public DNS resolvers.
+  ``203.0.113.0/24``; a full-length ``/32`` is one host and still counts), and the anycast
+  addresses of public DNS resolvers.
   Also the placeholder quads of tutorials (``1.2.3.4``) and any address right after a URL
   scheme (``http://159.89.98.186/...``: a server).
 * E-mail addresses at reserved example domains (RFC 2606 / RFC 6761: ``example.com|net|org``
@@ -37,23 +38,26 @@ PLACEHOLDER_IPS = frozenset(("1.2.3.4", "4.3.2.1", "5.6.7.8", "11.22.33.44", "12
 # An address right after a URL scheme is a server's (``http://159.89.98.186/api``).
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://$")
 
-_CIDR_SUFFIX = re.compile(r"/[0-9]{1,3}(?![0-9])")
+_CIDR_SUFFIX = re.compile(r"/([0-9]{1,3})(?![0-9])")
 
 
 def personal_ip(value: str, text_after: str = "", text_before: str = "") -> bool:
     """True if ``value`` could be a person's (global unicast) IP address.
 
     ``text_after`` is the text right after the value: a ``/24`` there makes it a network
-    prefix, not a host. ``text_before``: a URL scheme there (``https://``) makes it a
+    prefix, not a host (a full-length ``/32`` or ``/128`` is still one host: "allow SSH
+    from 71.145.212.62/32"). ``text_before``: a URL scheme there (``https://``) makes it a
     server's address.
     """
+    value, slash, written_prefix = value.partition("/")  # a match may hold its prefix
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
     if value in PUBLIC_RESOLVERS or value in PLACEHOLDER_IPS:
         return False
-    if _CIDR_SUFFIX.match(text_after) or _URL_SCHEME.search(text_before):
+    prefix = _CIDR_SUFFIX.match(slash + written_prefix or text_after)
+    if (prefix and int(prefix[1]) < address.max_prefixlen) or _URL_SCHEME.search(text_before):
         return False
     if address.is_multicast or address.is_reserved or address.is_unspecified:
         return False

@@ -664,8 +664,11 @@ def other_number(text: str, start: int, end: int) -> bool:
     """True if the digit cluster ``text[start:end]`` is shaped or named as something other
     than a phone number: an ascending range of two equal-length numbers, a bracket closed
     that it never opened (``3000) / 1000``), a file name (``3827873343.py``), or a number
-    a word names (``company No: 10382813``, ``order #...``)."""
+    a word names (``company No: 10382813``, ``order #...``), or an offset in a listing
+    (``00000093  50  push eax``: no phone number starts with three zeros)."""
     cluster = text[start:end]
+    if cluster.startswith("000"):
+        return True
     pair = _PAIR.fullmatch(cluster)
     if pair and len(pair[1]) == len(pair[2]) and int(pair[2]) > int(pair[1]):
         return True
@@ -956,7 +959,7 @@ _MIN_PHONE_DIGITS, _MAX_PHONE_DIGITS = 7, 15
 _NOT_PHONE_SHAPE = regex.compile(
     r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"  # 2023-04-25
     r"|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}"  # 25/04/2023, 04.25.23
-    r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}"  # 192.168.1.10, 1.2.3.4
+    r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,3})?"  # 192.168.1.10, 1.2.3.4, 81.2.69.0/24
     r"|[0-9]+\.[0-9]+"  # 3.14159265
     r"|97[89](?:-[0-9]+){3}-[0-9]"  # ISBN-13 978-3-16-148410-0
 )

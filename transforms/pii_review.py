@@ -146,7 +146,8 @@ _DOT = r"[ ]?[(\[{][ ]?(?i:dot)[ ]?[)\]}][ ]?"
 _EMAIL = re.compile(
     rf"(?<![{_LETTER}._%+-])[{_LETTER}][{_LETTER}._%+-]{{0,63}}(?P<at>@|{_AT})"
     rf"(?P<domain>(?:[{_LETTER}](?:[{_LETTER}-]{{0,61}}[{_LETTER}])?(?:\.|{_DOT}))+"
-    r"[A-Za-z]{2,24})(?![A-Za-z0-9-])"
+    # a lower-case top-level name may run into the next word ("surveys@oahpp.caSubject:")
+    r"(?:[a-z]{2,24}(?![a-z0-9-])|[A-Za-z]{2,24}(?![A-Za-z0-9-])))"
 )
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org", "home.arpa")
 # RFC 2606 / 6761 test and example names, and names for private networks (RFC 6762 .local,
@@ -157,7 +158,8 @@ ROLE_MAILBOXES = _words(
     "info sales support marketing abuse noc security postmaster hostmaster webmaster service "
     "contact help helpdesk office press careers jobs billing enquiries inquiries replies "
     "noreply no-reply no_reply donotreply do-not-reply admin administrator media team hello hr "
-    "accounts feedback orders bookings reservations privacy legal compliance newsletter news"
+    "accounts feedback orders bookings reservations privacy legal compliance newsletter news "
+    "surveys"
 )
 # The SSH remotes of source hosting: the same for everyone.
 HOSTING_ADDRESSES = _words("git@github.com git@gitlab.com git@bitbucket.org")
@@ -257,6 +259,13 @@ _STREET_BEFORE = re.compile(
 )
 
 
+# The limits of machine integers ("from -2147483648 to +2147483647"): constants, not phones.
+INTEGER_LIMITS = _words(
+    "127 128 255 256 32767 32768 65535 65536 2147483647 2147483648 4294967295 4294967296 "
+    "9223372036854775807 9223372036854775808 18446744073709551615"
+)
+
+
 def counted_range(candidate: str) -> bool:
     """Two numbers of one length joined by a dash, the second larger: a range of pages
     ("pp. 1229-1238") or of ids, not a phone number."""
@@ -277,7 +286,8 @@ def dummy_digits(candidate: str, country_code: str = "") -> bool:
 # and tax registers included ("ABN: 75632879924": Australia's business number).
 _REGISTRY_NUMBER = re.compile(
     r"(?i)(?:company|registration|reg\.|vat|invoice|order|ticket|tracking|serial|isbn|issn"
-    r"|\babn|\bacn|\bein|\bgst|\bduns|\bsiret|\bsiren)"
+    r"|\babn|\bacn|\bein|\bgst|\bduns|\bsiret|\bsiren|meeting id|conference id|webinar id"
+    r"|passcode|\bpin)"
     r"[ \t]*(?:no\.?|number|nr\.?|#)?[ \t]*[:#;]?[ \t]*$"
 )
 
@@ -295,6 +305,8 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
         ):
             continue
         if _REGISTRY_NUMBER.search(text, max(0, match.start() - 24), match.start()):
+            continue
+        if re.sub(r"\D", "", candidate) in INTEGER_LIMITS:
             continue
         if counted_range(candidate) or _STREET_BEFORE.search(
             text, max(0, match.start() - 12), match.start()
@@ -543,7 +555,8 @@ NOT_NAMES = _words(
     This That My His Her Their Full First Last Unknown Not Assistant Ai Bot Chatbot Chatgpt
     Gpt Claude Bard Openai Vicuna Llama Alpaca Koala Model Language Sample Example Test User
     Username Company Project Product File Mr Sr Yours Sincerely Regards Best Kind Warm Hello Hi
-    Insert Placeholder Recipient Recipients Applicant Candidate Contact Contacts Subscriber"""
+    Insert Placeholder Recipient Recipients Applicant Candidate Contact Contacts Subscriber
+    Help Desk Helpdesk Consul General Ambassador Embassy Council Panel Jury Office Officers"""
 )
 RESERVED_NAMES = frozenset({"John Doe", "Jane Doe", "Richard Roe", "Max Mustermann"})
 

@@ -395,6 +395,8 @@ TECHNICAL_LOOKALIKES = (
     'type the endpoint "<http://159.89.98.186/root/environments>" in the address bar',
     "rsync -avz user1@remote1.host:/remote/directory user2@remote2.host:/remote/directory",
     "Please send the following to info@dashstudio.net with the subject line",
+    # An assembly listing (ShareGPT): redacting one offset near "call" made the next a phone.
+    "00000091  FFD0   call eax\n00000093  50   push eax\n00000094  50   push eax",
 )
 
 
@@ -441,6 +443,14 @@ def test_an_address_at_a_domain_that_is_itself_a_public_suffix_is_found(
     assert covered(engine.analyze("mail anna@gov.in now"), "mail anna@gov.in now",
                    "EMAIL_ADDRESS", "anna@gov.in")  # fmt: skip
     assert engine.analyze("see icon@2x.png and a@b.c") == []
+
+
+def test_a_host_written_as_a_full_length_prefix_is_still_an_address(engine: PiiEngine) -> None:
+    """A security group allowing SSH from "71.145.212.62/32" names one host (ShareGPT); a
+    shorter prefix names a network and is kept."""
+    text = "allow SSH from my home IP 71.145.212.62/32 and from the office's 81.2.69.0/24"
+    assert [text[f.start : f.end] for f in engine.analyze(text)] == ["71.145.212.62/32"]
+    assert engine.analyze('"CidrIp": "81.2.69.0/24", "office": "71.145.212.0/28"') == []
 
 
 def test_global_addresses_are_still_found(engine: PiiEngine) -> None:

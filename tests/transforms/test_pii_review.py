@@ -59,6 +59,7 @@ FOUND = [
     ("my cell: 0151 496 0123", "PHONE_NUMBER", "0151 496 0123", CUE),
     ("write to s.kapoor@brightidea.com today", "EMAIL_ADDRESS", "s.kapoor@brightidea.com", EMAIL),
     ("ssh from 81.2.69.142/32 only", "IP_ADDRESS", "81.2.69.142", CUE),
+    ("Cc: anna.k@oahpp.caSubject: hi", "EMAIL_ADDRESS", "anna.k@oahpp.ca", EMAIL),
     ("the national form 020 7946 0958", "PHONE_NUMBER", "020 7946 0958", SHAPE),
     # cards: Luhn and a network prefix; Luhn alone is shape only
     ("card 4111 1111 1111 1111 exp 09/27", "CREDIT_CARD", "4111 1111 1111 1111", CHECKSUM),
@@ -145,6 +146,11 @@ NOT_FOUND = [
     "the oder number was 423-32442-21332",
     "Is this IP address correct?\n\n22.1.11.128/27",
     "three blocks of IP addresses: 200.128.1.0/24, 200.128.2.0/24 and 200.128.3.0/24",
+    "To: support@voxco.comCc: surveys@oahpp.caSubject: RE: Default text",
+    "Dear Survey Help Desk @ PHO,\n\nThank you",
+    "Mumbai, Maharashtra 400051, India\nDear Consul General,\nFebruary 6th, 2023",
+    "32 bits long and range from -2147483648 to +2147483647. Stored backways.",
+    "download the Amazon Chime app on to your smartphone and enter the Meeting ID: 3903 03 5809",
     "study for an exam in cell biology?\n\nOur VPN gateway is 203.0.113.112, can you check",
     # real answers (ShareGPT) that silver rightly kept, labelled not personal in
     # evaluation/data/real_text: stand-in users, a systemd unit, example and server IPs
