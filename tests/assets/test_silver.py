@@ -54,7 +54,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-def catalogue_of(shape: str = "chat_messages") -> dict:
+def catalogue_of(shape: str = "chat_messages", buckets: int = 1) -> dict:
     return parse_catalogue(
         {
             "datasets": {
@@ -71,6 +71,7 @@ def catalogue_of(shape: str = "chat_messages") -> dict:
                         "messages": "list<struct<content: string, role: string>>",
                     },
                     "required": ["messages"],
+                    "buckets": buckets,
                 }
             }
         }

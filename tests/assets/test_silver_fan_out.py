@@ -18,7 +18,6 @@ from dagster import (
     EventRecordsFilter,
     define_asset_job,
     execute_job,
-    materialize,
     multiprocess_executor,
     reconstructable,
 )
@@ -28,10 +27,10 @@ from assets.silver import silver_assets
 from assets.silver_fan_out import text_cache_assets
 from storage.keys import DIALOGUES, PII_AUDIT, QUARANTINE, TEXT_CACHE
 from storage.lake import Lake, Sources
+from tests.assets.test_silver import REPO, catalogue_of, write_jsonl
+from tests.assets.test_silver import Lakehouse as SilverLakehouse
 from tests.e2e.conftest import materialization_metadata
-from transforms.catalogue import parse_catalogue
 
-REPO = "acme/chats"
 QUESTIONS = [
     "How do I keep basil alive on a windowsill?",
     "Please send the notes to marta.kowalczyk@fastmail.com before Friday.",
@@ -59,33 +58,7 @@ def chat(number: int) -> dict:
     return {"prompt": question, "prompt_id": f"p{number}", "messages": messages}
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
-def catalogue_of(buckets: int) -> dict:
-    return parse_catalogue(
-        {
-            "datasets": {
-                "chats": {
-                    "hub_repo": REPO,
-                    "revision": "0" * 40,
-                    "format": "jsonl",
-                    "shape": "chat_messages",
-                    "splits": {"train": ["train*.jsonl"], "test": ["test*.jsonl"]},
-                    "license": {"*": "MIT"},
-                    "schema": {
-                        "prompt": "string",
-                        "prompt_id": "string",
-                        "messages": "list<struct<content: string, role: string>>",
-                    },
-                    "required": ["messages"],
-                    "buckets": buckets,
-                }
-            }
-        }
-    )
+SMALL_BATCHES = {"workers": 1, "batch_rows": 4}
 
 
 def write_sources(mirror: Path) -> None:
@@ -94,7 +67,7 @@ def write_sources(mirror: Path) -> None:
 
 
 def lake_definitions(lake_root: str, mirror: str, buckets: int) -> list:
-    catalogue = catalogue_of(buckets)
+    catalogue = catalogue_of(buckets=buckets)
     return [
         *(bronze_asset(spec) for spec in catalogue.values()),
         bronze_quarantine_spec(catalogue),
@@ -103,8 +76,9 @@ def lake_definitions(lake_root: str, mirror: str, buckets: int) -> list:
     ]
 
 
-class Lakehouse:
-    """One lake of the dataset, declared with `buckets` buckets."""
+class Lakehouse(SilverLakehouse):
+    """One lake of the dataset, declared with `buckets` buckets (the silver tests' house,
+    on a mirror of its own)."""
 
     def __init__(self, root: Path, mirror: Path, instance: DagsterInstance, buckets: int) -> None:
         self.mirror = mirror
@@ -117,30 +91,16 @@ class Lakehouse:
         }
         self.buckets = buckets
 
-    def run(self, key: AssetKey, partition: str, run_config: dict | None = None):
-        result = materialize(
-            self.assets,
-            selection=[key],
-            partition_key=partition,
-            resources=self.resources,
-            instance=self.instance,
-            run_config=run_config,
-        )
-        assert result.success
-        return result
-
     def build(self) -> tuple[dict | None, dict]:
         """Bronze, the text cache's buckets (if declared), the slice: both metadata."""
         for split in ("train", "test"):
             self.run(AssetKey(["bronze", "chats"]), split)
         fanned = None
         if self.buckets > 1:
-            config = {"ops": {"silver__text_cache": {"config": {"workers": 1, "batch_rows": 4}}}}
             key = AssetKey(list(TEXT_CACHE))
-            fanned = materialization_metadata(self.run(key, "chats", config), key)
+            fanned = materialization_metadata(self.run(key, "chats", SMALL_BATCHES), key)
         key = AssetKey(list(DIALOGUES))
-        config = {"ops": {"silver__dialogues": {"config": {"workers": 1, "batch_rows": 4}}}}
-        return fanned, materialization_metadata(self.run(key, "chats", config), key)
+        return fanned, materialization_metadata(self.run(key, "chats", SMALL_BATCHES), key)
 
     def table(self, key) -> pl.DataFrame:
         frame = self.lake.scan(key).collect()
