@@ -4,8 +4,10 @@ buckets its catalogue entry declares (`buckets: N`), one step per bucket.
 Each bucket is its own step (a dynamic output), so Dagster's multiprocess executor runs
 them side by side on one machine and a step-per-pod executor (LAKE_EXECUTOR=k8s) on as many
 pods; every step reads the dataset's bronze rows from the lake and writes the results to
-the lake's text cache, so the steps share nothing else. The work is in
-storage/text_fan_out.py.
+the lake's text cache, so the steps share nothing else. No value passes between the steps
+(every output is Nothing, a step knows its bucket by its mapping key, and reports its work
+as an observation in the run's event log, which the summary reads): step pods need no
+shared IO manager. The work is in storage/text_fan_out.py.
 """
 
 import inspect
@@ -21,6 +23,8 @@ from storage.lake import Lake
 from storage.silver_tables import SilverConfig
 from transforms.catalogue import DatasetSpec
 
+BUCKET = "bucket_"
+"""A bucket step's mapping key: `bucket_<n>`."""
 DESCRIPTION = (
     "Text-engine results by content. Grain: one row per (engine configuration, distinct "
     "text), keyed by sha256; holds findings offsets and language labels, never text "
@@ -47,24 +51,49 @@ def text_cache_asset(catalogue: dict[str, DatasetSpec]) -> dg.AssetsDefinition:
 
     @dg.op(
         ins={name: dg.In(dg.Nothing) for name in inputs},
-        out=dg.DynamicOut(int),
+        out=dg.DynamicOut(dg.Nothing),
         description="One output per hash bucket the partition's dataset declares.",
     )
-    def text_cache_buckets(context: dg.OpExecutionContext) -> Iterator[dg.DynamicOutput[int]]:
+    def text_cache_buckets(context: dg.OpExecutionContext) -> Iterator[dg.DynamicOutput]:
         for bucket in range(catalogue[context.partition_key].buckets):
-            yield dg.DynamicOutput(bucket, mapping_key=f"bucket_{bucket}")
+            yield dg.DynamicOutput(None, mapping_key=f"{BUCKET}{bucket}")
 
-    @dg.op(description="Language and PII for one bucket's rows, into the text cache.")
-    def text_cache_bucket(
-        context: dg.OpExecutionContext, config: SilverConfig, lake: Lake, bucket: int
-    ) -> list[dict]:
+    @dg.op(
+        ins={"planned": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),
+        description="Language and PII for one bucket's rows, into the text cache.",
+    )
+    def text_cache_bucket(context: dg.OpExecutionContext, config: SilverConfig, lake: Lake) -> None:
         spec = catalogue[context.partition_key]
+        bucket = int((context.get_mapping_key() or "").removeprefix(BUCKET))
         work = text_fan_out.analyse_bucket(lake, config, spec, bucket, silver_code(), context.log)
-        return [{"bucket": bucket, **vars(item)} for item in work]
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=list(TEXT_CACHE),
+                partition=context.partition_key,
+                description=f"bucket {bucket} of {spec.buckets} analysed",
+                metadata={
+                    "bucket": bucket,
+                    "work": dg.MetadataValue.json([vars(item) for item in work]),
+                },
+            )
+        )
 
-    @dg.op(description="What the buckets did, as the partition's materialization.")
-    def text_cache_filled(context: dg.OpExecutionContext, work: list[list[dict]]) -> dg.Output:
-        return dg.Output(None, metadata=fan_out_metadata(context.partition_key, work))
+    @dg.op(
+        ins={"analysed": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),
+        description="What the buckets did, as the partition's materialization.",
+    )
+    def text_cache_filled(context: dg.OpExecutionContext) -> Iterator[dg.Output]:
+        logs = context.instance.all_logs(
+            context.run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION
+        )
+        work: dict[int, list[dict]] = {}  # the last report of each bucket (a retry reports again)
+        for entry in logs:
+            observed = entry.dagster_event.event_specific_data.asset_observation  # type: ignore[union-attr]
+            if observed.asset_key == dg.AssetKey(list(TEXT_CACHE)) and "work" in observed.metadata:
+                work[observed.metadata["bucket"].value] = observed.metadata["work"].value
+        yield dg.Output(None, metadata=fan_out_metadata(context.partition_key, work))
 
     def compose(**bronze: object) -> object:
         return text_cache_filled(text_cache_buckets(**bronze).map(text_cache_bucket).collect())
@@ -101,10 +130,11 @@ def bucket_config(config: SilverConfig) -> dict:
     return {"text_cache_bucket": {"config": {k: v for k, v in values.items() if v is not None}}}
 
 
-def fan_out_metadata(dataset: str, work: list[list[dict]]) -> dict:
-    """The buckets' work summed per engine and table, with each bucket's rows and seconds
-    (docs/deploy.md projects a fan-out's time from these)."""
-    work = sorted(work, key=lambda bucket: bucket[0]["bucket"] if bucket else -1)
+def fan_out_metadata(dataset: str, by_bucket: dict[int, list[dict]]) -> dict:
+    """The buckets' work (bucket -> what it did per table) summed per engine and table,
+    with each bucket's rows and seconds (docs/deploy.md projects a fan-out's time from
+    these)."""
+    work = [by_bucket[bucket] for bucket in sorted(by_bucket)]
     steps = [item for bucket in work for item in bucket]
     totals: Counter[str] = Counter()
     for item in steps:

@@ -58,3 +58,6 @@ def test_the_text_cache_fans_out_the_datasets_declaring_buckets_before_their_sli
     fan_out = defs.resolve_assets_def(cache.key).node_def.node_dict
     assert set(fan_out) == {"text_cache_buckets", "text_cache_bucket", "text_cache_filled"}
     assert fan_out["text_cache_buckets"].definition.output_defs[0].is_dynamic
+    # No value passes between the steps, so step pods need no shared IO manager.
+    outputs = [out for node in fan_out.values() for out in node.definition.output_defs]
+    assert all(out.dagster_type.is_nothing for out in outputs)
