@@ -36,6 +36,10 @@ def big_split(mirror: Path, split: str, rows: int) -> int:
 
 
 def start(mirror: Path, lake: Lake, split: str) -> subprocess.Popen:
+    """Materialize `split` in a child process whose temporary files (the write's spool)
+    go under the mirror's folder, so a child killed mid-write leaves nothing in /tmp."""
+    spool_dir = mirror.parent / "child-tmp"
+    spool_dir.mkdir(exist_ok=True)
     command = [
         sys.executable,
         "-m",
@@ -51,6 +55,7 @@ def start(mirror: Path, lake: Lake, split: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": str(spool_dir)},
     )
 
 
