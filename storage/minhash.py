@@ -42,7 +42,14 @@ from transforms.near_duplicates import (
 LINEAGE = ["example_id", "dataset", "split", "source_file", "source_row", "source_id"]
 LINEAGE_SCHEMA = {**{c: SFT_SCHEMA[c] for c in LINEAGE}, "position": pl.Int64}
 IN_MEMORY_BYTES = 256 * 2**20
-PAIR_COLUMNS = ["left", "right", "user_similarity", "assistant_similarity"]
+PAIR_SCHEMA = pl.Schema(
+    {
+        "left": pl.Int64,
+        "right": pl.Int64,
+        "user_similarity": pl.Float64,
+        "assistant_similarity": pl.Float64,
+    }
+)
 
 
 MEMBERS_SCHEMA = pl.Schema(
@@ -140,20 +147,24 @@ class SignatureSpool:
     def pairs(self, across: np.ndarray | None = None) -> pl.DataFrame:
         """The verified near-duplicate pairs of spooled rows (positions `left` < `right`,
         both similarities): LSH buckets grouped one band at a time, candidates verified.
-        With `across` (a group code per row), only pairs of rows in different groups."""
+        With `across` (a group code per row), only pairs of rows in different groups.
+        A pair verified in one band is not taken again from the next (copies share most
+        bands), so memory holds each verified pair once, not once per band."""
         started = time.perf_counter()
         user, assistant, keys = (self.in_memory(n) for n in ("user", "assistant", "keys"))
-        verified = [pl.DataFrame(schema=dict.fromkeys(PAIR_COLUMNS, pl.Float64))]
+        verified = pl.DataFrame(schema=PAIR_SCHEMA)
         for band in range(self.settings.bands):
             bucketed = band_frame(np.arange(self.rows), keys[:, band : band + 1])
-            candidates = candidate_pairs(bucketed, self.settings)
+            candidates = candidate_pairs(bucketed, self.settings).join(
+                verified.select("left", "right"), on=["left", "right"], how="anti"
+            )
             if across is not None:
                 left, right = candidates["left"].to_numpy(), candidates["right"].to_numpy()
                 candidates = candidates.filter(pl.Series(across[left] != across[right]))
-            verified.append(verified_pairs(candidates, user, assistant, self.settings))
-        pairs = pl.concat(verified, how="vertical_relaxed").unique(["left", "right"])
+            found = verified_pairs(candidates, user, assistant, self.settings)
+            verified = pl.concat([verified, found.cast(PAIR_SCHEMA)]).rechunk()
         self.seconds += time.perf_counter() - started
-        return pairs.cast({"left": pl.Int64, "right": pl.Int64})
+        return verified
 
     def in_memory(self, name: str) -> np.ndarray:
         """A spooled array, read into memory when it is under IN_MEMORY_BYTES (random
