@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from transforms.release import (
     content_tag,
     dataset_card,
     hub_features,
+    pin_columns,
     shard_name,
     sources_read,
     table_pin,
@@ -44,6 +45,7 @@ from transforms.release import (
 from transforms.views import ViewSpec
 
 EXPORT_FORMATS = ("jsonl",)
+EXPORT_BATCH_ROWS = 20_000
 
 
 class ReleaseConfig(Config):
@@ -94,8 +96,13 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
             if table is None:
                 raise FileNotFoundError(f"gold/{name} has not been materialized")
             version = table.version()
+            rows = lake.scan(("gold", name), version)
+            schema = rows.collect_schema()
             pins[name] = table_pin(
-                lake.uri(("gold", name)), version, lake.scan(("gold", name), version).collect()
+                lake.uri(("gold", name)),
+                version,
+                schema,
+                rows.select(pin_columns(schema)).collect(),
             )
             pins[name]["decontaminated"] = json.loads(
                 table.history(1)[0].get("decontaminated", "{}")
@@ -149,7 +156,7 @@ def release_assets(catalogue: dict[str, DatasetSpec], views: dict[str, ViewSpec]
                     path,
                     name,
                     fmt,
-                    lake.scan(("gold", name), pins[name]["version"]).collect(),
+                    lake.batches(("gold", name), EXPORT_BATCH_ROWS, version=pins[name]["version"]),
                 )
         document["files"] = checksums
         write_text(filesystem, f"{path}/checksums.sha256", checksums_file(checksums))
@@ -255,15 +262,14 @@ def content_of(pins: dict) -> dict[str, str]:
 
 
 def export(
-    filesystem: pafs.FileSystem, root: str, name: str, fmt: str, frame: pl.DataFrame
+    filesystem: pafs.FileSystem, root: str, name: str, fmt: str, frames: Iterable[pl.DataFrame]
 ) -> None:
-    """One table as Hub-layout files: data/<table>/train-00000-of-00001.<fmt>."""
+    """One table, streamed a frame at a time, as Hub-layout files:
+    data/<table>/train-00000-of-00001.<fmt>."""
     folder = f"{root}/data/{name}"
     filesystem.create_dir(folder, recursive=True)
     with filesystem.open_output_stream(f"{folder}/train-00000-of-00001.{fmt}") as stream:
-        if fmt == "parquet":
-            frame.write_parquet(stream)
-        else:
+        for frame in frames:
             frame.write_ndjson(stream)
 
 

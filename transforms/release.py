@@ -14,16 +14,26 @@ import yaml
 ID_COLUMNS = ("pair_id", "example_id", "prompt_id")
 
 
-def table_digest(frame: pl.DataFrame) -> str:
-    """sha256 of a table's sorted row ids and its schema: equal digests, equal content."""
-    id_column = next(c for c in ID_COLUMNS if c in frame.columns)
+PIN_COLUMNS = (*ID_COLUMNS, "license", "lang", "dataset", "source_file")
+"""The columns a table's pin is computed from (its text is never needed)."""
+
+
+def pin_columns(schema: pl.Schema) -> list[str]:
+    """The columns of a table with `schema` that `table_pin` reads."""
+    return [name for name in schema.names() if name in PIN_COLUMNS]
+
+
+def table_digest(schema: pl.Schema, frame: pl.DataFrame) -> str:
+    """sha256 of a table's sorted row ids and its schema: equal digests, equal content.
+    `frame` holds the table's rows with at least its id column."""
+    id_column = next(c for c in ID_COLUMNS if c in schema.names())
     ids = sorted(frame[id_column].to_list())
-    described = json.dumps({"schema": schema_of(frame), "ids": ids}, separators=(",", ":"))
+    described = json.dumps({"schema": schema_of(schema), "ids": ids}, separators=(",", ":"))
     return hashlib.sha256(described.encode("utf-8")).hexdigest()
 
 
-def schema_of(frame: pl.DataFrame) -> dict[str, str]:
-    return {name: str(dtype) for name, dtype in frame.schema.items()}
+def schema_of(schema: pl.Schema) -> dict[str, str]:
+    return {name: str(dtype) for name, dtype in schema.items()}
 
 
 def content_tag(pins: Mapping[str, Mapping[str, Any]]) -> str:
@@ -32,7 +42,10 @@ def content_tag(pins: Mapping[str, Mapping[str, Any]]) -> str:
     return "r-" + hashlib.sha256(described.encode("utf-8")).hexdigest()[:12]
 
 
-def table_pin(uri: str, version: int, frame: pl.DataFrame) -> dict[str, Any]:
+def table_pin(uri: str, version: int, schema: pl.Schema, frame: pl.DataFrame) -> dict[str, Any]:
+    """What a release pins of one table at `version`: its rows, schema, content hash and
+    the mix of licences, languages, datasets and source revisions. `frame` holds the
+    table's rows in (at least) its `pin_columns`."""
     license_rows = (
         dict(sorted(frame["license"].value_counts().iter_rows()))
         if frame.height and "license" in frame.columns
@@ -42,8 +55,8 @@ def table_pin(uri: str, version: int, frame: pl.DataFrame) -> dict[str, Any]:
         "uri": uri,
         "version": version,
         "rows": frame.height,
-        "schema": schema_of(frame),
-        "content_hash": table_digest(frame),
+        "schema": schema_of(schema),
+        "content_hash": table_digest(schema, frame),
         "license_rows": license_rows,
         "licenses": sorted(license_rows),
         "languages": dict(sorted(pl.Series(frame["lang"]).value_counts().iter_rows()))

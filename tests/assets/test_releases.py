@@ -78,13 +78,15 @@ def gold(lake: Lake, sft_rows: int = 3) -> None:
         lake.write(("gold", name), frame, commit_metadata={"decontaminated": "{}"})
 
 
-def release(catalogue, lake: Lake, tag: str) -> dict:
+def release(catalogue, lake: Lake, tag: str, export: tuple[str, ...] = ()) -> dict:
     assets = release_assets(catalogue, {})
     result = materialize(
         assets,
         selection=[assets[0].key],
         resources={"lake": lake},
-        run_config={"ops": {"releases__manifest": {"config": {"tag": tag}}}},
+        run_config={
+            "ops": {"releases__manifest": {"config": {"tag": tag, "export": list(export)}}}
+        },
     )
     assert result.success
     (event,) = result.get_asset_materialization_events()
@@ -105,6 +107,18 @@ def test_a_release_pins_each_table_and_credits_each_dataset(catalogue, lake):
         assert f"https://huggingface.co/datasets/{repo}" in card and licence in card
     shards = sorted(p.relative_to(folder).parts[:2] for p in folder.glob("data/*/*.parquet"))
     assert ("data", "sft_by") in shards and ("data", "prefs_by_nc") in shards
+
+
+def test_a_release_exports_every_row_as_json_lines_when_asked(catalogue, lake, monkeypatch):
+    monkeypatch.setattr("assets.releases.EXPORT_BATCH_ROWS", 2)  # several frames per table
+    gold(lake, sft_rows=5)
+    release(catalogue, lake, "r1", export=("jsonl",))
+    folder = Path(lake.root, "releases", "r1", "data")
+    exported = pl.read_ndjson(folder / "sft_by" / "train-00000-of-00001.jsonl", schema=SFT_SCHEMA)
+    assert exported.sort("example_id").equals(
+        lake.scan(("gold", "sft_by")).collect().sort("example_id")
+    )
+    assert (folder / "sft_by_nc" / "train-00000-of-00001.jsonl").read_text() == ""
 
 
 def test_a_tag_is_never_reused_for_other_rows(catalogue, lake):
