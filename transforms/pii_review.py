@@ -248,6 +248,8 @@ _DECIMAL = re.compile(r"\d+\.\d+")
 _ISBN = re.compile(r"97[89](?:-\d+){3}-\d")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 # A number passed to a function ("random.seed(1234567890)") is code, not a phone number.
+# An argument of a call ("f(5551234567"): the two characters before the number (and a final
+# newline, which `$` allows) are all the search needs to see.
 _CODE_ARGUMENT = re.compile(r"[A-Za-z0-9_\]]\($")
 _COUNTING = "01234567890123456789"
 
@@ -301,7 +303,7 @@ def find_phones(text: str) -> Iterator[ReviewHit]:
         ):
             continue
         if dummy_digits(candidate, match.group("plus") or "") or _CODE_ARGUMENT.search(
-            text, 0, match.start()
+            text, max(0, match.start() - 3), match.start()
         ):
             continue
         if _REGISTRY_NUMBER.search(text, max(0, match.start() - 24), match.start()):

@@ -171,6 +171,15 @@ def test_what_it_does_not_count(text):
     assert [hit for hit in found(text) if hit[2] >= 0.5] == []
 
 
+def test_a_number_passed_to_a_call_is_code_however_far_into_the_text():
+    code = "print(x)\n" * 50 + "phone = dial("
+    assert found(code + "+44 20 7946 0958)") == []
+    assert found(code + "\n+44 20 7946 0958)") == []  # the argument on the next line
+    assert found("print(x)\n" * 50 + "phone: +44 20 7946 0958") == [
+        ("PHONE_NUMBER", "+44 20 7946 0958", CUE)
+    ]
+
+
 def test_placeholders_are_masked_without_moving_offsets():
     text = "mail <EMAIL_ADDRESS_2> or a@fernwood.io"
     assert len(prepare(text)) == len(text)
