@@ -189,6 +189,11 @@ ORGANISATION_WORDS = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )  # fmt: skip
 
+# Legal forms and words that make a name a company's.
+COMPANY_WORDS = ORGANISATION_WORDS | frozenset(
+    "Pty Limited GmbH AG SA Plc PLC Srl BV NV Oy AB AS KG SE Sarl LLP LP".split()  # noqa: SIM905
+)
+
 # Public figures and fictional characters people ask about, and the stock placeholder names
 # of tutorials and cryptography: not private persons. Matched as whole names, any case.
 PUBLIC_NAMES = frozenset(
@@ -296,6 +301,38 @@ _ONLY_MARKS = regex.compile(r"^[ \t>*-]*$")  # only quote marks / bullets before
 _WORDS = regex.compile(r"\S+")
 _SPEAKER_LINE = regex.compile(r"^[ \t>*-]*\p{Lu}[\p{Ll}\p{M}]+:[ \t]*\S", regex.MULTILINE)
 _CUE_WINDOW = 24
+_TITLES = frozenset(("mr", "mrs", "ms", "mx", "dr", "miss"))
+# A pasted chat log's speaker lines, up to where the speaker's name starts: WhatsApp's
+# exports ("[3/7, 2:16 PM] Anna Berg: ...", "3/7/23, 14:16 - Anna Berg: ...") and a copied
+# Slack or Discord thread ("> Anna Berg 6:59 PM" on its own line). The people of a real log
+# someone pasted are private persons; its timestamps tell it from a script or a story, and
+# it takes CHAT_LOG_MIN_LINES such lines.
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[ \u202f]?[AaPp]\.?[Mm]\.?)?"
+_DATE = r"\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?"
+_CHAT_LOG_SPEAKER = regex.compile(
+    rf"^[ \t>*-]*(?:\[(?:{_DATE},?[ ]+)?{_TIME}\][ ]*|{_DATE},?[ ]+{_TIME}[ ]+[-–][ ]+)"
+    r"(?=\p{Lu}[^\n:]{0,40}:)"
+    rf"|^[ \t>*-]*(?:[^\p{{L}}\p{{N}}\s]+[ ]+)?(?=\p{{Lu}}[^\n\d]{{0,40}}[ ]{_TIME}[ \t]*$)",
+    regex.MULTILINE,
+)
+CHAT_LOG_MIN_LINES = 2
+# The account name in a home folder's path ("/home/anna/", "C:\\Users\\Anna Berg\\"): most
+# are their owner's name or handle. Accounts that name no one are kept.
+_HOME_FOLDER = regex.compile(
+    r"(?:(?<![\w.])/home/|(?<![\w.])/Users/|\b[A-Za-z]:\\{1,2}Users\\{1,2})"
+    r"(?P<account>[A-Za-z][\w.-]{1,30}(?: [A-Za-z][\w.-]{1,30})?)(?=/|\\)"
+)
+SHARED_ACCOUNTS = frozenset(
+    """
+    user users username usr admin administrator root ubuntu pi runner vagrant ec2-user centos
+    vsts azureuser cloudtest buildagent agent builder build ci
+    debian fedora jovyan docker guest default public shared student test tester dev developer
+    app apps www www-data git jenkins node you your_username your_user yourname yourusername
+    your-username me name myuser myusername my_user john johndoe jdoe jane janedoe foo bar
+    example projects documents desktop downloads owner pc home work workspace local temp tmp
+    all user1 user2 runneradmin appveyor travis circleci codespace vscode coder ansible
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -327,16 +364,21 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     well ("same_person").
     """
     masked = _CODE.sub(_blank, text) if "`" in text or "~~~" in text else text
+    cues = {cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())}
+    speakers = list(_CHAT_LOG_SPEAKER.finditer(masked)) if ":" in masked else []
+    if len(speakers) >= CHAT_LOG_MIN_LINES:
+        cues.update({line.end(): line.start() for line in speakers})
     marks = _Openings(
-        cues={cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())},
+        cues=cues,
         greetings={line.end(): line.start() for line in _GREETING.finditer(masked)},
         signatures={line.end() for line in _SIGN_OFF.finditer(masked)},
     )
     # Where a name could start right after a cue, a greeting or a sign-off; without weaker
     # evidence, only runs that reach one of these are judged (most texts have none).
     openings = sorted({*marks.cues, *marks.greetings, *marks.signatures})
+    owners = _home_folder_owners(text)
     if not (openings or weak_evidence_counts):
-        return []
+        return owners + _same_person_again(masked, owners)
     runs = _name_runs(masked) if any(c.isupper() for c in masked) else _lower_runs(masked)
     found = []
     for start, end in runs:
@@ -349,7 +391,20 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
             found.append(span)
         elif weak_evidence_counts:
             found.append(NameSpan(span.start, span.end, SCORE_DOCUMENTED, span.rule))
+    found += [o for o in owners if all(o.end <= f.start or f.end <= o.start for f in found)]
     return found + _same_person_again(masked, found)
+
+
+def _home_folder_owners(text: str) -> list[NameSpan]:
+    """The account names of home folders in ``text`` (code included: a path is pasted as it
+    is), but shared and placeholder accounts."""
+    if "Users" not in text and "/home/" not in text:
+        return []
+    return [
+        NameSpan(*match.span("account"), SCORE_CUED, "home_folder")
+        for match in _HOME_FOLDER.finditer(text)
+        if match.group("account").lower() not in SHARED_ACCOUNTS
+    ]
 
 
 def _blank(match: regex.Match[str]) -> str:
@@ -393,7 +448,10 @@ def _same_person_again(text: str, found: list[NameSpan]) -> list[NameSpan]:
         word
         for span in found
         for word in text[span.start : span.end].split()
-        if len(word) > 2 and word[0].isupper() and _title(word) not in NOT_NAMES
+        if len(word) > 2
+        and word[0].isupper()
+        and _title(word) not in NOT_NAMES
+        and not _names_an_organisation(text, word)
     }
     taken = [(span.start, span.end) for span in found]
     again = []
@@ -408,6 +466,22 @@ def _same_person_again(text: str, found: list[NameSpan]) -> list[NameSpan]:
                 taken.append((position, end))
             position = text.find(part, end)
     return again
+
+
+_COMPANY_AFTER = regex.compile(r"(?:[ ]+\p{Lu}[\p{L}&.]*){0,3}?[ ]+(?P<word>\p{Lu}[\p{L}.]*)")
+
+
+def _names_an_organisation(text: str, word: str) -> bool:
+    """True if ``text`` also uses ``word`` in a company's name ("Beckhaus Civil Pty Ltd"):
+    its later mentions may be the company's, so they are not taken for the person's."""
+    position = text.find(word)
+    while position >= 0:
+        after = position + len(word)
+        for company in _COMPANY_AFTER.finditer(text[after : after + 60]):
+            if company.group("word").rstrip(".") in COMPANY_WORDS:
+                return True
+        position = text.find(word, after)
+    return False
 
 
 def _standalone(text: str, start: int, end: int) -> bool:
@@ -440,6 +514,10 @@ def _judge(text: str, start: int, end: int, marks: _Openings) -> NameSpan | None
     lower_case = text[start:end].islower()
     while lower_case and words and _common(text[words[-1][0] : words[-1][1]], speaker):
         words.pop()
+    # A title typed without its full stop is the cue, not part of the name: "Dr Rashidianfar"
+    # (with the stop, "Dr." ends the run itself).
+    if len(words) > 1 and text[words[0][0] : words[0][1]].lower() in _TITLES:
+        words.pop(0)
     # A title or role word before a known given name is not part of it: "Producer Anna Berg".
     opener = next((i for i, (a, b) in enumerate(words) if _title(text[a:b]) in given_names()), 0)
     if all(_title(text[a:b]) not in known_names() for a, b in words[:opener]):

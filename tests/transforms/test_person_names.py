@@ -52,6 +52,77 @@ def test_weaker_evidence_counts_only_where_it_is_allowed(text: str, name: str) -
     assert name in names_in(text, weak_evidence_counts=True), names_in(text, True)
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # A WhatsApp group chat a user pasted (ShareGPT), and a copied Slack thread.
+        (
+            "[3/7, 2:16 PM] Otávio Bopp: Eu sei que vc não se importa muito com isso\n"
+            "[3/7, 2:17 PM] Otávio Bopp: Essa conclusão tão míope e injustificada",
+            ["Otávio Bopp", "Otávio Bopp"],
+        ),
+        (
+            "3/7/23, 14:16 - Anna Berg: see you\n3/7/23, 14:18 - Jonas Lind: ok",
+            ["Anna Berg", "Jonas Lind"],
+        ),
+        (
+            "a conversation between Adam and Danny.\n\n> Danny Ellowitz 6:59 PM\nThanks for "
+            "endorsing me for Physics!\n\n> 💠 Adam Krebs 12:29 AM\nIt's my pleasure",
+            ["Danny Ellowitz", "Adam Krebs", "Adam", "Danny"],
+        ),
+    ],
+)
+def test_the_speakers_of_a_pasted_chat_log_are_found(text: str, names: list[str]) -> None:
+    assert names_in(text) == names
+
+
+def test_one_timestamped_line_is_not_a_chat_log() -> None:
+    assert names_in("[10:00] Sherlock: the game is afoot") == []
+
+
+def test_a_title_without_its_full_stop_is_a_cue() -> None:
+    # A tribunal decision a user pasted (ShareGPT).
+    text = "Toplace submits that Dr Rashidianfar should have been required to mitigate"
+    assert names_in(text) == ["Rashidianfar"]
+
+
+@pytest.mark.parametrize(
+    ("text", "account"),
+    [
+        ('File "/home/artsin/Dev/prismo/app/models/device.py", line 12', "artsin"),
+        ('File "C:\\Users\\mahesh\\AppData\\Local\\Programs\\Python"', "mahesh"),
+        ("/Users/jxr/Desktop/GPTBlackHole/BlackHole.swift:46:30", "jxr"),
+        ("APP_BUILD_SCRIPT=C:\\\\Users\\\\Dhruvin kheni\\\\Backup\\\\Android.mk", "Dhruvin kheni"),
+    ],
+)
+def test_the_account_of_a_home_folder_is_found_in_pasted_output(text: str, account: str) -> None:
+    assert names_in(text) == [account]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cd /home/ubuntu/app && ls /home/vsts/work/_temp",
+        "C:\\Users\\Admin\\Documents and C:\\Users\\User\\AppData",
+        "/Users/username/.zshrc and /home/your_username/.bashrc",
+        "see https://example.org/home/bob/ and ~/projects/home/x",
+    ],
+)
+def test_shared_and_placeholder_accounts_and_urls_are_kept(text: str) -> None:
+    assert names_in(text) == []
+
+
+def test_a_name_a_company_also_bears_is_not_followed_into_the_companys_mentions() -> None:
+    # A court judgment a user pasted (ShareGPT): the company is "Beckhaus", its director
+    # "Mr Beckhaus".
+    text = (
+        "the Council and Beckhaus Civil Pty Ltd (“Beckhaus”) entered into a contract. "
+        "Beckhaus wrote to the Council. The Council joined Mr Beckhaus as a cross-defendant."
+    )
+    assert names_in(text) == ["Beckhaus"]
+    assert text.rindex("Beckhaus") == find_names(text)[0].start
+
+
 def test_a_later_mention_by_surname_is_the_same_person() -> None:
     text = "my colleague Jindřich Holinka wrote it, and Holinka"
     assert names_in(text) == ["Jindřich Holinka", "Holinka"]
