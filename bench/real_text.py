@@ -150,6 +150,6 @@ def character_of_corpus_and_real(corpus_texts: list[str], sample: int, seed: int
     it is drawn from."""
     rng = np.random.default_rng(seed)
     picked = [corpus_texts[i] for i in rng.permutation(len(corpus_texts))[:sample].tolist()]
-    real = [text for pool in real_texts().values() for text in pool.tolist()]
+    real = [text for pool in corpus_pool().values() for text in pool.tolist()]
     real = [real[i] for i in rng.permutation(len(real))[:sample].tolist()]
     return {"corpus": text_character(picked), "real": text_character(real)}
