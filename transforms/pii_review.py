@@ -582,11 +582,51 @@ _NAME_CUES_OTHER_SCRIPTS = (
 )
 
 
+# Where a _NAME_CUE match can start: at one of its cue phrases (lower case), or at the start
+# of a line holding "name". Finding these with str.find is ~50 times faster than letting the
+# regex try every position of a long text.
+_CUE_PHRASES = (
+    "my name is", "my name's", "me llamo", "mi nombre es", "je m'appelle", "je m’appelle",
+    "mon nom est", "ich heiße", "ich heisse", "mein name ist", "mi chiamo", "meu nome é",
+    "mijn naam is", "ik heet", "dear",
+)  # fmt: skip
+# Letters that IGNORECASE matches with an ASCII letter although str.lower() does not map
+# them to it (dotless i, long s, dotted capital I, Kelvin sign): such a text is scanned whole.
+_CASE_FOLD_ODDITIES = ("\u0131", "\u017f", "\u0130", "\u212a")
+
+
+def name_cues(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _NAME_CUE in `text`, as `_NAME_CUE.finditer(text)` gives them: the
+    regex is tried only where a match can start (see _CUE_PHRASES)."""
+    lower = text.lower()
+    if len(lower) != len(text) or any(letter in text for letter in _CASE_FOLD_ODDITIES):
+        yield from _NAME_CUE.finditer(text)
+        return
+    starts = set()
+    for phrase in _CUE_PHRASES:
+        position = lower.find(phrase)
+        while position >= 0:
+            starts.add(position)
+            position = lower.find(phrase, position + 1)
+    position = lower.find("name")
+    while position >= 0:
+        starts.add(lower.rfind("\n", 0, position) + 1)
+        position = lower.find("name", position + 1)
+    end = 0
+    for start in sorted(starts):
+        if start < end:
+            continue
+        match = _NAME_CUE.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
+
+
 def find_names(text: str) -> Iterator[ReviewHit]:
     for pattern in _NAME_CUES_OTHER_SCRIPTS:
         for match in pattern.finditer(text):
             yield ReviewHit(PERSON, match.start("name"), match.end("name"), CUE, "name_cue")
-    for match in _NAME_CUE.finditer(text):
+    for match in name_cues(text):
         words = match.group("name").split(" ")
         # A cue word ends the name: "Dear Anna Smith Hiring..." is still Anna Smith.
         for index, word in enumerate(words):

@@ -2,6 +2,7 @@
 reserved examples leave, and it never hands back a value, only where it is."""
 
 import ast
+import json
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,7 @@ from transforms.pii_review import (
     canary_hosts,
     iban_valid,
     luhn_valid,
+    name_cues,
     plant,
     plant_canaries,
     prepare,
@@ -31,6 +33,10 @@ from transforms.pii_review import (
     surviving_canaries,
 )
 from transforms.scrub import TextField
+
+REAL_TEXTS = (
+    Path(__file__).resolve().parents[2] / "evaluation" / "data" / "real_text" / "texts.jsonl"
+)
 
 
 def found(text: str) -> list[tuple[str, str, float]]:
@@ -178,6 +184,22 @@ def test_a_number_passed_to_a_call_is_code_however_far_into_the_text():
     assert found("print(x)\n" * 50 + "phone: +44 20 7946 0958") == [
         ("PHONE_NUMBER", "+44 20 7946 0958", CUE)
     ]
+
+
+def test_name_cues_are_the_regexs_own_matches_found_faster():
+    from transforms.pii_review import _NAME_CUE
+
+    lines = (REAL_TEXTS).read_text(encoding="utf-8").split("\n")
+    texts = [json.loads(line)["text"] for line in lines if line]
+    texts += [
+        "Dear Anna Berg,\nName: Paul Smith\n  > Full name : Eva Lind",
+        "MY NAME IS Olga Petrova and my enemy name is Zed; Dear Name: Ivo Tal",
+        "İstanbul: my name is Ayşe Kaya",  # a letter lower() lengthens: scanned whole
+        "DEAR JOHN\nfirst and last name: Kim Ode\nname:Ann Lee",
+    ]
+    for text in texts:
+        expected = [(m.span(), m.group()) for m in _NAME_CUE.finditer(text)]
+        assert [(m.span(), m.group()) for m in name_cues(text)] == expected, text[:80]
 
 
 def test_placeholders_are_masked_without_moving_offsets():
