@@ -54,9 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--text",
         choices=TEXT_KINDS,
-        default="templates",
-        help="the corpus's turns: generated from templates, or real chat text made unique "
-        "(bench/real_text.py)",
+        default="real",
+        help="the corpus's turns: real chat text made unique (bench/real_text.py, the "
+        "default: what the targets are judged on), or generated from templates",
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--pii-sample", type=int, default=10_000)
