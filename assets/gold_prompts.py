@@ -17,6 +17,7 @@ from assets.gold_tables import (
 )
 from storage.keys import COMPARISONS, CONVERSATIONS
 from storage.lake import Lake, compact
+from transforms.arena_filters import READ_COLUMNS
 from transforms.catalogue import DatasetSpec
 from transforms.gold import (
     decontaminate_text,
@@ -66,7 +67,10 @@ def build_prompts(
         return
     datasets = gold_datasets(catalogue, "prompts")
     filtered = [key for key in datasets if catalogue[key].vote_filters]
+    # The prompt's columns and those the vote filters read, not the answers' text.
+    needed = dict.fromkeys(["dataset", *PROMPT_SOURCE_COLUMNS, *READ_COLUMNS])
     voted = lake.scan(COMPARISONS).filter(pl.col("dataset").is_in(datasets))
+    voted = voted.select(c for c in needed if c in voted.collect_schema().names())
     voted = without_filtered_votes(
         (voted if plan.rebuild else voted.head(0)).collect(), filtered, config.arena_filters
     )
