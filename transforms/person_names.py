@@ -316,6 +316,7 @@ _CHAT_LOG_SPEAKER = regex.compile(
     regex.MULTILINE,
 )
 CHAT_LOG_MIN_LINES = 2
+_CLOCK = regex.compile(r"\d:\d\d")  # no time of day, no chat log: most texts stop here
 # The account name in a home folder's path ("/home/anna/", "C:\\Users\\Anna Berg\\"): most
 # are their owner's name or handle. Accounts that name no one are kept.
 _HOME_FOLDER = regex.compile(
@@ -365,7 +366,7 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     """
     masked = _CODE.sub(_blank, text) if "`" in text or "~~~" in text else text
     cues = {cue.end(): cue.start() for cue in _INTRODUCING.finditer(masked.lower())}
-    speakers = list(_CHAT_LOG_SPEAKER.finditer(masked)) if ":" in masked else []
+    speakers = list(_CHAT_LOG_SPEAKER.finditer(masked)) if _CLOCK.search(masked) else []
     if len(speakers) >= CHAT_LOG_MIN_LINES:
         cues.update({line.end(): line.start() for line in speakers})
     marks = _Openings(
