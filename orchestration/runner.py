@@ -1,7 +1,8 @@
 """Materialize the whole lake in dependency order: what `make demo` and the e2e tests run.
 
 Dagster runs one partition key per run, so each partition of a partitioned asset gets its
-own run; consecutive unpartitioned assets run together in one run.
+own run; each unpartitioned computation (a multi-asset's keys together) gets its own too,
+so that the memory a step leaves is given back before the next one starts.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 from dagster import AssetKey, DagsterInstance, Definitions, materialize
@@ -41,6 +43,15 @@ def materialize_everything(
         runs.append(f"{names} [{partition}]" if partition else names)
         release_memory()
 
+    def run_unpartitioned(keys: list[AssetKey]) -> None:
+        nodes = {key: graph.get(key) for key in keys}
+        for selection in computations_in_order(
+            keys,
+            lambda key: nodes[key].execution_set_asset_keys,
+            lambda key: nodes[key].parent_keys,
+        ):
+            run(selection, None)
+
     try:
         for key in graph.toposorted_asset_keys:
             node = graph.get(key)
@@ -50,15 +61,54 @@ def materialize_everything(
                 batch.append(key)
                 continue
             if batch:
-                run(batch, None)
+                run_unpartitioned(batch)
                 batch = []
             for partition in node.partitions_def.get_partition_keys():
                 run([key], partition)
         if batch:
-            run(batch, None)
+            run_unpartitioned(batch)
     finally:
         gc.unfreeze()
     return runs
+
+
+def computations_in_order(
+    keys: list[AssetKey],
+    together: Callable[[AssetKey], Iterable[AssetKey]],
+    parents: Callable[[AssetKey], Iterable[AssetKey]],
+) -> list[list[AssetKey]]:
+    """`keys` (consecutive unpartitioned assets, their upstreams outside `keys` built) as
+    one selection per computation (`together`: the keys a multi-asset materializes with a
+    key), each after the computations it reads from (`parents`). Each is then its own
+    run, so the memory one leaves is released before the next (`release_memory`) instead
+    of adding up over a whole gold layer. Computations that read each other's keys (a
+    cycle between multi-assets) stay one run, which Dagster orders step by step."""
+    wanted = set(keys)
+    sets: dict[AssetKey, frozenset[AssetKey]] = {
+        key: frozenset(together(key)) & wanted | {key} for key in keys
+    }
+    ordered: list[list[AssetKey]] = []
+    done: set[AssetKey] = set()
+    pending = list(dict.fromkeys(sets.values()))
+    while pending:
+        ready = next(
+            (
+                members
+                for members in pending
+                if all(
+                    parent in done or parent in members or parent not in wanted
+                    for key in members
+                    for parent in parents(key)
+                )
+            ),
+            None,
+        )
+        if ready is None:  # computations that read each other's keys: one run, as Dagster orders
+            return [keys]
+        ordered.append([key for key in keys if key in ready])
+        done |= ready
+        pending.remove(ready)
+    return ordered
 
 
 def release_memory() -> None:
