@@ -469,18 +469,19 @@ def _same_person_again(text: str, found: list[NameSpan]) -> list[NameSpan]:
     return again
 
 
-_COMPANY_AFTER = regex.compile(r"(?:[ ]+\p{Lu}[\p{L}&.]*){0,3}?[ ]+(?P<word>\p{Lu}[\p{L}.]*)")
+_CAPITALISED_AFTER = regex.compile(r"(?:[ ]+(?P<word>\p{Lu}[\p{L}&.]*)){1,4}")
 
 
 def _names_an_organisation(text: str, word: str) -> bool:
-    """True if ``text`` also uses ``word`` in a company's name ("Beckhaus Civil Pty Ltd"):
-    its later mentions may be the company's, so they are not taken for the person's."""
+    """True if ``text`` also uses ``word`` in a company's name, the capitalised words right
+    after it ending in a legal form ("Beckhaus Civil Pty Ltd"): its later mentions may be
+    the company's, so they are not taken for the person's."""
     position = text.find(word)
     while position >= 0:
         after = position + len(word)
-        for company in _COMPANY_AFTER.finditer(text[after : after + 60]):
-            if company.group("word").rstrip(".") in COMPANY_WORDS:
-                return True
+        following = _CAPITALISED_AFTER.match(text, after)
+        if following and any(w.rstrip(".") in COMPANY_WORDS for w in following.captures("word")):
+            return True
         position = text.find(word, after)
     return False
 

@@ -121,6 +121,9 @@ def test_a_name_a_company_also_bears_is_not_followed_into_the_companys_mentions(
     )
     assert names_in(text) == ["Beckhaus"]
     assert text.rindex("Beckhaus") == find_names(text)[0].start
+    # A company named elsewhere in the text does not stop a person's later mentions.
+    text = "my colleague Anna Kowalczyk left. Kowalczyk now works for Acme Ltd in Leeds."
+    assert names_in(text) == ["Anna Kowalczyk", "Kowalczyk"]
 
 
 def test_a_later_mention_by_surname_is_the_same_person() -> None:
