@@ -162,7 +162,7 @@ class SignatureSpool:
                 left, right = candidates["left"].to_numpy(), candidates["right"].to_numpy()
                 candidates = candidates.filter(pl.Series(across[left] != across[right]))
             found = verified_pairs(candidates, user, assistant, self.settings)
-            verified = pl.concat([verified, found.cast(PAIR_SCHEMA)]).rechunk()
+            verified = pl.concat([verified, found.cast(PAIR_SCHEMA)])
         self.seconds += time.perf_counter() - started
         return verified
 
