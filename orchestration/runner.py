@@ -44,11 +44,10 @@ def materialize_everything(
         release_memory()
 
     def run_unpartitioned(keys: list[AssetKey]) -> None:
-        nodes = {key: graph.get(key) for key in keys}
         for selection in computations_in_order(
             keys,
-            lambda key: nodes[key].execution_set_asset_keys,
-            lambda key: nodes[key].parent_keys,
+            lambda key: graph.get(key).execution_set_asset_keys,
+            lambda key: graph.get(key).parent_keys,
         ):
             run(selection, None)
 
@@ -84,12 +83,9 @@ def computations_in_order(
     of adding up over a whole gold layer. Computations that read each other's keys (a
     cycle between multi-assets) stay one run, which Dagster orders step by step."""
     wanted = set(keys)
-    sets: dict[AssetKey, frozenset[AssetKey]] = {
-        key: frozenset(together(key)) & wanted | {key} for key in keys
-    }
+    pending = list(dict.fromkeys(frozenset(together(key)) & wanted | {key} for key in keys))
     ordered: list[list[AssetKey]] = []
     done: set[AssetKey] = set()
-    pending = list(dict.fromkeys(sets.values()))
     while pending:
         ready = next(
             (
