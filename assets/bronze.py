@@ -5,6 +5,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from itertools import islice
 
 import polars as pl
 from dagster import (
@@ -288,15 +289,20 @@ def log_quarantine(
 def read_file(
     spec: DatasetSpec, sources: Sources, file: SourceFile, batch_rows: int
 ) -> Iterator[ParsedFile | pl.DataFrame]:
-    """One source file as conformed rows, in batches (Parquet) or whole (JSON Lines); a
-    file that cannot be opened is one rejection."""
+    """One source file as conformed rows, `batch_rows` records at a time (memory holds one
+    batch of parsed records, not a whole JSON Lines file of them); a file that cannot be
+    opened is one rejection. A file that fails after its first batch was read raises: its
+    rows are not half-kept (the split's write is one commit, made only if every file read)."""
     if spec.format == "jsonl":
         try:
-            yield parse_jsonl(
-                sources.read_lines(file), spec.schema, spec.polars_schema, spec.required
-            )
+            records = iter(sources.read_lines(file))
+            batch = list(islice(records, batch_rows))
         except OSError as error:
             yield ParsedFile(rejections=[unreadable_file(error, file.size)])
+            return
+        while batch:
+            yield parse_jsonl(batch, spec.schema, spec.polars_schema, spec.required)
+            batch = list(islice(records, batch_rows))
         return
     try:
         batches = sources.parquet_batches(file, batch_rows)

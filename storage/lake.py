@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote
 
 import deltalake
@@ -482,6 +483,37 @@ class SourceEscapesMirror(ValueError):
     """A catalogue glob or a symlink would read outside the mirror directory."""
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def local_records(path: Path) -> Iterator[tuple[int, bytes]]:
+    """`split_jsonl` of a local file, its lines streamed from disk: memory holds a line, not
+    the file (a published UltraChat file is ~1 GB). A file holding one JSON array is read
+    whole, as its elements cannot be told apart line by line."""
+    with path.open("rb") as stream:
+        if _opens_an_array(stream):
+            stream.seek(0)
+            yield from split_jsonl(stream.read())
+            return
+        stream.seek(0)
+        for index, line in enumerate(stream):
+            line = line.removeprefix(_BOM) if index == 0 else line
+            if not line:  # a file holding only a BOM holds no line
+                return
+            yield index, line.removesuffix(b"\n").removesuffix(b"\r")
+
+
+def _opens_an_array(stream: BinaryIO) -> bool:
+    """True if the first byte after a BOM and JSON whitespace is `[`."""
+    if stream.read(len(_BOM)) != _BOM:
+        stream.seek(0)
+    while chunk := stream.read(1 << 16):
+        content = chunk.lstrip(b" \t\n\r")
+        if content:
+            return content[:1] == b"["
+    return False
+
+
 class Sources(ConfigurableResource):
     """Where raw files come from: `sample`, `hub`, or a directory mirroring the Hub layout."""
 
@@ -582,7 +614,7 @@ class Sources(ConfigurableResource):
         if self.mode == "hub":
             lines = pl.read_lines(file.uri)["line"]
             return ((i, line.encode("utf-8")) for i, line in enumerate(lines))
-        return split_jsonl(Path(file.uri).read_bytes())
+        return local_records(Path(file.uri))
 
     def _hub_gzip_records(self, file: SourceFile) -> Iterator[tuple[int, bytes]]:
         """A `.gz` file on the Hub: its bytes at the same hf:// address (pinned revision,

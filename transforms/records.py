@@ -178,11 +178,13 @@ def split_jsonl(data: bytes) -> Iterator[tuple[int, bytes]]:
     if data[start : start + 1] == b"[":
         yield from split_json_array(data)
         return
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the final newline ends the last line; it does not start a new one
-    for index, line in enumerate(lines):
-        yield index, line.removesuffix(b"\r")
+    # Line by line, not data.split(): a list of every line would copy the file once more.
+    index, position = 0, 0
+    while position < len(data):  # the final newline ends the last line; it starts none
+        end = data.find(b"\n", position)
+        end = len(data) if end < 0 else end
+        yield index, data[position:end].removesuffix(b"\r")
+        index, position = index + 1, end + 1
 
 
 class MalformedJsonArray(OSError, ValueError):

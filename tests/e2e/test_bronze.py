@@ -15,6 +15,7 @@ from tests.e2e.conftest import run_bronze
 from tests.orchestration.fake_hub import FakeHub, FakeRepo
 
 PARQUET_DATASETS = ("ultrachat_200k", "chatbot_arena_conversations", "mt_bench_human_judgments")
+JSONL_DATASETS = ("ultrachat", "ultrafeedback")
 
 
 def test_every_split_lands_with_exactly_the_schema_valid_rows(
@@ -158,21 +159,23 @@ def test_a_symlink_out_of_the_mirror_is_refused(catalogue, tmp_path):
     assert Path(secret).exists()
 
 
-def test_parquet_files_are_read_in_batches_with_the_same_rows_and_positions(
+def test_files_are_read_in_batches_with_the_same_rows_and_positions(
     catalogue, sample_sources, instance, tmp_path
 ):
-    """`batch_rows` bounds memory; rows, source positions and rejections do not change."""
+    """`batch_rows` bounds memory, Parquet and JSON Lines alike (a published UltraChat file
+    is ~1 GB of lines); rows, source positions and rejections do not change."""
     from storage.lake import Lake
+
+    datasets = (*PARQUET_DATASETS, *JSONL_DATASETS)
 
     def ingest(name: str, batch_rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         lake = Lake(root=str(tmp_path / name))
-        for dataset in PARQUET_DATASETS:
+        for dataset in datasets:
             config = {"ops": {f"bronze__{dataset}": {"config": {"batch_rows": batch_rows}}}}
             run_bronze(catalogue, lake, sample_sources, instance, [dataset], run_config=config)
         order = ["dataset", "split", "source_file", "source_row"]
         rows = pl.concat(
-            lake.scan(("bronze", d)).select(*order, "content_hash").collect()
-            for d in PARQUET_DATASETS
+            lake.scan(("bronze", d)).select(*order, "content_hash").collect() for d in datasets
         )
         quarantine = lake.scan(("bronze", "quarantine")).select(*order, "reason").collect()
         return rows.sort(order), quarantine.sort(order)
@@ -180,5 +183,7 @@ def test_parquet_files_are_read_in_batches_with_the_same_rows_and_positions(
     whole, whole_quarantine = ingest("whole", 1_000_000)
     batched, batched_quarantine = ingest("batched", 3)
     assert whole.height > 100
+    assert set(whole["dataset"]) == set(datasets)
+    assert set(whole_quarantine["dataset"]) >= set(JSONL_DATASETS)  # bad lines, in batches too
     assert batched.equals(whole)
     assert batched_quarantine.equals(whole_quarantine)

@@ -19,9 +19,11 @@ from storage.lake import (
     file_sha256,
     file_stats,
     hub_file,
+    local_records,
 )
 from tests.orchestration.fake_hub import FakeHub, FakeRepo
 from tests.specs import train_file_spec
+from transforms.records import split_jsonl
 
 KEY = ("bronze", "example")
 
@@ -261,6 +263,51 @@ def test_a_gzipped_json_lines_file_is_read_as_its_lines(tmp_path):
     assert records(sources.read_lines(file)) == list(enumerate(PAIRS))
     (parsed,) = read_file(HH, sources, file, batch_rows=100)
     assert [r["chosen"] for r in parsed.rows] == [p["chosen"] for p in PAIRS]
+
+
+def test_json_lines_are_parsed_a_batch_at_a_time_with_their_positions(tmp_path):
+    lines = LINES + b"\n" + b"{not json\n" + LINES
+    sources, file = local_file(tmp_path, "helpful-base/train.jsonl.gz", gz(lines))
+    batches = list(read_file(HH, sources, file, batch_rows=2))
+    (whole,) = read_file(HH, sources, file, batch_rows=1_000)
+    assert len(batches) == -(-(2 * len(PAIRS) + 2) // 2)  # every record and line, 2 a batch
+    assert [p for b in batches for p in b.row_positions] == whole.row_positions
+    assert [r for b in batches for r in b.rows] == whole.rows
+    assert [r for b in batches for r in b.rejections] == whole.rejections
+    assert sum(b.blank_lines for b in batches) == whole.blank_lines == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xef\xbb\xbf",  # only a BOM: no line
+        b"\xef\xbb\xbf{}\r\n\r\n{}",  # BOM, CRLF, a blank line, no final newline
+        b"{}\n\n{not json\n",
+        b"\n" + b" " * 70_000 + b"[1, 2]",  # an array, opened past the first chunk
+        b" " * 70_000 + b"{}\n",
+    ],
+)
+def test_a_local_file_streams_the_records_split_jsonl_finds_in_its_bytes(tmp_path, data):
+    path = tmp_path / "file.jsonl"
+    path.write_bytes(data)
+    assert list(local_records(path)) == list(split_jsonl(data))
+
+
+def test_a_file_that_fails_after_its_first_batch_raises_rather_than_half_landing(tmp_path):
+    _, file = local_file(tmp_path, "helpful-base/train.jsonl.gz", gz(LINES))
+
+    class ConnectionLost:
+        """A source whose stream breaks after the first record."""
+
+        def read_lines(self, _file):
+            yield 0, LINES.split(b"\n")[0]
+            raise OSError("connection reset")
+
+    batches = read_file(HH, ConnectionLost(), file, batch_rows=1)  # type: ignore[arg-type]
+    assert len(next(batches).rows) == 1
+    with pytest.raises(OSError, match="connection reset"):
+        next(batches)
 
 
 def test_a_gzipped_json_array_is_read_as_its_elements(tmp_path):
