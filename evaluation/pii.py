@@ -438,8 +438,63 @@ def precision_on_real_text(
     Precision = personal / (personal + not personal) over findings matched to a label (by
     span overlap); unlabelled findings are listed, not guessed.
     """
-    findings = [engines[text.written_by].analyze(text.text) for text in texts]
-    return score_real_text(texts, labels, findings)
+    return score_real_text(texts, labels, findings_per_text(texts, engines))
+
+
+def findings_per_text(
+    texts: Sequence[RealText], engines: Mapping[str, Analyzer]
+) -> list[Sequence[Finding]]:
+    """Each text's findings by the engine for its author (``engines[text.written_by]``)."""
+    return [engines[text.written_by].analyze(text.text) for text in texts]
+
+
+def conversation_of(text_id: str) -> tuple[str, int]:
+    """(conversation, turn) of a real text: a ShareGPT turn ``sg-<conversation>-<turn>``; an
+    Arena-Hard question ``ah-q-<question>`` (turn 0) and a model's answer to it
+    ``ah-a-<model>-<question>`` (turn 1)."""
+    if text_id.startswith("sg-"):
+        conversation, turn = text_id.rsplit("-", 1)
+        return conversation, int(turn)
+    if text_id.startswith("ah-q-"):
+        return "ah-" + text_id.removeprefix("ah-q-"), 0
+    if text_id.startswith("ah-a-"):
+        return "ah-" + text_id.rsplit("-", 1)[1], 1
+    return text_id, 0
+
+
+def findings_in_conversations(
+    texts: Sequence[RealText], findings: Sequence[Sequence[Finding]]
+) -> list[list[Finding]]:
+    """``findings`` as silver leaves them when the texts are the turns of their
+    conversations (`conversation_of`): each value found in a turn of the types silver
+    keeps consistent is also found wherever else it occurs in the conversation (a model's
+    answer echoing the user's name; a later mention by one part of the name), as
+    transforms/scrub.py's `redact_consistently` does in a row."""
+    from transforms.pii import PiiFinding
+    from transforms.scrub import CONSISTENT_ENTITIES, number_values, with_recurrences
+
+    turns: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for index, text in enumerate(texts):
+        conversation, turn = conversation_of(text.id)
+        turns[conversation].append((turn, index))
+    extended: list[list[Finding]] = [list(found) for found in findings]
+    for members in turns.values():
+        order = [index for _, index in sorted(members)]
+        pairs = [
+            (
+                texts[i].text,
+                [
+                    {"entity_type": f.entity_type, "start": f.start, "end": f.end, "score": 1.0,
+                     "recognizer": ""}
+                    for f in findings[i]
+                ],
+            )
+            for i in order
+        ]  # fmt: skip
+        numbers = number_values(pairs, CONSISTENT_ENTITIES)
+        for i, merged in zip(order, with_recurrences(pairs, numbers), strict=True):
+            extended[i] = [PiiFinding(**f) for f in merged]
+    return extended
 
 
 # --------------------------------------------------------------------------------------------
@@ -579,6 +634,8 @@ class PiiEvaluation:
 
     synthetic: SyntheticScore
     real: RealScore
+    in_conversations: RealScore
+    """The same texts scored as the turns of their conversations (`findings_in_conversations`)."""
     candidates_without_label: tuple[tuple[str, int, int, str, str], ...]
     throughput: tuple[Throughput, ...]
     name_policies: tuple[NamePolicyScore, ...]
@@ -604,7 +661,9 @@ def evaluate(timing_repeats: int = 3) -> PiiEvaluation:
     engines = {"person": person, "model": model}
     texts, labels, samples = load_texts(), load_labels(), load_samples()
     synthetic = recall_by_entity(samples, person)
-    real = precision_on_real_text(texts, labels, engines)
+    per_text = findings_per_text(texts, engines)
+    real = score_real_text(texts, labels, per_text)
+    in_conversations = score_real_text(texts, labels, findings_in_conversations(texts, per_text))
     broad = PiiEngine(PiiSettings(person_names=NAMES_BROAD))
     policies = (
         name_policy_score(PiiSettings().person_names, synthetic, real),
@@ -661,7 +720,7 @@ def evaluate(timing_repeats: int = 3) -> PiiEvaluation:
         time_batch(f"ours: the same through silver's engine calls, {workers} workers",
                    ours_with_pool, bodies, timing_repeats, stage_naive),
     )  # fmt: skip
-    return PiiEvaluation(synthetic, real, candidates, throughput, policies)
+    return PiiEvaluation(synthetic, real, in_conversations, candidates, throughput, policies)
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,6 +735,40 @@ def _pct(value: float) -> str:
 def _cell(text: str, width: int = 60) -> str:
     text = text.replace("\n", "⏎").replace("|", "\\|")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _conversations_section(alone: RealScore, in_conversations: RealScore) -> list[str]:
+    """Recall and precision when each text is a turn of its conversation, as silver scrubs
+    a row, against each text alone."""
+
+    def person(score: RealScore) -> EntityRecall:
+        return next(row for row in score.recall_rows if row.entity == "PERSON")
+
+    names, names_alone = person(in_conversations), person(alone)
+    return [
+        "",
+        "#### The same texts as turns of their conversations",
+        "",
+        "Silver scrubs a row (a dialogue, a vote's two conversations) as one: every other "
+        "occurrence of a value it removed, in any turn, goes too, with the same numbered "
+        "placeholder (transforms/scrub.py `redact_consistently`); a model's answer that "
+        "echoes the user's name loses it, although names are not looked for in what a model "
+        "wrote. Here the ShareGPT turns are put back into their conversations and each "
+        "Arena-Hard answer beside its question, and the engine's findings are extended the "
+        "same way (`findings_in_conversations`).",
+        "",
+        "| findings | on personal values | on values that are not personal | unlabelled "
+        "| precision |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {len(in_conversations.judged)} | {in_conversations.personal} "
+        f"| {in_conversations.not_personal} | {len(in_conversations.unlabelled)} "
+        f"| **{_pct(in_conversations.precision)}** |",
+        "",
+        *_recall_table(in_conversations.recall_rows, None),
+        "",
+        f"Names: {names.found}/{names.gold} (**{_pct(names.recall)}**) in conversations, "
+        f"{names_alone.found}/{names_alone.gold} ({_pct(names_alone.recall)}) text by text.",
+    ]
 
 
 def _recall_table(rows: Iterable[EntityRecall], contact: EntityRecall | None) -> list[str]:
@@ -745,8 +838,9 @@ def markdown(result: PiiEvaluation) -> str:
             out.append(f"| {err.kind} | {err.entity_type} | {err.count} | {examples} |")
     else:
         out.append("None.")
-    out += ["", "Recall of the personal values labelled in real text:", ""]
+    out += ["", "Recall of the personal values labelled in real text, each text alone:", ""]
     out += _recall_table(real.recall_rows, None)
+    out += _conversations_section(real, result.in_conversations)
     out += [
         "",
         "### Names: the two settings of `person_names`",
@@ -776,9 +870,11 @@ def markdown(result: PiiEvaluation) -> str:
         "intact and removes the names people give with a personal cue or beside their contact "
         "details; `broad` is for data of known private origin (support logs, forms).",
     ]
-    if real.missed:
-        missed = Counter((lab.id, lab.entity_type, lab.value, lab.why) for lab in real.missed)
-        out += ["", "Personal values missed:", ""]
+    if result.in_conversations.missed:
+        missed = Counter(
+            (lab.id, lab.entity_type, lab.value, lab.why) for lab in result.in_conversations.missed
+        )
+        out += ["", "Personal values missed (the texts as turns of their conversations):", ""]
         out += [
             f"- `{text_id}` {entity} `{_cell(value, 40)}`{f' ({n}x)' if n > 1 else ''}: {why}"
             for (text_id, entity, value, why), n in missed.items()

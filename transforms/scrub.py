@@ -228,11 +228,7 @@ def redact_consistently(texts: pl.DataFrame, entity_types: Sequence[str]) -> pl.
     for row_texts in affected.partition_by(_ROW, maintain_order=True):
         pairs = list(zip(row_texts["text"].to_list(), row_texts["findings"].to_list(), strict=True))
         numbers = number_values(pairs, entity_types)
-        for text, findings in pairs:
-            merged = sorted(
-                findings + _without_overlaps(_recurrences(text, findings, numbers)),
-                key=lambda f: f["start"],
-            )
+        for (text, _), merged in zip(pairs, with_recurrences(pairs, numbers), strict=True):
             extended_findings.append(merged)
             redacted.append(redact_numbered(text, merged, numbers))
     updated = affected.with_columns(
@@ -267,6 +263,20 @@ def number_values(
                 if len(part) > 2 and part[0].isupper():
                     numbers.setdefault((kind, part), number)
     return numbers
+
+
+def with_recurrences(
+    pairs: Sequence[tuple[str, Sequence[dict]]], numbers: dict[tuple[str, str], int]
+) -> list[list[dict]]:
+    """Each text's findings (a conversation's (text, findings) in order) with every
+    occurrence of a numbered value (`number_values`) that no finding covers yet, by start."""
+    return [
+        sorted(
+            [*findings, *_without_overlaps(_recurrences(text, findings, numbers))],
+            key=lambda f: f["start"],
+        )
+        for text, findings in pairs
+    ]
 
 
 def _recurrences(

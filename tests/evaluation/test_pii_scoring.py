@@ -13,7 +13,9 @@ from evaluation.pii import (
     Span,
     best_label,
     broad_candidates,
+    conversation_of,
     covered,
+    findings_in_conversations,
     is_found,
     load_labels,
     load_samples,
@@ -211,6 +213,7 @@ def test_the_report_states_the_rule_and_the_figures():
     result = PiiEvaluation(
         synthetic=synthetic,
         real=real,
+        in_conversations=real,
         candidates_without_label=(),
         throughput=(Throughput("ours", 2, 1000, 0.01, "naive"), Throughput("naive", 2, 1000, 0.1)),
         name_policies=(name_policy_score("cued", synthetic, real),),
@@ -222,6 +225,41 @@ def test_the_report_states_the_rule_and_the_figures():
     assert "| decimal | PHONE_NUMBER | 1 | `3.14159265` |" in text
     assert "ours: **10.0x** the speed of the naive" in text
     assert "| `cued` | 1/1 (100.0 %) |" in text  # names per setting of person_names
+    assert "Names: 1/1 (**100.0 %**) in conversations, 1/1 (100.0 %) text by text." in text
+
+
+def test_texts_belong_to_their_conversations_in_turn_order():
+    assert conversation_of("sg-1pDBnHA_0-0") == ("sg-1pDBnHA_0", 0)
+    assert conversation_of("sg-1pDBnHA_0-2") == ("sg-1pDBnHA_0", 2)
+    assert conversation_of("ah-q-26a29141") == ("ah-26a29141", 0)
+    assert conversation_of("ah-a-gpt-4-0314-26a29141") == ("ah-26a29141", 1)
+
+
+def test_a_name_found_in_the_users_turn_is_found_where_the_answer_echoes_it():
+    asked = "Write to my colleague Anna Berg about the launch."
+    answered = "Dear Anna, the launch is on Monday. Tell Bergman. Regards"
+    texts = [
+        RealText("sg-x_0-1", "src", "model", answered),  # listed before the question
+        RealText("sg-x_0-0", "src", "person", asked),
+        RealText("sg-y_0-1", "src", "model", "Dear Anna, another conversation."),
+    ]
+    per_text = [[], [F("PERSON", *at(asked, "Anna Berg"))], []]
+    extended = findings_in_conversations(texts, per_text)
+    assert [(f.start, f.end) for f in extended[0]] == [at(answered, "Anna")]  # not "Bergman"
+    assert [(f.start, f.end) for f in extended[1]] == [at(asked, "Anna Berg")]
+    assert extended[2] == []  # a name in another conversation is not this one's
+
+
+def test_a_value_is_found_in_every_turn_of_its_conversation_earlier_ones_too():
+    """Silver numbers values in turn order and redacts every occurrence in the row, earlier
+    turns included: an echo in an earlier turn goes too."""
+    first, second = "Call 555-0100 now.", "My number is 555-0100."
+    texts = [
+        RealText("sg-z_0-0", "src", "person", first),
+        RealText("sg-z_0-1", "src", "person", second),
+    ]
+    extended = findings_in_conversations(texts, [[], [F("PHONE_NUMBER", *at(second, "555-0100"))]])
+    assert [(f.entity_type, f.start) for f in extended[0]] == [("PHONE_NUMBER", 5)]
 
 
 # ------------------------------------------------------------------------- vendored data
