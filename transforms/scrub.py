@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 import regex
 
+from transforms.person_names import names_an_organisation
 from transforms.pii import MODEL_WRITTEN, PERSON_WRITTEN, PiiFinding, PiiSettings, redact
 
 FINDING = pl.Struct(
@@ -269,10 +270,20 @@ def with_recurrences(
     pairs: Sequence[tuple[str, Sequence[dict]]], numbers: dict[tuple[str, str], int]
 ) -> list[list[dict]]:
     """Each text's findings (a conversation's (text, findings) in order) with every
-    occurrence of a numbered value (`number_values`) that no finding covers yet, by start."""
+    occurrence of a numbered value (`number_values`) that no finding covers yet, by start.
+
+    A person's name, or part of it, that the conversation also uses in a company's name
+    ("Mr Beckhaus" of "Beckhaus Civil Pty Ltd") is not followed: its other mentions may be
+    the company's (as `person_names` does within a text)."""
+    companies = {
+        (kind, value)
+        for kind, value in numbers
+        if kind == "PERSON" and any(names_an_organisation(text, value) for text, _ in pairs)
+    }
+    followed = {key: number for key, number in numbers.items() if key not in companies}
     return [
         sorted(
-            [*findings, *_without_overlaps(_recurrences(text, findings, numbers))],
+            [*findings, *_without_overlaps(_recurrences(text, findings, followed))],
             key=lambda f: f["start"],
         )
         for text, findings in pairs

@@ -182,6 +182,27 @@ def test_each_value_gets_a_stable_number_per_conversation_and_echoes_are_removed
     assert audit.filter(pl.col("row_key") == "c1").height == 8  # 3 found + 5 echoes
 
 
+def test_a_persons_name_is_not_followed_into_a_company_that_bears_it():
+    # A real prompt (ShareGPT): a judgment about Beckhaus Civil Pty Ltd and its director.
+    user = "Council and Beckhaus Civil Pty Ltd (“Beckhaus”) agreed. Council joined Mr Beckhaus."
+    answer = "Beckhaus claimed the balance; Mr Beckhaus was joined."
+    frame = dialogues("d", [user, answer])
+    director = user.rindex("Beckhaus")
+    found = {"entity_type": "PERSON", "start": director, "end": director + 8, "score": 0.85,
+             "recognizer": "t"}  # fmt: skip
+    results = pl.DataFrame(
+        {"text": [user, answer], "redacted": ["(not used)", answer], "findings": [[found], []]},
+        schema=SCAN_RESULTS_SCHEMA,
+    )
+    scrubbed, _ = apply_scan(
+        frame, [TextField("messages", "content")], results, table="t", row_key="id"
+    )
+    assert [m["content"] for m in scrubbed["messages"][0]] == [
+        "Council and Beckhaus Civil Pty Ltd (“Beckhaus”) agreed. Council joined Mr <PERSON_1>.",
+        answer,  # the company's mentions, and so the director's, are not guessed at
+    ]
+
+
 def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing():
     """Redacting the long e-mail address brings the item number within reach of the phone
     word "Call": a second scan takes it for a phone. Silver re-scans redacted texts until
