@@ -371,7 +371,11 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
         cues.update({line.end(): line.start() for line in speakers})
     marks = _Openings(
         cues=cues,
-        greetings={line.end(): line.start() for line in _GREETING.finditer(masked)},
+        greetings={
+            line.end(): line.start()
+            for pattern in (_GREETING, _SALUTATION)
+            for line in pattern.finditer(masked)
+        },
         signatures={line.end() for line in _SIGN_OFF.finditer(masked)},
     )
     # Where a name could start right after a cue, a greeting or a sign-off; without weaker
@@ -380,7 +384,11 @@ def find_names(text: str, weak_evidence_counts: bool = False) -> list[NameSpan]:
     owners = _home_folder_owners(text)
     if not (openings or weak_evidence_counts):
         return owners + _same_person_again(masked, owners)
-    runs = _name_runs(masked) if any(c.isupper() for c in masked) else _lower_runs(masked)
+    runs = (
+        sorted([*_name_runs(masked), *_lower_runs_after_my_name(masked)])
+        if any(c.isupper() for c in masked)
+        else _lower_runs(masked)
+    )
     found = []
     for start, end in runs:
         if not weak_evidence_counts and not _reaches(openings, start, end):
@@ -423,6 +431,21 @@ def _name_runs(text: str) -> Iterator[tuple[int, int]]:
         yield match.span("name")
 
 
+# A name typed in lower case right after "my name is" in a text that has capitals
+# ("Add these details. My name is thirumalai nagalingam"): its words, common words left out.
+_MY_NAME_LOWER = regex.compile(
+    rf"(?i:(?<![\p{{L}}])my name(?: is|['’]s))[ ]+(?P<name>{_LOWER_WORD}(?:[ ]+{_LOWER_WORD})?)"
+    rf"{_NOT_BEFORE}"
+)
+
+
+def _lower_runs_after_my_name(text: str) -> Iterator[tuple[int, int]]:
+    if "name" not in text.lower():
+        return
+    for match in _MY_NAME_LOWER.finditer(text):
+        yield match.span("name")
+
+
 def _lower_runs(text: str) -> Iterator[tuple[int, int]]:
     """In text typed in lower case: a known given name, or any word after a strong cue
     ("my name is borna"), with the next word unless it is a common one."""
@@ -452,7 +475,7 @@ def _same_person_again(text: str, found: list[NameSpan]) -> list[NameSpan]:
         if len(word) > 2
         and word[0].isupper()
         and _title(word) not in NOT_NAMES
-        and not _names_an_organisation(text, word)
+        and not names_an_organisation(text, word)
     }
     taken = [(span.start, span.end) for span in found]
     again = []
@@ -472,7 +495,7 @@ def _same_person_again(text: str, found: list[NameSpan]) -> list[NameSpan]:
 _CAPITALISED_AFTER = regex.compile(r"(?:[ ]+(?P<word>\p{Lu}[\p{L}&.]*)){1,4}")
 
 
-def _names_an_organisation(text: str, word: str) -> bool:
+def names_an_organisation(text: str, word: str) -> bool:
     """True if ``text`` also uses ``word`` in a company's name, the capitalised words right
     after it ending in a legal form ("Beckhaus Civil Pty Ltd"): its later mentions may be
     the company's, so they are not taken for the person's."""
@@ -648,10 +671,18 @@ _GREETING = re.compile(
 )
 
 
+# A letter's salutation without a greeting word: a line holding only a name and a comma,
+# a blank line after it ("Jorge,\n\nToca.io, our low-code platform...").
+_SALUTATION = regex.compile(
+    r"^[ \t>*-]*(?=\p{Lu}[\p{Ll}\p{M}]+,[ \t]*\r?\n[ \t]*\r?\n)", regex.MULTILINE
+)
+
+
 # A letter's sign-off on its own line; the name signed below it is the writer's.
 _SIGN_OFF = re.compile(
     r"^[ \t>*-]*(?:thanks|thank you|many thanks|best|best regards|kind regards|warm regards|"
-    r"all the best|cheers|love|yours|yours truly|respectfully)[ \t]*[,!.]?[ \t]*\r?\n[ \t>*-]*",
+    r"all the best|cheers|love|yours|yours truly|respectfully)[ \t]*[,!.]?[ \t]*\r?\n"
+    r"(?:[ \t]*\r?\n)?[ \t>*-]*",  # the name on the next line, or after one blank line
     re.IGNORECASE | re.MULTILINE,
 )
 

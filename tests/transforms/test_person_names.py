@@ -28,6 +28,14 @@ def names_in(text: str, weak_evidence_counts: bool = False) -> list[str]:
         ("Hi Jorge,\nThanks for taking the time to talk yesterday.", "Jorge"),
         ("Dear Dr. Kabiri,\nI am writing to ask about", "Kabiri"),
         ("Let me know if Tuesday works.\n\nBest,\nNina Kowalski\n", "Nina Kowalski"),
+        # Real prompts (ShareGPT): a name typed in lower case in a text with capitals, a
+        # sign-off a blank line above the name, a salutation without a greeting word.
+        (
+            "Add the following details too. My name is thirumalai nagalingam , remove",
+            "thirumalai nagalingam",
+        ),
+        ("my data to be deleted please.\n\nKind Regards\n\nThomas Watson\n", "Thomas Watson"),
+        ("guidelines I gave you earlier?\n\nJorge,\n\nToca.io, our low-code platform", "Jorge"),
     ],
 )
 def test_names_a_personal_cue_introduces_are_found(text: str, name: str) -> None:
@@ -170,6 +178,9 @@ def test_personas_characters_pets_and_public_figures_are_kept_even_with_a_cue(
         "Cách tốt nhất để tự học tiếng Anh khi mỗi ngày chỉ có khoảng ba mươi phút",
         "Fibonacci: 0 1 1 2 3 5 8 13 21 34 55 89",
         "Don't feed me planned obsolescence",
+        # Not a name after "my name is"; a place alone on a line with a comma.
+        "My name is not important here, the question is.",
+        "Visited cities:\n\nParis,\n\nLondon and Rome",
     ],
 )
 def test_things_that_are_not_private_persons_are_kept(text: str) -> None:
