@@ -22,7 +22,7 @@ from storage.keys import COMPARISONS, CONVERSATIONS
 from storage.keys import LEAKAGE_NEAR as NEAR
 from storage.keys import LEAKAGE_PROMPTS as PROMPTS
 from storage.lake import Lake, load_benchmarks
-from storage.minhash import SignatureSpool, decoded, pairs_with_stored
+from storage.minhash import SignatureSpool, decoded, pairs_with_stored, signature_column
 from transforms.decontaminate import benchmark_index
 from transforms.gold import first_user_turn
 from transforms.leakage import (
@@ -174,7 +174,7 @@ def new_prompts(
         signature_of = pl.DataFrame(
             {
                 "key": new_keys,
-                "user_signature": pl.Series([r.tobytes() for r in user], dtype=pl.Binary),
+                "user_signature": signature_column(user),
             }
         )
     rows = pl.concat(frames).with_columns(first=pl.col("key").is_first_distinct())

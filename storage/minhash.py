@@ -265,8 +265,8 @@ def signature_rows(
         {
             "table": pl.Series([table] * len(example_ids), dtype=pl.String),
             "example_id": example_ids,
-            "user_signature": pl.Series([row.tobytes() for row in user], dtype=pl.Binary),
-            "assistant_signature": pl.Series([row.tobytes() for row in assistant], dtype=pl.Binary),
+            "user_signature": signature_column(user),
+            "assistant_signature": signature_column(assistant),
         }
     )
 
@@ -278,11 +278,32 @@ def signature_rows_empty() -> pl.DataFrame:
     )
 
 
+def signature_column(signatures: np.ndarray) -> pl.Series:
+    """A rows × width uint32 array as a Binary column, each row's signature as its bytes
+    (little-endian), made through Arrow without a Python object per row."""
+    if len(signatures) == 0:
+        return pl.Series([], dtype=pl.Binary)
+    rows = np.ascontiguousarray(signatures, dtype="<u4")
+    width = pa.binary(rows.shape[1] * rows.itemsize)
+    return pl.Series(
+        pa.FixedSizeBinaryArray.from_buffers(width, len(rows), [None, pa.py_buffer(rows)])
+    )
+
+
 def decoded(column: pl.Series, width: int) -> np.ndarray:
-    """Signatures stored as bytes back to a rows × width uint32 array."""
+    """Signatures stored as bytes back to a rows × width uint32 array (`signature_column`
+    read back), from the column's Arrow buffers."""
     if column.len() == 0:
         return np.empty((0, width), dtype=np.uint32)
-    return np.frombuffer(b"".join(column.to_list()), dtype="<u4").reshape(-1, width)
+    values = column.to_arrow().cast(pa.large_binary())
+    _, offsets, data = values.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    if not (np.diff(ends) == width * 4).all():
+        raise ValueError(f"a signature is missing or not {width} uint32 values")
+    start = int(ends[0])
+    return np.frombuffer(data, dtype="<u4", count=len(values) * width, offset=start).reshape(
+        -1, width
+    )
 
 
 @dataclass

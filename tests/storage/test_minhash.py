@@ -1,11 +1,12 @@
 """The near-duplicate spool: what a pass over batches on disk decides equals what the pure
 functions decide in memory, whatever the batch size and whether the arrays are mapped."""
 
+import numpy as np
 import polars as pl
 import pytest
 
 import storage.minhash as minhash
-from storage.minhash import SignatureSpool
+from storage.minhash import SignatureSpool, decoded, signature_column
 from transforms.cleaning import MESSAGES
 from transforms.near_duplicates import NearDuplicateSettings, near_duplicates
 
@@ -67,3 +68,19 @@ def test_the_spool_finds_the_copy_and_keeps_the_first_by_source_order(
         spool.pairs().select("left", "right").rows()
         == in_memory.pairs.select("left", "right").rows()
     )
+
+
+def test_signatures_go_to_bytes_and_back_unchanged_whatever_the_slice():
+    signatures = np.random.default_rng(3).integers(0, 2**32, size=(50, 6), dtype=np.uint32)
+    column = signature_column(signatures)
+    assert column.dtype == pl.Binary
+    assert column[7] == signatures[7].astype("<u4").tobytes()
+    assert (decoded(column, 6) == signatures).all()
+    assert (decoded(column.slice(11, 20), 6) == signatures[11:31]).all()
+    assert decoded(signature_column(signatures[:0]), 6).shape == (0, 6)
+
+
+def test_a_signature_of_the_wrong_width_is_an_error_not_a_shifted_array():
+    column = pl.concat([signature_column(np.ones((2, 6), np.uint32)), pl.Series([b"\0" * 20])])
+    with pytest.raises(ValueError, match="not 6 uint32"):
+        decoded(column, 6)
