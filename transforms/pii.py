@@ -1056,12 +1056,12 @@ def candidate_entities(text: str, entities: Iterable[str], ner_active: bool = Fa
         found.add(PERSON)
     if LOCATION in wanted and ner_active:
         found.add(LOCATION)
+    digits = digit_count(text)
     if IP_ADDRESS in wanted and (
         (("::" in text or text.count(":") >= 7) and _IPV6_HINT.search(text))
-        or (text.count(".") >= 3 and _IPV4_HINT.search(text))
+        or (digits >= 4 and text.count(".") >= 3 and _IPV4_HINT.search(text))
     ):
         found.add(IP_ADDRESS)
-    digits = digit_count(text)
     if digits < 7:
         return found
     if PHONE_NUMBER in wanted and phone_hint(text):
@@ -1193,6 +1193,10 @@ class PiiEngine:
         self._needs_nlp = frozenset(NER_ENTITIES if self.ner_active else ())
         self._allow_list = list(settings.allow_list) or None
         self._names = PERSON in settings.entities and settings.written_by == PERSON_WRITTEN
+        # What a model wrote is not searched for names or places: not even their hints.
+        self._candidate_types = frozenset(settings.entities) - (
+            set() if settings.written_by == PERSON_WRITTEN else {PERSON, LOCATION}
+        )
 
     def __reduce__(self) -> tuple[type[PiiEngine], tuple[PiiSettings]]:
         # Pickle as settings only, so an engine can be sent to ProcessPoolExecutor workers;
@@ -1204,9 +1208,7 @@ class PiiEngine:
 
         Names are looked for in what a person wrote only (``PiiSettings.written_by``).
         """
-        found = candidate_entities(text, self.settings.entities, self.ner_active)
-        if self.settings.written_by != PERSON_WRITTEN:
-            found -= {PERSON, LOCATION}
+        found = candidate_entities(text, self._candidate_types, self.ner_active)
         if self.settings.deny_list and any(term in text for term in self.settings.deny_list):
             found.add(DENY_LIST)
         return found
