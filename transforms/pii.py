@@ -1046,8 +1046,51 @@ def digit_count(text: str) -> int:
     return sum(map(text.count, _DIGIT_CHARS))
 
 
-def candidate_entities(text: str, entities: Iterable[str], ner_active: bool = False) -> set[str]:
-    """The subset of ``entities`` that could occur in ``text`` (cheap, conservative)."""
+class Hints(NamedTuple):
+    """What a batch pass found in one text: its ASCII digits, and for each exact hint below
+    whether a looser form of it (the same regex without look-around) matches. False means
+    the exact hint cannot match, so `candidate_entities` need not search for it."""
+
+    digits: int
+    ipv4: bool
+    ipv6: bool
+    ssn: bool
+    card: bool
+    iban: bool
+    phone: bool
+
+
+# The hints without look-around: Polars runs them (Rust, every core) over a batch at once.
+_LOOSE_HINTS = {
+    "ipv4": _IPV4_HINT.pattern,
+    "ipv6": r"[0-9A-Fa-f]{1,4}::|::[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){3}[0-9A-Fa-f]{1,4}",
+    "ssn": r"[0-9]{3}(?:[0-9]{2}-[0-9]{4}|-[0-9]{6}|[- .]?[0-9]{2}[- .]?[0-9]{4})",
+    "card": r"[0-9](?:[ \-]?[0-9]){11}",
+    "iban": _IBAN_HINT.pattern,
+    # 7 digits of one `_PHONE_CLUSTER` (Python's \s also takes \x1c-\x1f, Rust's does not).
+    "phone": r"[0-9](?:[\s\x1c-\x1f().\-/\[\]~\x{ad}\x{200b}\x{2010}-\x{2015}\x{2053}\x{2060}"
+    r"\x{2212}\x{223c}\x{30fc}]{0,4}[0-9]){6}",
+}
+
+
+def batch_hints(texts: Sequence[str]) -> list[Hints]:
+    """`Hints` of each text, computed column-wise: the Python searches of
+    `candidate_entities` then run only on the few texts where a loose form matched."""
+    import polars as pl
+
+    column = pl.col("text")
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String}).select(
+        digits=column.str.count_matches("[0-9]"),
+        **{name: column.str.contains(pattern) for name, pattern in _LOOSE_HINTS.items()},
+    )
+    return [Hints(*row) for row in frame.iter_rows()]
+
+
+def candidate_entities(
+    text: str, entities: Iterable[str], ner_active: bool = False, hints: Hints | None = None
+) -> set[str]:
+    """The subset of ``entities`` that could occur in ``text`` (cheap, conservative);
+    ``hints`` (`batch_hints`), when given, spare the searches they rule out."""
     wanted = set(entities)
     found: set[str] = set()
     if EMAIL_ADDRESS in wanted and "@" in text:
@@ -1056,21 +1099,35 @@ def candidate_entities(text: str, entities: Iterable[str], ner_active: bool = Fa
         found.add(PERSON)
     if LOCATION in wanted and ner_active:
         found.add(LOCATION)
-    digits = digit_count(text)
+    digits = digit_count(text) if hints is None else hints.digits
     if IP_ADDRESS in wanted and (
-        (("::" in text or text.count(":") >= 7) and _IPV6_HINT.search(text))
-        or (digits >= 4 and text.count(".") >= 3 and _IPV4_HINT.search(text))
+        (
+            ("::" in text or text.count(":") >= 7)
+            and (hints is None or hints.ipv6)
+            and _IPV6_HINT.search(text)
+        )
+        or (
+            digits >= 4
+            and text.count(".") >= 3
+            and (hints is None or hints.ipv4)
+            and _IPV4_HINT.search(text)
+        )
     ):
         found.add(IP_ADDRESS)
     if digits < 7:
         return found
-    if PHONE_NUMBER in wanted and phone_hint(text):
+    if PHONE_NUMBER in wanted and (hints is None or hints.phone) and phone_hint(text):
         found.add(PHONE_NUMBER)
-    if digits >= 9 and US_SSN in wanted and _SSN_HINT.search(text):
+    if digits >= 9 and US_SSN in wanted and (hints is None or hints.ssn) and _SSN_HINT.search(text):
         found.add(US_SSN)
-    if digits >= 12 and CREDIT_CARD in wanted and _CARD_HINT.search(text):
+    if (
+        digits >= 12
+        and CREDIT_CARD in wanted
+        and (hints is None or hints.card)
+        and _CARD_HINT.search(text)
+    ):
         found.add(CREDIT_CARD)
-    if IBAN_CODE in wanted and _IBAN_HINT.search(text):
+    if IBAN_CODE in wanted and (hints is None or hints.iban) and _IBAN_HINT.search(text):
         found.add(IBAN_CODE)
     return found
 
@@ -1203,20 +1260,22 @@ class PiiEngine:
         # each worker rebuilds its own analyzer (spaCy/Presidio objects do not pickle well).
         return (PiiEngine, (self.settings,))
 
-    def candidates(self, text: str) -> set[str]:
+    def candidates(self, text: str, hints: Hints | None = None) -> set[str]:
         """Entities worth running the analyzer for on ``text`` (DENY_LIST included).
 
         Names are looked for in what a person wrote only (``PiiSettings.written_by``).
         """
-        found = candidate_entities(text, self._candidate_types, self.ner_active)
+        found = candidate_entities(text, self._candidate_types, self.ner_active, hints)
         if self.settings.deny_list and any(term in text for term in self.settings.deny_list):
             found.add(DENY_LIST)
         return found
 
     def analyze(self, text: str) -> list[PiiFinding]:
         """Non-overlapping findings in ``text``, sorted by start offset."""
-        folded = fold_fullwidth(text)
-        entities = self.candidates(folded)
+        return self._analyze(text, fold_fullwidth(text), None)
+
+    def _analyze(self, text: str, folded: str, hints: Hints | None) -> list[PiiFinding]:
+        entities = self.candidates(folded, hints)
         found = (
             [_finding(result) for result in self.analyze_raw(folded, entities)] if entities else []
         )
@@ -1291,8 +1350,14 @@ class PiiEngine:
         return EntityRecognizer.remove_duplicates(passing)
 
     def analyze_many(self, texts: Sequence[str]) -> list[list[PiiFinding]]:
-        """:meth:`analyze` for each text (same results, in order)."""
-        return [self.analyze(text) for text in texts]
+        """:meth:`analyze` for each text (same results, in order), the pre-filter's searches
+        narrowed for the whole batch first (`batch_hints`)."""
+        folded = [fold_fullwidth(text) for text in texts]
+        hints = batch_hints(folded)
+        return [
+            self._analyze(text, fold, hint)
+            for text, fold, hint in zip(texts, folded, hints, strict=True)
+        ]
 
 
 def _finding(result: RecognizerResult) -> PiiFinding:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import random
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from transforms.pii import (
     PiiEngine,
     PiiFinding,
     PiiSettings,
+    batch_hints,
     candidate_entities,
     fold_fullwidth,
     luhn_valid,
@@ -255,6 +257,30 @@ def test_texts_without_hints_skip_presidio_entirely() -> None:
     assert candidate_entities("mail me: a@b.co", entities) == {"EMAIL_ADDRESS"}
     assert candidate_entities("call +1 212 555 0187", entities) == {"PHONE_NUMBER"}
     assert candidate_entities("my name is Ann Lee", entities) == {"PERSON"}
+
+
+def test_batch_hints_spare_searches_without_ever_changing_the_candidates() -> None:
+    """The loose forms of the hints (Rust regexes, no look-around) must match wherever the
+    exact ones do: Python's \\s also takes \\x1c-\\x1f, a cluster may hold soft hyphens."""
+    tricky = [
+        "call 212\x1c555\x1f0187 now", "tel 030\u00ad1234\u2010567", "ip ::1 or fe80::1",
+        "std::vector<int> v; a[::2]", "1.2.3.4 and 10.0.0.1/24", "IBAN de89 3704 0044 0532 0130 00",
+        "SSN 078-05-1120 or 078051120", "card 4111 1111 1111 1111", "2023-04-25 20:51:59",
+        "v2.10.3, 3.14159265, 978-3-16-148410-0", "",
+    ]  # fmt: skip
+    rng = random.Random(5)
+    alphabet = "0123456789 .:-/()+\x1c\x1f\u2010\u30fcaAfF@x\n\t[]~\u00ad"
+    noise = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(5000)]
+    texts = tricky + noise
+    for text, hints in zip(texts, batch_hints(texts), strict=True):
+        exact = candidate_entities(text, SUPPORTED_ENTITIES)
+        assert candidate_entities(text, SUPPORTED_ENTITIES, hints=hints) == exact, repr(text)
+    assert sum(bool(candidate_entities(t, SUPPORTED_ENTITIES)) for t in noise) > 1000  # not vacuous
+
+
+def test_a_batch_is_analysed_as_each_text_alone(engine: PiiEngine) -> None:
+    texts = [text for _, text, _, _ in PII_PLANTED] + list(NOT_PII_TEXTS)
+    assert engine.analyze_many(texts) == [engine.analyze(text) for text in texts]
 
 
 def test_threads_sharing_one_engine_agree_with_sequential_calls(engine: PiiEngine) -> None:
