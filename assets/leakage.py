@@ -140,7 +140,7 @@ def new_prompts(
     frames = [pl.DataFrame(schema=PROMPT_SCHEMA).drop("user_signature")]
     settings = LEAKAGE_NEAR
     with tempfile.TemporaryDirectory(prefix="lake-leakage-") as folder:
-        spool = SignatureSpool(Path(folder), settings)
+        spool = SignatureSpool(Path(folder), settings, one_sided=True)
         seen = stored
         try:
             for batch in batches:

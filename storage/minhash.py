@@ -84,13 +84,19 @@ class Judged:
 class SignatureSpool:
     """Rows, lineage, signatures and band keys of a stream of SFT frames, on disk."""
 
-    def __init__(self, folder: Path, settings: NearDuplicateSettings) -> None:
-        self.folder, self.settings = folder, settings
+    def __init__(
+        self, folder: Path, settings: NearDuplicateSettings, one_sided: bool = False
+    ) -> None:
+        """`one_sided`: every row has the same assistant side (prompts without an answer,
+        as the leakage index compares them): its signature is kept once, not once a row."""
+        self.folder, self.settings, self.one_sided = folder, settings, one_sided
         self.rows = 0
         self.seconds = 0.0
         """Time spent computing signatures and pairs (not reading or writing rows)."""
         self._writers: dict[str, pa.ipc.RecordBatchStreamWriter] = {}
-        self._files = {name: (folder / f"{name}.bin").open("wb") for name in _ARRAYS}
+        spooled = [name for name in _ARRAYS if not (one_sided and name == "assistant")]
+        self._files = {name: (folder / f"{name}.bin").open("wb") for name in spooled}
+        self._assistant_row: np.ndarray | None = None
 
     def add(self, frame: pl.DataFrame) -> None:
         """Spool SFT rows: signed here, kept for `kept_rows`."""
@@ -105,11 +111,20 @@ class SignatureSpool:
         started = time.perf_counter()
         keys = band_keys(user, assistant, self.settings)
         self.seconds += time.perf_counter() - started
+        if self.one_sided and len(assistant):
+            self._keep_the_one_assistant_side(assistant)
         for name, values in zip(_ARRAYS, (user, assistant, keys), strict=True):
-            values.tofile(self._files[name])
+            if name in self._files:
+                values.tofile(self._files[name])
         positions = pl.int_range(self.rows, self.rows + lineage.height, dtype=pl.Int64)
         self._write("lineage", lineage.select(LINEAGE).with_columns(position=positions))
         self.rows += lineage.height
+
+    def _keep_the_one_assistant_side(self, assistant: np.ndarray) -> None:
+        if self._assistant_row is None:
+            self._assistant_row = assistant[0].copy()
+        if not (assistant == self._assistant_row).all():
+            raise ValueError("a one-sided spool got rows whose assistant sides differ")
 
     def _write(self, name: str, frame: pl.DataFrame) -> None:
         data = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
@@ -132,6 +147,11 @@ class SignatureSpool:
             if name == "keys"
             else (np.uint32, self.settings.num_perm)
         )
+        if name == "assistant" and self.one_sided:  # one row seen as many: no memory a row
+            row = self._assistant_row
+            return np.broadcast_to(
+                np.zeros(width, dtype) if row is None else row, (self.rows, width)
+            )
         if self.rows == 0:
             return np.empty((0, width), dtype=dtype)
         return np.memmap(self.folder / f"{name}.bin", dtype=dtype, mode="r").reshape(-1, width)
@@ -170,6 +190,8 @@ class SignatureSpool:
         """A spooled array, read into memory when it is under IN_MEMORY_BYTES (random
         access to a memory map costs more than the read), memory-mapped otherwise."""
         array = self.array(name)
+        if name == "assistant" and self.one_sided:
+            return array
         return np.array(array) if array.nbytes <= IN_MEMORY_BYTES else array
 
     def lineage(self, positions: Iterable[int]) -> pl.DataFrame:

@@ -84,3 +84,43 @@ def test_a_signature_of_the_wrong_width_is_an_error_not_a_shifted_array():
     column = pl.concat([signature_column(np.ones((2, 6), np.uint32)), pl.Series([b"\0" * 20])])
     with pytest.raises(ValueError, match="not 6 uint32"):
         decoded(column, 6)
+
+
+HABIT = (
+    "How do I build a reading habit that lasts through the whole year when work is busy, "
+    "the evenings are short and my phone keeps pulling me away from the book I started"
+)
+PROMPTS = [
+    HABIT,
+    HABIT + " last month",
+    "What is the capital of Peru and how many people live there?",
+]
+
+
+@pytest.mark.parametrize("in_memory_bytes", [0, minhash.IN_MEMORY_BYTES])
+def test_a_one_sided_spool_pairs_prompts_as_a_two_sided_one_without_storing_the_answers(
+    tmp_path, monkeypatch, in_memory_bytes
+):
+    """Prompts without answers (the leakage index) share one assistant side: kept once."""
+    monkeypatch.setattr(minhash, "IN_MEMORY_BYTES", in_memory_bytes)
+    settings = NearDuplicateSettings(bands=18, threshold=0.8)
+    rows = frame([(str(i), [{"role": "user", "content": p}]) for i, p in enumerate(PROMPTS)])
+    pairs = {}
+    for one_sided in (False, True):
+        folder = tmp_path / str(one_sided)
+        folder.mkdir()
+        spool = SignatureSpool(folder, settings, one_sided=one_sided)
+        spool.add(rows.slice(0, 2))
+        spool.add(rows.slice(2))
+        spool.close()
+        pairs[one_sided] = spool.pairs().rows()
+        assert spool.in_memory("assistant").shape == (3, settings.num_perm)
+    assert pairs[True] == pairs[False] and [p[:2] for p in pairs[True]] == [(0, 1)]
+    assert not (tmp_path / "True" / "assistant.bin").exists()
+
+
+def test_a_one_sided_spool_refuses_rows_with_an_answer(tmp_path):
+    spool = SignatureSpool(tmp_path, NearDuplicateSettings(), one_sided=True)
+    spool.add(frame([("0", [{"role": "user", "content": PROMPTS[0]}])]))
+    with pytest.raises(ValueError, match="assistant sides differ"):
+        spool.add(frame(ROWS[:1]))
