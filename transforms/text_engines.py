@@ -10,9 +10,11 @@ from __future__ import annotations
 import atexit
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import version
 from typing import Any
@@ -96,25 +98,64 @@ def _run(
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     if workers <= 1 or sum(len(t) for t in texts) < parallel_min_chars:
         return _collect((chunk_fn(chunk, settings) for chunk in chunks), len(texts), progress)
-    try:
-        outputs = worker_pool(workers).map(chunk_fn, chunks, [settings] * len(chunks))
-        return _collect(outputs, len(texts), progress)
-    except BrokenProcessPool:  # a worker died (e.g. killed): start afresh once
-        _pools.pop(workers, None)
-        outputs = worker_pool(workers).map(chunk_fn, chunks, [settings] * len(chunks))
-        return _collect(outputs, len(texts), progress)
+    with _pool_in_use(workers) as pool:
+        try:
+            outputs = pool.map(chunk_fn, chunks, [settings] * len(chunks))
+            return _collect(outputs, len(texts), progress)
+        except BrokenProcessPool:  # a worker died (e.g. killed): start afresh once
+            with _lock:
+                _pools.pop(workers, None)
+                pool = worker_pool(workers)
+            outputs = pool.map(chunk_fn, chunks, [settings] * len(chunks))
+            return _collect(outputs, len(texts), progress)
 
 
+POOL_IDLE_SECONDS = 60.0
+"""A pool left unused this long is shut down: its workers hold their engines and models
+(~0.5 GB each), which the steps that use no text engine (gold, checks) need more. The
+next batch starts a new one (seconds), so steps that follow each other keep theirs."""
 _pools: dict[int, ProcessPoolExecutor] = {}
+_lock = threading.Lock()
+_in_use = 0
+_idle_timer: threading.Timer | None = None
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """One pool per process, kept for every later batch: starting workers costs seconds
-    (each imports its engine), so a run pays it once, not once per table and engine."""
+    """One pool per process, kept for every later batch while it is used: starting workers
+    costs seconds (each imports its engine), so a run pays it once, not once per table and
+    engine."""
     if workers not in _pools:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     return _pools[workers]
+
+
+@contextmanager
+def _pool_in_use(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """The pool, not shut down while any caller uses it; idle, it is after
+    POOL_IDLE_SECONDS."""
+    global _in_use, _idle_timer
+    with _lock:
+        _in_use += 1
+        if _idle_timer is not None:
+            _idle_timer.cancel()
+            _idle_timer = None
+        pool = worker_pool(workers)
+    try:
+        yield pool
+    finally:
+        with _lock:
+            _in_use -= 1
+            if _in_use == 0:
+                _idle_timer = threading.Timer(POOL_IDLE_SECONDS, _shutdown_if_idle)
+                _idle_timer.daemon = True
+                _idle_timer.start()
+
+
+def _shutdown_if_idle() -> None:
+    with _lock:
+        if _in_use == 0:
+            _shutdown_pools()
 
 
 @atexit.register

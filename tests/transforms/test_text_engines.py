@@ -1,6 +1,8 @@
 """The text engines give the same answers on every core as in one process, report progress,
 and name their configuration so cached results are never reused across settings."""
 
+import time
+
 import polars as pl
 
 from tests.transforms.multilingual_samples import LANGUAGE_SAMPLES, PII_PLANTED
@@ -25,6 +27,25 @@ def test_worker_processes_give_exactly_the_in_process_results(monkeypatch):
     assert progress[-1] == (len(texts), len(texts)) and len(progress) > 1
     # One pool serves every later batch of the process (starting workers costs seconds).
     assert text_engines.worker_pool(2) is text_engines.worker_pool(2)
+
+
+def test_an_idle_pool_is_shut_down_and_a_later_batch_starts_a_new_one(monkeypatch):
+    """Idle workers hold their engines (~0.5 GB each); a step without text engines needs it."""
+    texts = [text for _, text, _, _ in PII_PLANTED]
+    alone = text_engines.find_pii(texts, PiiSettings(), workers=1)
+    monkeypatch.setattr(text_engines, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(text_engines, "CHUNK_TEXTS", 25)
+    monkeypatch.setattr(text_engines, "POOL_IDLE_SECONDS", 0.5)
+    assert text_engines.find_pii(texts, PiiSettings(), workers=2) == alone
+    first = text_engines.worker_pool(2)
+    workers = list(first._processes.values())  # the pool's own processes
+    assert workers and all(w.is_alive() for w in workers)
+    deadline = time.monotonic() + 30
+    while any(w.is_alive() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(w.is_alive() for w in workers)  # shut down once idle
+    assert text_engines.find_pii(texts, PiiSettings(), workers=2) == alone
+    assert text_engines.worker_pool(2) is not first
 
 
 def test_settings_fingerprints_differ_when_settings_differ():
