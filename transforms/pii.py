@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import ClassVar, NamedTuple
 
 import phonenumbers
+import polars as pl
 import regex
 import spacy
 import spacy.util
@@ -1076,8 +1077,6 @@ _LOOSE_HINTS = {
 def batch_hints(texts: Sequence[str]) -> list[Hints]:
     """`Hints` of each text, computed column-wise: the Python searches of
     `candidate_entities` then run only on the few texts where a loose form matched."""
-    import polars as pl
-
     column = pl.col("text")
     frame = pl.DataFrame({"text": texts}, schema={"text": pl.String}).select(
         digits=column.str.count_matches("[0-9]"),
