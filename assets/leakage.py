@@ -171,16 +171,16 @@ def new_prompts(
             ]
         )
         with_stored = [] if rebuild else list(near_stored(lake, user, new_keys, settings))
+        # A key's signature goes on its first row only: joined there, not onto every row
+        # of the key and then blanked (each copy of the column is ~1 GB at published sizes).
         signature_of = pl.DataFrame(
-            {
-                "key": new_keys,
-                "user_signature": signature_column(user),
-            }
+            {"key": new_keys, "user_signature": signature_column(user), "first": True}
         )
-    rows = pl.concat(frames).with_columns(first=pl.col("key").is_first_distinct())
+        del user
     rows = (
-        rows.join(signature_of, on="key", how="left")
-        .with_columns(user_signature=pl.when("first").then("user_signature"))
+        pl.concat(frames)
+        .with_columns(first=pl.col("key").is_first_distinct())
+        .join(signature_of, on=["key", "first"], how="left", maintain_order="left")
         .select(PROMPT_SCHEMA.names())
         .cast(dict(PROMPT_SCHEMA))
     )
