@@ -53,7 +53,7 @@ def cached_engine_results(
     PII settings return (text, redacted, findings), redaction settled so that a redacted
     text scanned again shows nothing (transforms/scrub.py `settle_redactions`); language
     settings return (text, lang, lang_prob). New results are appended to the cache, keyed
-    by settings and text.
+    by settings and text; the re-scans of redacted texts are not (few, and quick to redo).
     """
     engine = CachedEngine(log, lake, settings, workers)
     results, stats = engine.analyse(texts)
@@ -62,10 +62,12 @@ def cached_engine_results(
     rescanned = 0
 
     def rescan(redacted: pl.Series) -> pl.DataFrame:
+        # Not through the cache: a few hundred redacted texts a batch, where a lookup and an
+        # append (a Delta commit) per round cost seconds and the engine a fraction of one.
         nonlocal rescanned
         rescanned += redacted.len()
-        again, _ = engine.analyse(redacted)
-        return again.select("text", "findings")
+        found = find_pii(redacted.to_list(), settings, workers)
+        return pl.DataFrame({"text": redacted, "findings": findings_series(found)})
 
     settled, added = settle_redactions(
         redaction_results(results["text"], results["findings"].to_list()), rescan

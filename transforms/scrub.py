@@ -428,18 +428,20 @@ def settle_redactions(
     added.
     """
     added = 0
+    # Round 1 scans every redacted text; later rounds only those redacted again in the last
+    # one (a redacted text once scanned clean stays clean: the scan is deterministic).
+    pending = results.filter(pl.col("redacted") != pl.col("text"))
     for _ in range(max_rounds):
-        changed = results.filter(pl.col("redacted") != pl.col("text"))
-        if changed.is_empty():
+        if pending.is_empty():
             return results, added
         rescanned = (
-            rescan(changed["redacted"].unique(maintain_order=True))
+            rescan(pending["redacted"].unique(maintain_order=True))
             .rename({"text": "redacted", "findings": "new"})
             .filter(pl.col("new").list.len() > 0)
         )
         if rescanned.is_empty():
             return results, added
-        hits = changed.join(rescanned, on="redacted", how="inner")
+        hits = pending.join(rescanned, on="redacted", how="inner")
         settled_findings, settled_redacted = [], []
         for text, findings, new in hits.select("text", "findings", "new").iter_rows():
             merged = merge_findings(findings, [to_original(findings, f) for f in new])
@@ -455,6 +457,7 @@ def settle_redactions(
             schema=SCAN_RESULTS_SCHEMA,
         )
         results = pl.concat([results.join(fixed.select("text"), on="text", how="anti"), fixed])
+        pending = fixed
     raise RedactionDidNotSettle(f"PII still found after {max_rounds} re-scans of redacted text")
 
 

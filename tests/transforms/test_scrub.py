@@ -227,6 +227,25 @@ def test_redaction_is_settled_so_that_scanning_the_redacted_text_finds_nothing()
     assert CALL[ticket["start"] : ticket["end"]] == "2125550187"
 
 
+def test_a_later_round_rescans_only_the_texts_the_last_one_redacted_again():
+    engine = PiiEngine(PiiSettings())
+    clean = "mail anna.berg@fastmail.com now"  # redacted once, clean on the first re-scan
+    texts = pl.Series([CALL, clean])
+    asked: list[list[str]] = []
+
+    def scan(batch: pl.Series) -> pl.DataFrame:
+        asked.append(batch.to_list())
+        found = [[vars(f) for f in engine.analyze(t)] for t in batch.to_list()]
+        return pl.DataFrame({"text": batch, "findings": findings_series(found)})
+
+    results = redaction_results(texts, scan(texts)["findings"].to_list())
+    asked.clear()
+    _, added = settle_redactions(results, scan)
+    assert added == 1
+    assert len(asked[0]) == 2  # both redacted texts
+    assert asked[1:] == [["Call or mail <EMAIL_ADDRESS> about item <PHONE_NUMBER> today."]]
+
+
 def finding(kind: str, start: int, end: int) -> dict:
     return {"entity_type": kind, "start": start, "end": end, "score": 1.0, "recognizer": "t"}
 
