@@ -86,8 +86,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import regex
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
@@ -96,6 +97,7 @@ from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from transforms.langdetect_sampling import SamplingProfiles, sampled_probabilities
 
+T = TypeVar("T")
 UNDETERMINED = "und"
 _UNDETERMINED_RESULT: tuple[str, float] = (UNDETERMINED, 0.0)
 
@@ -235,39 +237,36 @@ class LanguageSettings:
 
 DEFAULT_LANGUAGE_SETTINGS = LanguageSettings()
 
-_factory: DetectorFactory | None = None
-_factory_lock = threading.Lock()
+
+def _built_once(build: Callable[[], T]) -> Callable[[], T]:
+    """`build`, called by the first caller only (threads arriving meanwhile wait for it),
+    its result kept for the process: the profiles and models load once per process."""
+    lock = threading.Lock()
+    built: list[T] = []
+
+    def get() -> T:
+        if not built:
+            with lock:
+                if not built:  # another thread may have built it while we waited
+                    built.append(build())
+        return built[0]
+
+    get.__doc__ = build.__doc__
+    return get
 
 
+@_built_once
 def _get_factory() -> DetectorFactory:
-    """Return the process-wide factory, loading the profiles on first use."""
-    global _factory
-    if _factory is None:
-        with _factory_lock:
-            if _factory is None:  # another thread may have loaded it while we waited
-                factory = DetectorFactory()
-                factory.load_profile(PROFILES_DIRECTORY)
-                _factory = factory
-    return _factory
+    """The process-wide factory, its profiles loaded."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    return factory
 
 
-_profiles: SamplingProfiles | None = None
-_profiles_lock = threading.Lock()
-
-
+@_built_once
 def _get_profiles() -> SamplingProfiles:
-    """The process-wide profile matrix of langdetect's sampling (built on first use)."""
-    global _profiles
-    if _profiles is None:
-        factory = _get_factory()
-        with _profiles_lock:
-            if _profiles is None:
-                _profiles = SamplingProfiles.of(factory)
-    return _profiles
-
-
-_lingua_detector: LanguageDetector | None = None
-_lingua_lock = threading.Lock()
+    """The process-wide profile matrix of langdetect's sampling."""
+    return SamplingProfiles.of(_get_factory())
 
 
 def lingua_iso639_1(language: Language) -> str:
@@ -286,23 +285,17 @@ def lingua_languages() -> list[Language]:
     )
 
 
+@_built_once
 def _get_lingua() -> LanguageDetector:
-    """Return the process-wide lingua detector (low-accuracy mode), built on first use.
+    """The process-wide lingua detector (low-accuracy mode).
 
     Only the detector is built here; lingua loads each language's model the first time a
     text needs it (nothing is preloaded), so a process that never sees a short text pays
     nothing.
     """
-    global _lingua_detector
-    if _lingua_detector is None:
-        with _lingua_lock:
-            if _lingua_detector is None:
-                _lingua_detector = (
-                    LanguageDetectorBuilder.from_languages(*lingua_languages())
-                    .with_low_accuracy_mode()
-                    .build()
-                )
-    return _lingua_detector
+    return (
+        LanguageDetectorBuilder.from_languages(*lingua_languages()).with_low_accuracy_mode().build()
+    )
 
 
 def to_iso639_1(langdetect_code: str) -> str:
