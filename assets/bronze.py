@@ -1,6 +1,5 @@
 """Bronze: one asset per catalogue dataset, generated from sources/catalogue.yaml."""
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -24,7 +23,7 @@ from dagster import (
 
 from assets.markdown import preview_markdown
 from storage.build_plan import plan_build
-from storage.code_digest import asset_code_digest
+from storage.code_digest import asset_code_digest, settings_digest
 from storage.keys import BRONZE_QUARANTINE
 from storage.lake import (
     Lake,
@@ -118,7 +117,7 @@ def bronze_settings(revision: str) -> str:
     """What decides a bronze split's rows besides its files' contents: the Hub commit the
     files are read at (it is in every row's lineage) and the code of the parsers."""
     described = json.dumps({"revision": revision, "code": asset_code_digest(__file__)})
-    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+    return settings_digest(described)
 
 
 def ingest_split(

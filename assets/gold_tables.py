@@ -16,7 +16,7 @@ import storage.minhash
 from assets.automation import FOLLOW_UPSTREAM
 from assets.markdown import bar_chart, preview_markdown
 from storage.build_plan import BuildPlan, plan_build
-from storage.code_digest import asset_code_digest
+from storage.code_digest import asset_code_digest, settings_digest
 from storage.keys import COMPARISONS, CONVERSATIONS
 from storage.lake import BENCHMARKS_DIR, AddedFile, Lake, TableWrite, load_benchmarks
 from transforms.arena_filters import DEFAULT_POLICIES
@@ -177,7 +177,7 @@ def gold_plan(
         },
         sort_keys=True,
     )
-    settings = hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+    settings = settings_digest(described)
     table = lake.table(("gold", name))
     previous = table.history(1)[0] if table is not None else None
     build = plan_build(

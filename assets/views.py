@@ -1,6 +1,5 @@
 """Training views (sources/views.yaml): one asset per declared view."""
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets.automation import FOLLOW_UPSTREAM
 from assets.markdown import bar_chart, preview_markdown
 from storage.build_plan import BuildPlan, plan_build
-from storage.code_digest import asset_code_digest
+from storage.code_digest import asset_code_digest, settings_digest
 from storage.keys import gold_key, view_key
 from storage.lake import Lake
 from transforms.views import (
@@ -47,7 +46,7 @@ def view_plan(lake: Lake, spec: ViewSpec, previous: dict | None) -> BuildPlan:
     plan = plan_build(
         lake,
         previous,
-        hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:32],
+        settings_digest(recipe),
         [gold_key(table) for table in spec.tables],
         required=[COUNTED[name] for name in COUNTED],
     )
@@ -62,7 +61,7 @@ def view_commit(spec: ViewSpec, plan: BuildPlan) -> dict[str, str]:
     recorded = plan.commit()
     return {
         **recorded,
-        "inputs": hashlib.sha256(json.dumps(recorded).encode("utf-8")).hexdigest()[:32],
+        "inputs": settings_digest(json.dumps(recorded)),
         "gold_versions": json.dumps({k[1]: v for k, v in plan.versions.items()}, sort_keys=True),
         "declaration": declaration(spec),
     }

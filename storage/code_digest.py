@@ -19,6 +19,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "transforms"
 
 
+def settings_digest(described: str) -> str:
+    """What a build plan records as a table's settings or inputs: sha256 of their
+    description, 32 hex digits."""
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+
+
 def imported(path: Path, package: str = PACKAGE) -> set[str]:
     """Dotted names under `package` that the module at `path` imports (a `from m import
     n` names both `m` and `m.n`, which may be a module)."""

@@ -21,7 +21,6 @@ Every bronze row is accounted for: rows in = rows out + duplicates + quarantined
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -33,6 +32,7 @@ from typing import Protocol
 import polars as pl
 
 from storage.build_plan import BuildPlan, plan_build
+from storage.code_digest import settings_digest
 from storage.keys import PII_AUDIT, QUARANTINE, Key, bronze_key
 from storage.lake import AddedFile, Lake, TableWrite, increment_tag
 from storage.silver_spool import CleanedSpool, SliceTally, tag_and_scrub
@@ -114,7 +114,7 @@ def engine_inputs(config: SilverConfig, code: str) -> str:
         },
         sort_keys=True,
     )
-    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+    return settings_digest(described)
 
 
 def plan_slice(

@@ -4,7 +4,6 @@ survivors are chosen from the ids alone. Nothing here knows about Dagster."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from storage.build_plan import BuildPlan, plan_build
+from storage.code_digest import settings_digest
 from storage.keys import CONVERSATIONS, DIALOGUES
 from storage.lake import AddedFile, Lake, TableWrite
 from storage.text_cache import Log
@@ -32,7 +32,7 @@ def union_settings(rank: dict[str, int], code: str) -> str:
     """What decides the union's rows besides silver/dialogues: the catalogue order (the
     survivor of a copy across datasets) and `code`, the version of silver's code."""
     described = json.dumps({"rank": rank, "transforms": code})
-    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:32]
+    return settings_digest(described)
 
 
 def plan_union(lake: Lake, rank: dict[str, int], code: str) -> tuple[BuildPlan, dict | None]:
