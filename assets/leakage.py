@@ -174,8 +174,8 @@ def new_prompts(
         # A key's signature goes on its first row only: joined there, not onto every row
         # of the key and then blanked (each copy of the column is ~1 GB at published sizes).
         signature_of = pl.DataFrame(
-            {"key": new_keys, "user_signature": signature_column(user), "first": True}
-        )
+            {"key": new_keys, "user_signature": signature_column(user)}
+        ).with_columns(first=pl.lit(True))
         del user
     rows = (
         pl.concat(frames)
