@@ -155,14 +155,24 @@ def _pool_in_use(workers: int) -> Iterator[ProcessPoolExecutor]:
 def _shutdown_if_idle() -> None:
     with _lock:
         if _in_use == 0:
-            _shutdown_pools()
+            _close_pools()
 
 
 @atexit.register
 def _shutdown_pools() -> None:
-    for pool in _pools.values():
-        pool.shutdown(cancel_futures=True)
+    """At exit: no idle timer may close the pools while this does."""
+    with _lock:
+        if _idle_timer is not None:
+            _idle_timer.cancel()
+        _close_pools()
+
+
+def _close_pools() -> None:
+    """Shut every pool down (the caller holds `_lock`)."""
+    pools = list(_pools.values())
     _pools.clear()
+    for pool in pools:
+        pool.shutdown(cancel_futures=True)
 
 
 def _collect(outputs: Iterable[list], total: int, progress: Progress | None) -> list:
