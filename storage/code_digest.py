@@ -51,8 +51,15 @@ def module_file(name: str, root: Path) -> Path | None:
 
 def used_modules(consumers: Sequence[Path], root: Path, package: str = PACKAGE) -> list[Path]:
     """Every `package` module the `consumers` reach through imports, sorted."""
+    names = [name for path in consumers for name in imported(path, package)]
+    return reached_modules(names, root, package)
+
+
+def reached_modules(names: Sequence[str], root: Path, package: str = PACKAGE) -> list[Path]:
+    """The modules named (dotted) and every `package` module they reach through imports,
+    sorted."""
     seen: set[Path] = set()
-    pending = [name for path in consumers for name in imported(path, package)]
+    pending = list(names)
     while pending:
         path = module_file(pending.pop(), root)
         if path is None or path in seen:
@@ -82,8 +89,19 @@ def is_docstring(statement: ast.stmt) -> bool:
 
 def code_digest(consumers: Sequence[Path], root: Path = PROJECT_ROOT) -> str:
     """sha256 over the code of the `transforms` modules the `consumers` use."""
+    return digest_of(used_modules(consumers, root), root)
+
+
+@cache
+def module_digest(name: str, root: Path = PROJECT_ROOT) -> str:
+    """sha256 over the code of the module `name` (dotted) and the `transforms` modules it
+    uses, once per process: what a text engine's cached results were computed by."""
+    return digest_of(reached_modules([name], root), root)
+
+
+def digest_of(paths: Sequence[Path], root: Path) -> str:
     digest = hashlib.sha256()
-    for path in used_modules(consumers, root):
+    for path in paths:
         digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         digest.update(code_of(path.read_text(encoding="utf-8")).encode("utf-8") + b"\0")
     return digest.hexdigest()

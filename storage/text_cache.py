@@ -9,6 +9,7 @@ from typing import Protocol
 
 import polars as pl
 
+from storage.code_digest import module_digest, settings_digest
 from storage.keys import TEXT_CACHE
 from storage.lake import Lake
 from transforms.language import LanguageSettings
@@ -93,7 +94,7 @@ class CachedEngine:
         running the engine on the texts it lacks and adding their results."""
         engine = "pii" if isinstance(self.settings, PiiSettings) else "language"
         keyed = pl.DataFrame({"text": texts}).with_columns(
-            cache_keys(texts, settings_fingerprint(self.settings))
+            cache_keys(texts, engine_fingerprint(self.settings))
         )
         cached = cached_rows(self.lake, engine, keyed["cache_key"])
         keyed = keyed.join(cached, on="cache_key", how="left")
@@ -138,6 +139,15 @@ class CachedEngine:
             f"{engine}_engine_seconds": round(engine_seconds, 3),
         }
         return results, stats
+
+
+def engine_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
+    """Names what computes an engine's cached results: its settings, the library versions
+    behind it, and the code of its module and the `transforms` modules that one uses. A
+    changed rule (a new name cue, a pattern) re-analyses every text once, instead of leaving
+    results of the old rule on the texts the cache has seen."""
+    module = "transforms.pii" if isinstance(settings, PiiSettings) else "transforms.language"
+    return settings_digest(settings_fingerprint(settings) + module_digest(module))[:16]
 
 
 def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:

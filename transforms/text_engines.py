@@ -38,7 +38,7 @@ Progress = Callable[[int, int], None]  # (texts done, texts in all)
 def settings_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
     """Names an engine configuration: its settings and the library versions behind it."""
     libraries = (
-        ("presidio-analyzer", "phonenumbers")
+        ("presidio-analyzer", "phonenumbers", "spacy", "faker", "tldextract")
         if isinstance(settings, PiiSettings)
         else ("langdetect", "lingua-language-detector")
     )
