@@ -83,7 +83,7 @@ TEXT_CACHE_LEDGER = ledger_spec(
     TEXT_CACHE,
     [DIALOGUES, COMPARISONS],
     "Text-engine results by content. Grain: one row per (engine configuration, "
-    "distinct text), keyed by sha256. Holds findings offsets and language labels, "
+    "distinct text), keyed by 128 bits of sha256. Holds findings offsets and language labels, "
     "never text. A rerun on unchanged input analyses nothing. Licence: holds no "
     "source text.",
 )

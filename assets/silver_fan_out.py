@@ -27,7 +27,7 @@ BUCKET = "bucket_"
 """A bucket step's mapping key: `bucket_<n>`."""
 DESCRIPTION = (
     "Text-engine results by content. Grain: one row per (engine configuration, distinct "
-    "text), keyed by sha256; holds findings offsets and language labels, never text "
+    "text), keyed by 128 bits of sha256; holds findings offsets and language labels, never text "
     "(licence: none). Materialized per dataset that declares `buckets` in the catalogue: "
     "one step per hash bucket of the dataset's rows runs the language and PII engines on "
     "the rows its silver slices will process next, so the work of one dataset spreads over "

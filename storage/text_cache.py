@@ -32,7 +32,7 @@ class Log(Protocol):
 
 TEXT_CACHE_SCHEMA = pl.Schema(
     {
-        "cache_key": pl.String,
+        "cache_key": pl.Binary,
         "engine": pl.String,
         "findings": FINDINGS,
         "lang": pl.String,
@@ -150,7 +150,33 @@ def engine_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
     return settings_digest(settings_fingerprint(settings) + module_digest(module))[:16]
 
 
+_CURRENT_FORMAT: set[str] = set()
+"""The caches this process has seen in the current format (no need to look again)."""
+
+
+def replace_earlier_format(lake: Lake) -> bool:
+    """Replace a text cache of an earlier format (hex string keys, before 2026-12-07) by an
+    empty one, once: its results were computed by earlier engine code and no key of the
+    current format can match them. True when it replaced one.
+
+    Two processes may both replace it; the later then drops what the earlier added since.
+    That costs re-analysis, never a wrong result: a text the cache lacks is analysed."""
+    uri = lake.uri(TEXT_CACHE)
+    if uri in _CURRENT_FORMAT:
+        return False
+    table = lake.table(TEXT_CACHE)
+    earlier = (
+        table is not None
+        and lake.scan(TEXT_CACHE).collect_schema()["cache_key"] != TEXT_CACHE_SCHEMA["cache_key"]
+    )
+    if earlier:
+        lake.write(TEXT_CACHE, pl.DataFrame(schema=TEXT_CACHE_SCHEMA))
+    _CURRENT_FORMAT.add(uri)
+    return earlier
+
+
 def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:
+    replace_earlier_format(lake)
     if lake.table(TEXT_CACHE) is None or keys.is_empty():
         return pl.DataFrame(schema=TEXT_CACHE_SCHEMA)
     wanted = pl.DataFrame({"cache_key": keys.unique()})

@@ -46,11 +46,18 @@ def settings_fingerprint(settings: PiiSettings | LanguageSettings) -> str:
     return hashlib.sha256(described.encode("utf-8")).hexdigest()[:16]
 
 
+CACHE_KEY_BYTES = 16
+
+
 def cache_keys(texts: pl.Series, fingerprint: str) -> pl.Series:
-    """A text's cache key: sha256 of the engine fingerprint and the text."""
+    """A text's cache key: the first 16 bytes (128 bits) of sha256 of the engine fingerprint
+    and the text. Binary, not hex: a lookup reads and compares a quarter of the bytes."""
     prefix = fingerprint.encode("utf-8") + b"\0"
-    keys = [hashlib.sha256(prefix + t.encode("utf-8")).hexdigest() for t in texts.to_list()]
-    return pl.Series("cache_key", keys, dtype=pl.String)
+    keys = [
+        hashlib.sha256(prefix + t.encode("utf-8")).digest()[:CACHE_KEY_BYTES]
+        for t in texts.to_list()
+    ]
+    return pl.Series("cache_key", keys, dtype=pl.Binary)
 
 
 def find_pii(

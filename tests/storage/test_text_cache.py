@@ -7,8 +7,14 @@ import polars as pl
 
 import storage.text_cache
 from storage.code_digest import PROJECT_ROOT, reached_modules
+from storage.keys import TEXT_CACHE
 from storage.lake import Lake
-from storage.text_cache import cached_engine_results, engine_fingerprint
+from storage.text_cache import (
+    TEXT_CACHE_SCHEMA,
+    cached_engine_results,
+    engine_fingerprint,
+    replace_earlier_format,
+)
 from transforms.language import LanguageSettings
 from transforms.pii import PiiSettings
 
@@ -49,3 +55,23 @@ def test_each_engine_is_named_by_the_code_of_every_module_it_uses():
     assert "pii.py" not in language
     assert engine_fingerprint(PiiSettings()) != engine_fingerprint(LanguageSettings())
     assert engine_fingerprint(PiiSettings()) == engine_fingerprint(PiiSettings())
+
+
+def test_a_cache_of_the_earlier_format_is_replaced_once_and_then_filled(lake):
+    """Hex string keys (before 2026-12-07): results of earlier engine code, which no key of
+    the current format matches. The first lookup replaces the table by an empty one."""
+    earlier = pl.DataFrame(
+        {"cache_key": ["ab" * 32], "engine": ["pii"]},
+        schema_overrides={"cache_key": pl.String},
+    ).with_columns(
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in TEXT_CACHE_SCHEMA.items()
+        if name not in ("cache_key", "engine")
+    )
+    lake.append(TEXT_CACHE, earlier)
+    assert analysed(lake) == TEXTS.len()
+    cache = lake.scan(TEXT_CACHE).collect()
+    assert cache.schema["cache_key"] == pl.Binary and cache.height == TEXTS.len()
+    assert cache["cache_key"].bin.size().unique().to_list() == [16]
+    assert analysed(lake) == 0
+    assert replace_earlier_format(lake) is False
