@@ -3,8 +3,16 @@ unique, and the corpus's character is measured beside the vendored set's."""
 
 import numpy as np
 
-from bench.real_text import RealTextFactory, real_texts, sharegpt_turns, text_character
+from bench.real_text import (
+    MARKER_LENGTH,
+    RealTextFactory,
+    real_texts,
+    sharegpt_turns,
+    text_character,
+)
 from bench.text_pools import TurnShape
+from transforms.language import LanguageSettings, detect_language, letter_count
+from transforms.pii import PiiSettings, candidate_entities
 
 USER = TurnShape(median_chars=100, sigma=0.5, max_chars=400)
 ASSISTANT = TurnShape(median_chars=100, sigma=0.5, max_chars=400, assistant=True)
@@ -17,11 +25,29 @@ def test_turns_are_real_texts_of_their_author_each_unique():
     langs = np.array(["en"] * 400)
     users, answers = factory.turns(langs, USER), factory.turns(langs, ASSISTANT)
     person, model = set(texts["person"].tolist()), set(texts["model"].tolist())
-    assert all(turn.rsplit("\n\n", 1)[0] in person for turn in users)
-    assert all(turn.rsplit("\n\n", 1)[0] in model for turn in answers)
+    assert all(turn[:-MARKER_LENGTH] in person for turn in users)
+    assert all(turn[:-MARKER_LENGTH] in model for turn in answers)
     assert len(set(users)) == len(users)  # resampled, yet no two turns are equal
-    assert len({turn.rsplit("\n\n", 1)[0] for turn in users}) < len(users)
+    assert len({turn[:-MARKER_LENGTH] for turn in users}) < len(users)
     assert factory.turns(langs, USER) != users  # the stream moves on
+
+
+def test_the_marker_changes_neither_language_nor_pii_work():
+    """A marker must make a text unique without giving the engines anything to read: the
+    same letters, the same language, the same pre-filter hints as the real text alone (a
+    marker of random letters lifted short prompts into langdetect)."""
+    texts = real_texts(sharegpt=False)
+    factory = RealTextFactory(11, texts)
+    turns = factory.turns(np.array(["en"] * 300), USER)
+    settings = LanguageSettings()
+    for turn in turns:
+        text = turn[:-MARKER_LENGTH]
+        assert letter_count(turn) == letter_count(text)
+        assert detect_language(turn, settings)[0] == detect_language(text, settings)[0]
+        assert candidate_entities(turn, PiiSettings().entities) == candidate_entities(
+            text, PiiSettings().entities
+        )
+    assert sum(letter_count(turn) < settings.min_chars for turn in turns) > 0  # short ones too
 
 
 def test_the_character_counts_pre_filter_trips_and_languages():
