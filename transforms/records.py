@@ -85,6 +85,13 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def normalised_content_hash(value: Any) -> str:
+    """`content_hash` of a value whose strings are already in normal form (normalising is
+    idempotent, so the hash is the same)."""
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def _normalise_nested(value: Any) -> Any:
     if isinstance(value, str):
         return normalise_text(value)

@@ -16,9 +16,9 @@ import polars as pl
 from transforms.catalogue import DatasetSpec, author_of, license_class
 from transforms.cleaning import (
     MESSAGES,
-    alternating_messages,
+    alternating_messages_column,
     clean_messages_column,
-    conversation_id,
+    cleaned_conversation_id,
 )
 from transforms.comparisons import (
     MalformedComparison,
@@ -47,9 +47,12 @@ from transforms.transcripts import chosen_rejected_comparisons, transcript_dialo
 
 def ultrachat_dialogues(bronze: pl.DataFrame, spec: DatasetSpec) -> Stage:
     """UltraChat (original): `data` alternates user and assistant turns."""
-    messages = [alternating_messages(turns or []) for turns in bronze["data"].to_list()]
-    rows = bronze.select(*LINEAGE, "license", pl.col("id").alias("source_id")).with_columns(
-        pl.Series("messages", messages, dtype=MESSAGES),
+    rows = bronze.select(
+        *LINEAGE,
+        "license",
+        pl.col("id").alias("source_id"),
+        alternating_messages_column(pl.col("data")).alias("messages"),
+    ).with_columns(
         user_written_by=author_column(bronze, spec, "data", "user"),
         reply_written_by=author_column(bronze, spec, "data", "assistant"),
     )
@@ -90,7 +93,7 @@ def clean_conversations(shaped: Stage) -> Stage:
     rows = cleaned.rows.with_columns(
         pl.Series(
             "conversation_id",
-            [conversation_id(m) for m in cleaned.rows["messages"].to_list()],
+            [cleaned_conversation_id(m) for m in cleaned.messages],
             dtype=pl.String,
         )
     )

@@ -3,11 +3,13 @@
 import polars as pl
 
 from transforms.cleaning import (
-    alternating_messages,
+    alternating_messages_column,
     clean_dialogue,
     clean_messages_column,
+    cleaned_conversation_id,
     conversation_id,
     deduplicate,
+    messages_series,
 )
 
 
@@ -60,8 +62,21 @@ def test_dialogues_opening_with_the_assistant_or_without_a_reply_are_rejected():
     assert clean_dialogue([None]).rejection == "unknown_role"
 
 
+def alternating(*turns: list[str | None] | None) -> list[list[dict]]:
+    data = pl.DataFrame({"data": list(turns)}, schema={"data": pl.List(pl.String)})
+    return data.select(alternating_messages_column(pl.col("data")))["data"].to_list()
+
+
+def test_turns_of_a_plain_list_alternate_user_and_assistant():
+    assert alternating(["q1", "a1", "q2"], None, [None, "a"]) == [
+        msgs(("user", "q1"), ("assistant", "a1"), ("user", "q2")),
+        [],
+        msgs(("user", None), ("assistant", "a")),
+    ]
+
+
 def test_a_trailing_user_turn_is_trimmed_and_counted():
-    result = clean_dialogue(alternating_messages(["q1", "a1", "q2"]))
+    result = clean_dialogue(alternating(["q1", "a1", "q2"])[0])
     assert result.messages == msgs(("user", "q1"), ("assistant", "a1"))
     assert result.repairs["trailing_user_turns_dropped"] == 1
 
@@ -81,6 +96,23 @@ def test_frames_split_into_clean_rows_and_rejects_that_add_up():
     assert cleaned.rows["row"].to_list() == [0, 2]
     assert cleaned.rejected["reason"].to_list() == ["starts_with_assistant"]
     assert cleaned.rows.height + cleaned.rejected.height == frame.height
+
+
+def test_cleaned_messages_keep_their_id_and_their_column_shape():
+    """The fast paths of cleaning (no second normalisation, an Arrow-built column) give
+    what the plain ones do, on text that normalisation changes."""
+    raw = [
+        msgs(("user", "  Cafe\u0301? "), ("assistant", "Oui\u00a0!\n")),
+        msgs(("human", "x"), ("gpt", ""), ("gpt", " y")),
+        msgs(("user", "q"), ("assistant", "a"), ("user", "q2")),
+    ]
+    cleaned = [clean_dialogue(dialogue).messages for dialogue in raw]
+    assert all(m is not None for m in cleaned)
+    assert [cleaned_conversation_id(m) for m in cleaned] == [conversation_id(m) for m in cleaned]
+    assert cleaned_conversation_id(cleaned[0]) == conversation_id(raw[0])  # same text, normalised
+    column = messages_series("messages", cleaned)
+    assert column.to_list() == cleaned
+    assert column.equals(pl.Series("messages", cleaned, dtype=column.dtype))
 
 
 def test_duplicates_keep_one_deterministic_survivor():
