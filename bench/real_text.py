@@ -10,7 +10,7 @@ in uv.lock), every complete conversation of the ShareGPT file that the PyPI whee
 the conversations before the cut are read). Arena-Hard's questions are left out: they are a
 benchmark. A user turn is drawn from the
 texts people wrote, an assistant turn from those models wrote; each draw gets a unique
-marker of private-use characters (no letters), so that neither deduplication nor the text
+marker (inline code the engines skip), so that neither deduplication nor the text
 cache can shortcut the work the engines do. Lengths and languages are the real texts' own:
 the `langs` and turn shapes a template corpus asks for are ignored.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import string
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -36,16 +37,21 @@ REAL_TEXTS = (
 BENCHMARK_QUESTIONS = "ah-q-"
 """Arena-Hard's questions: a benchmark the lake decontaminates against, so not corpus text
 (drawn at their share of the set, a fifth of all prompts would be removed as leaks)."""
-MARKER_CHARS = np.array([chr(c) for c in range(0xE000, 0xF900)])
-"""A marker is drawn from Unicode's Private Use Area and glued to the end of the text: no
-letter, digit, space or word character, so the engines see the real text's own letters.
-A marker of 12 random Latin letters after a blank line (until 2026-12-07) lifted short
-prompts over `min_chars` into langdetect and changed which texts took the English fast
-path: on 4,000 UltraChat first turns of the corpus it changed 6.8 % of the language labels
-and cost the language stage ~50 % more time than the texts alone. These markers change
-none of those labels (after a blank line they would still change 0.7 %: langdetect then
-sees one more word boundary)."""
-MARKER_LENGTH = 4
+MARKER_LETTERS = np.array(list(string.ascii_lowercase))
+MARKER_WORD = 10
+MARKER_LENGTH = MARKER_WORD + 3
+"""A marker is inline code after the text: ``" `qwhdkeuxmz`"``, 10 random letters. The
+language step removes inline code before detection and the name rules skip it, so the
+engines see the text's own words; it stays ASCII, as 91 % of the real person-written and
+95 % of the model-written texts are (a non-ASCII character makes CPython store a whole
+text at two bytes a character, and every Python-side step slower). Tried before it
+(2026-12-07), on 4,000 UltraChat first turns of the corpus: a plain word of 12 random
+letters after a blank line changed 6.8 % of their language labels (it lifted short prompts
+over `min_chars` into langdetect) and cost the language stage ~50 % more than the texts
+alone; 4 private-use characters glued to the end changed no label but no text stayed
+ASCII (the cold run's Python work ~50 % slower: docs/performance.md, run AD). This marker
+changes 1 label of the 4,000 (a text with an unpaired backtick) and no PII candidate of
+the 3,784 vendored texts."""
 
 
 SHAREGPT_FILE = "data/ShareGPT_V3_unfiltered_cleaned_split.json"
@@ -130,12 +136,12 @@ class RealTextFactory:
 
     def turns(self, langs: np.ndarray, shape: TurnShape) -> list[str]:
         """One real turn per entry of `langs`: a model's text for an assistant shape, a
-        person's otherwise, followed by a marker no other turn has (MARKER_CHARS)."""
+        person's otherwise, followed by a marker no other turn has (MARKER_LENGTH)."""
         pool = self.texts["model" if shape.assistant else "person"]
         picks = pool[self.rng.integers(0, len(pool), len(langs))].tolist()
-        drawn = self.rng.integers(0, len(MARKER_CHARS), (len(langs), MARKER_LENGTH))
-        markers = ["".join(row) for row in MARKER_CHARS[drawn].tolist()]
-        return [text + marker for text, marker in zip(picks, markers, strict=True)]
+        letters = MARKER_LETTERS[self.rng.integers(0, 26, (len(langs), MARKER_WORD))]
+        markers = ["".join(row) for row in letters.tolist()]
+        return [f"{text} `{marker}`" for text, marker in zip(picks, markers, strict=True)]
 
 
 def text_character(texts: list[str]) -> dict[str, Any]:

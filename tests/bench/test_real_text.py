@@ -11,7 +11,12 @@ from bench.real_text import (
     text_character,
 )
 from bench.text_pools import TurnShape
-from transforms.language import LanguageSettings, detect_language, letter_count
+from transforms.language import (
+    LanguageSettings,
+    clean_for_detection,
+    detect_language,
+    letter_count,
+)
 from transforms.pii import PiiSettings, candidate_entities
 
 USER = TurnShape(median_chars=100, sigma=0.5, max_chars=400)
@@ -32,22 +37,27 @@ def test_turns_are_real_texts_of_their_author_each_unique():
     assert factory.turns(langs, USER) != users  # the stream moves on
 
 
-def test_the_marker_changes_neither_language_nor_pii_work():
+def test_the_marker_changes_neither_language_nor_pii_work_and_keeps_text_ascii():
     """A marker must make a text unique without giving the engines anything to read: the
-    same letters, the same language, the same pre-filter hints as the real text alone (a
-    marker of random letters lifted short prompts into langdetect)."""
+    language step's cleaned text and the PII pre-filter's hints are those of the real text
+    alone (a marker of plain letters lifted short prompts into langdetect), and an ASCII
+    text stays ASCII (a private-use marker made every text two bytes a character)."""
     texts = real_texts(sharegpt=False)
     factory = RealTextFactory(11, texts)
     turns = factory.turns(np.array(["en"] * 300), USER)
     settings = LanguageSettings()
     for turn in turns:
         text = turn[:-MARKER_LENGTH]
-        assert letter_count(turn) == letter_count(text)
-        assert detect_language(turn, settings)[0] == detect_language(text, settings)[0]
+        assert turn.isascii() == text.isascii()
         assert candidate_entities(turn, PiiSettings().entities) == candidate_entities(
             text, PiiSettings().entities
         )
-    assert sum(letter_count(turn) < settings.min_chars for turn in turns) > 0  # short ones too
+        if text.count("`") % 2 == 0:  # an unpaired backtick would pair with the marker's
+            cleaned = clean_for_detection(turn, settings.max_chars)
+            assert cleaned == clean_for_detection(text, settings.max_chars)
+            assert detect_language(turn, settings) == detect_language(text, settings)
+    short = [t for t in turns if letter_count(clean_for_detection(t, 200)) < settings.min_chars]
+    assert short  # short prompts stay short
 
 
 def test_the_character_counts_pre_filter_trips_and_languages():
