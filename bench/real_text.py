@@ -49,9 +49,9 @@ text at two bytes a character, and every Python-side step slower). Tried before 
 letters after a blank line changed 6.8 % of their language labels (it lifted short prompts
 over `min_chars` into langdetect) and cost the language stage ~50 % more than the texts
 alone; 4 private-use characters glued to the end changed no label but no text stayed
-ASCII (the cold run's Python work ~50 % slower: docs/performance.md, run AD). This marker
-changes 1 label of the 4,000 (a text with an unpaired backtick) and no PII candidate of
-the 3,784 vendored texts."""
+ASCII (the review rules ran 0.11 -> 0.15 s on the same texts: docs/performance.md,
+run AD). This marker changes 1 label of the 4,000 (a text with an unpaired backtick) and
+no PII candidate of the 3,784 vendored texts."""
 
 
 SHAREGPT_FILE = "data/ShareGPT_V3_unfiltered_cleaned_split.json"

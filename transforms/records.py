@@ -79,10 +79,7 @@ def normalise_text(text: str) -> str:
 
 def content_hash(value: Any) -> str:
     """sha256 of the canonical JSON of `value` with every string in normal form."""
-    canonical = json.dumps(
-        _normalise_nested(value), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return normalised_content_hash(_normalise_nested(value))
 
 
 def normalised_content_hash(value: Any) -> str:
