@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 UI_PORT ?= 3000
+# The suite runs on this many pytest-xdist workers, a test file per worker at a time (its
+# module fixtures, a built lake or a server, are built once); CI's machine has 2 cores.
+TEST_WORKERS ?= 2
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -18,7 +21,7 @@ demo: install dagster-home
 
 test: install browser postgres
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ui: install dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
