@@ -1,7 +1,9 @@
 """Crashes and concurrent runs: a killed write leaves the table readable at its previous
 version; the next run, or two runs at once, end with exactly the expected rows."""
 
+import base64
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,10 +20,16 @@ KEY = ("bronze", "ultrachat_200k")
 
 
 def big_split(mirror: Path, split: str, rows: int) -> int:
-    """A split file of `rows` distinct dialogues, large enough that writing it takes a while."""
+    """A split file of `rows` distinct dialogues, large enough that writing it takes a while:
+    each prompt carries 1,500 random base64 characters, which the lake's zstd cannot shrink
+    much (a repeated sentence compressed so well that a 60,000-row write could commit
+    between two polls of the test that kills it midway)."""
     (mirror / DATA).mkdir(parents=True, exist_ok=True)
-    text = "Explain how a lighthouse lens focuses light, step by step, with an example. " * 20
-    prompts = [f"{i}: {text}" for i in range(rows)]
+    noise = random.Random(f"{split}:{rows}")
+    prompts = [
+        f"{i}: Explain this. {base64.b64encode(noise.randbytes(1_125)).decode()}"
+        for i in range(rows)
+    ]
     pl.DataFrame(
         {
             "prompt": prompts,
