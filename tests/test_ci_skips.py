@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_pytest(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
+def run_pytest(tmp_path: Path, ci: str | None, *workers: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_sample.py").write_text(
         "import pytest\n\n"
         "def test_runs():\n    assert True\n\n"
@@ -24,7 +24,7 @@ def run_pytest(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[st
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.ci_skips", "-q", "-p", "no:cacheprovider",
-         "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path / "test_sample.py")],
+         "-c", os.devnull, "--rootdir", str(tmp_path), *workers, str(tmp_path / "test_sample.py")],
         capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
     )  # fmt: skip
 
@@ -42,3 +42,10 @@ def test_a_skip_stays_a_skip_elsewhere(tmp_path: Path, value: str | None) -> Non
     result = run_pytest(tmp_path, value)
     assert result.returncode == pytest.ExitCode.OK, result.stdout
     assert "1 passed, 1 skipped" in result.stdout
+
+
+def test_a_skip_on_an_xdist_worker_fails_the_run_under_ci(tmp_path: Path) -> None:
+    """`make test` runs the suite on pytest-xdist workers: their skips count too."""
+    result = run_pytest(tmp_path, "true", "-n", "2", "--dist", "loadfile")
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout
+    assert "test_sample.py::test_needs_a_server: Skipped: no server here" in result.stdout
