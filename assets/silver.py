@@ -20,6 +20,7 @@ from storage.keys import (
     DIALOGUES,
     GOLD_TABLES,
     PII_AUDIT,
+    PII_REVIEW_CACHE,
     QUARANTINE,
     TEXT_CACHE,
     Key,
@@ -74,6 +75,15 @@ ledger_specs = [
         "checks. Grain: one row per hit above its confidence threshold: table, row_key, "
         "dataset, field, turn_index, start, end, entity_type, confidence, rule, "
         "checked_version. Never the value, so it holds no licensed text (licence: none). "
+        "Written by the no_pii checks.",
+    ),
+    ledger_spec(
+        PII_REVIEW_CACHE,
+        [DIALOGUES, CONVERSATIONS, COMPARISONS, *(gold_key(table) for table in GOLD_TABLES)],
+        "The no_pii review's hits by content, so that a text several tables hold is read "
+        "by its rules once. Grain: one row per (review rules, distinct text the rules "
+        "read), keyed by 128 bits of sha256: the hits' types, offsets, confidences and "
+        "rules, never text (licence: none). Shares nothing with silver/text_cache. "
         "Written by the no_pii checks.",
     ),
 ]

@@ -34,6 +34,7 @@ from orchestration.catalogue import load_catalogue
 from storage.build_plan import SETTINGS, plan_build, version_key
 from storage.keys import PII_REVIEW
 from storage.lake import Lake
+from storage.review_cache import CachedReview
 from storage.silver_tables import COMPARISONS_TABLE, DIALOGUES_TABLE, SilverConfig
 from transforms import pii_review
 from transforms.binarize import PAIR_SCHEMA
@@ -274,6 +275,7 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
         scanned = f"rows added since version {judged['delta_version']} (judged then)"  # type: ignore[index]
     name = "/".join(contract.key)
     hits, below, texts = [], 0, 0
+    cached_review = CachedReview(lake, judgement["detector"])
     for batch in batches:
         found, batch_below, batch_texts = review_frame(
             with_row_key(batch, contract.ids),
@@ -282,6 +284,7 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
             REVIEW_MIN_CONFIDENCE,
             MODEL_WRITTEN_FIELDS,
             datasets_without_person_authors(),
+            cached_review,
         )
         hits.append(found)
         below += batch_below
@@ -304,6 +307,9 @@ def no_pii(context: AssetCheckExecutionContext, lake: Lake, contract: Contract) 
                 for t, n in sorted(Counter(found["entity_type"].to_list()).items())
             },
             "review_hits_below_threshold": below,
+            # texts a gate passed, read by the rules now or found in silver/pii_review_cache
+            "review_texts_read": cached_review.texts_read,
+            "review_texts_reused": cached_review.texts_reused,
             "table_texts": table_texts,
             "table_hits": table_hits,
             "hits_allowed": allowed,

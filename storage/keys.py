@@ -12,6 +12,7 @@ PII_AUDIT: Key = ("silver", "pii_audit")
 QUARANTINE: Key = ("silver", "quarantine")
 TEXT_CACHE: Key = ("silver", "text_cache")
 PII_REVIEW: Key = ("silver", "pii_review")
+PII_REVIEW_CACHE: Key = ("silver", "pii_review_cache")
 
 GOLD_TABLES = ("sft_by", "sft_by_nc", "prefs_by", "prefs_by_nc", "prompts_by")
 """The training tables, one per kind and licence class."""

@@ -695,24 +695,36 @@ def review_text(text: str, open_gates: Collection[str] | None = None) -> list[Re
     return sorted(kept, key=lambda h: h.start)
 
 
-def review_texts(texts: pl.Series) -> pl.DataFrame:
-    """Every hit in the distinct `texts`, one row each (TEXT_HIT_SCHEMA: the text, type,
-    offsets, confidence, rule); texts the prefilter rules out are not read by the rules.
-    Built column by column: a column of nested Python objects costs ten times the rules."""
+def gated_texts(texts: pl.Series) -> pl.DataFrame:
+    """The distinct `texts` some rule must read: (text, one Boolean column per GATE), only
+    the texts at least one gate passes. The gates are searched in Polars, over every text;
+    the rules, in Python, only over these."""
     distinct = texts.cast(pl.String).drop_nulls().unique(maintain_order=True)
-    gates = (
+    return (
         distinct.to_frame("text")
         .with_columns(**{name: pl.col("text").str.contains(gate) for name, gate in GATES.items()})
         .filter(pl.any_horizontal(*GATES))
     )
+
+
+def review_gated(gated: pl.DataFrame) -> pl.DataFrame:
+    """Every hit in the texts of `gated_texts`, one row each (TEXT_HIT_SCHEMA: the text,
+    type, offsets, confidence, rule). Built column by column: a column of nested Python
+    objects costs ten times the rules."""
     columns: dict[str, list] = {name: [] for name in TEXT_HIT_SCHEMA}
-    for text, *passed in gates.iter_rows():
+    for text, *passed in gated.select("text", *GATES).iter_rows():
         open_gates = {name for name, ok in zip(GATES, passed, strict=True) if ok}
         for hit in review_text(text, open_gates):
             columns["text"].append(text)
             for name in ("entity_type", "start", "end", "confidence", "rule"):
                 columns[name].append(getattr(hit, name))
     return pl.DataFrame(columns, schema=TEXT_HIT_SCHEMA)
+
+
+def review_texts(texts: pl.Series) -> pl.DataFrame:
+    """Every hit in the distinct `texts` (TEXT_HIT_SCHEMA); texts the gates rule out are not
+    read by the rules."""
+    return review_gated(gated_texts(texts))
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,6 +806,7 @@ def review_frame(
     min_confidence: float = 0.0,
     model_fields: Collection[str] = (),
     model_datasets: Collection[str] = (),
+    review: Callable[[pl.Series], pl.DataFrame] = review_texts,
 ) -> tuple[pl.DataFrame, int, int]:
     """Review every text of `fields`: the hits at or above `min_confidence`, one row per
     hit (LOCATED_HIT_SCHEMA: row key, dataset, field, turn, offsets, type, confidence,
@@ -802,7 +815,8 @@ def review_frame(
     A name in what a model wrote (see `located_texts`: an assistant turn, a field in
     `model_fields`, a user turn a model simulated) is not personal data by the lake's rule
     (a model's letter to "Dear John Smith" names no one), so it counts as shape only (rule
-    `..._model_text`)."""
+    `..._model_text`). `review`: what finds the hits in a series of texts (`review_texts`,
+    or the same rules behind a cache: storage/review_cache.py)."""
     located = [
         located_texts(frame, field, field.column in model_fields, model_datasets).with_columns(
             field=pl.lit(field.column)
@@ -812,7 +826,7 @@ def review_frame(
     texts = pl.concat(located) if located else pl.DataFrame()
     if texts.is_empty():
         return pl.DataFrame(schema=LOCATED_HIT_SCHEMA), 0, 0
-    reviewed = review_texts(texts["text"])
+    reviewed = review(texts["text"])
     keys = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"),
         pl.col(row_key).cast(pl.String).alias("row_key"),

@@ -93,6 +93,18 @@ def test_no_pii_passes_on_the_bundled_samples_with_default_settings(built):
     assert review.schema == PII_REVIEW_SCHEMA and review.is_empty()
 
 
+def test_the_review_reads_a_text_once_whatever_tables_hold_it(built):
+    """silver/conversations holds silver/dialogues' texts again: its review finds every
+    text a rule must read in the review cache that the dialogues' reviews filled."""
+    _, _, instance = built
+    (record,) = instance.event_log_storage.get_asset_check_execution_history(
+        AssetCheckKey(AssetKey(["silver", "conversations"]), "no_pii"), limit=1
+    )
+    meta = {k: v.value for k, v in record.event.asset_check_evaluation.metadata.items()}
+    assert meta["review_texts_read"] == 0
+    assert meta["review_texts_reused"] > 0
+
+
 def test_pii_left_in_silver_fails_its_blocking_check_and_gold_is_not_built_on_it(built, manifest):
     lake, defs, instance = built
     gold_versions = {
