@@ -9,6 +9,7 @@ entity types, never text."""
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -41,7 +42,7 @@ class CachedReview:
 
     def __call__(self, texts: pl.Series) -> pl.DataFrame:
         gated = gated_texts(texts)
-        keyed = gated.with_columns(cache_keys(gated["text"], self.detector))
+        keyed = gated.with_columns(cache_keys(gated["text"], review_fingerprint(self.detector)))
         known = keyed.join(cached_hits(self.lake, keyed["cache_key"]), on="cache_key", how="left")
         missing = known.filter(pl.col("hits").is_null())
         found = review_gated(missing)
@@ -60,6 +61,12 @@ class CachedReview:
         return pl.concat([reused.select(TEXT_HIT_SCHEMA.names()), found]).cast(
             dict(TEXT_HIT_SCHEMA)
         )
+
+
+def review_fingerprint(detector: str) -> str:
+    """What decides the hits of a text: the rules (`detector`, their digest), Polars (the
+    gates) and Python (`re`, `ipaddress`)."""
+    return f"{detector}:polars-{pl.__version__}:python-{platform.python_version()}"
 
 
 def cache_rows(keys: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
