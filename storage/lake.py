@@ -83,6 +83,23 @@ class Lake(ConfigurableResource):
     def scan(self, key: Sequence[str], version: int | None = None) -> pl.LazyFrame:
         return pl.scan_delta(self.uri(key), version=version, storage_options=self.options())
 
+    def rows_by_key(
+        self,
+        key: Sequence[str],
+        column: str,
+        values: pl.Series,
+        where: pl.Expr | None = None,
+    ) -> pl.DataFrame | None:
+        """The first row of table `key` (matching `where`) for each of `values` in `column`,
+        for the content-keyed caches; None when the table does not exist yet."""
+        if self.table(key) is None:
+            return None
+        scan = self.scan(key)
+        if where is not None:
+            scan = scan.filter(where)
+        wanted = pl.DataFrame({column: values.unique()}).lazy()
+        return scan.join(wanted, on=column, how="semi").unique(column, keep="first").collect()
+
     def write(
         self,
         key: Sequence[str],

@@ -86,13 +86,7 @@ def cache_rows(keys: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 
 def cached_hits(lake: Lake, keys: pl.Series) -> pl.DataFrame:
     """(cache_key, hits) of the cached texts among `keys`."""
-    if lake.table(PII_REVIEW_CACHE) is None or keys.is_empty():
+    found = None if keys.is_empty() else lake.rows_by_key(PII_REVIEW_CACHE, "cache_key", keys)
+    if found is None:
         return pl.DataFrame(schema={"cache_key": pl.Binary, "hits": pl.List(HIT)})
-    wanted = pl.DataFrame({"cache_key": keys.unique()})
-    return (
-        lake.scan(PII_REVIEW_CACHE)
-        .join(wanted.lazy(), on="cache_key", how="semi")
-        .unique("cache_key", keep="first")
-        .select("cache_key", "hits")
-        .collect()
-    )
+    return found.select("cache_key", "hits")

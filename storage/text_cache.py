@@ -177,13 +177,7 @@ def replace_earlier_format(lake: Lake) -> bool:
 
 def cached_rows(lake: Lake, engine: str, keys: pl.Series) -> pl.DataFrame:
     replace_earlier_format(lake)
-    if lake.table(TEXT_CACHE) is None or keys.is_empty():
-        return pl.DataFrame(schema=TEXT_CACHE_SCHEMA)
-    wanted = pl.DataFrame({"cache_key": keys.unique()})
-    return (
-        lake.scan(TEXT_CACHE)
-        .filter(pl.col("engine") == engine)
-        .join(wanted.lazy(), on="cache_key", how="semi")
-        .unique("cache_key", keep="first")
-        .collect()
-    )
+    found = None
+    if not keys.is_empty():
+        found = lake.rows_by_key(TEXT_CACHE, "cache_key", keys, pl.col("engine") == engine)
+    return pl.DataFrame(schema=TEXT_CACHE_SCHEMA) if found is None else found
